@@ -1,0 +1,52 @@
+// Helpers for integration tests against the real broker: unique names, admin access, condition waits.
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+
+export function brokerList(): string[] {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BROKERS is not set: the integration global setup did not run');
+  return brokers.split(',');
+}
+
+/** A name no other test uses: `<prefix>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+export function testKafka(clientId = uniqueName('test')): Kafka {
+  return new Kafka({ clientId, brokers: brokerList(), logLevel: logLevel.NOTHING });
+}
+
+/** Runs `fn` with a connected admin client and disconnects it afterwards. */
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopics(topics: ITopicConfig[]): Promise<void> {
+  await withAdmin((admin) => admin.createTopics({ topics, waitForLeaders: true }));
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 60_000, intervalMs = 100, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
