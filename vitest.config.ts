@@ -1,14 +1,19 @@
 // Test projects: one per package, plus the cross-package integration suite in test/ against the real broker.
 import { defineConfig } from 'vitest/config';
 
-const resolve = { conditions: ['eddy-source'] };
+// Workspace packages resolve to their TypeScript sources through the `eddy-source` export condition.
+const conditions = ['eddy-source', 'node', 'import', 'module', 'default'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: conditions } };
 const unit = (name: string) => ({
   resolve,
+  ssr,
   test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'] },
 });
 
 export default defineConfig({
   resolve,
+  ssr,
   test: {
     projects: [
       unit('streams'),
@@ -16,6 +21,7 @@ export default defineConfig({
       unit('assignor'),
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           root: 'test',

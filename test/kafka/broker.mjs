@@ -234,7 +234,9 @@ async function waitUntilAnswers(pid, timeoutMs) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the Kafka broker did not answer on ${host}:${brokerPort} within ${timeoutMs} ms; see ${dataDir}`);
+  throw new Error(
+    `the Kafka broker did not answer on ${host}:${brokerPort} within ${timeoutMs} ms; see ${dataDir}`,
+  );
 }
 
 /** Stops the broker this script started (SIGTERM, then SIGKILL after the timeout). */

@@ -1,6 +1,6 @@
 // Helpers for integration tests against the real broker: unique names, admin access, condition waits.
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel } from 'kafkajs';
 
 export function brokerList(): string[] {
   const brokers = process.env.KAFKA_BROKERS;

@@ -1,0 +1,76 @@
+// The demo: creates topics, produces sample sentences, runs the word-split app, and prints the word counts it output.
+import { randomBytes } from 'node:crypto';
+import { StreamsApp } from '@eddy/streams';
+import { Kafka, logLevel } from 'kafkajs';
+import { wordSplitTopology, wordsOf } from './topology.js';
+
+const SENTENCES = [
+  'The quick brown fox jumps over the lazy dog',
+  'A stream is a table in motion and a table is a stream at rest',
+  'Kafka keeps the log and the log keeps the truth',
+  'Every fox in the stream counts',
+];
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
+const run = randomBytes(3).toString('hex');
+const input = `demo-sentences-${run}`;
+const output = `demo-words-${run}`;
+const kafka = new Kafka({ clientId: 'eddy-demo', brokers, logLevel: logLevel.NOTHING });
+
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({
+  waitForLeaders: true,
+  topics: [
+    { topic: input, numPartitions: 3 },
+    { topic: output, numPartitions: 3 },
+  ],
+});
+
+const producer = kafka.producer();
+await producer.connect();
+await producer.send({
+  topic: input,
+  messages: SENTENCES.map((value, i) => ({ key: `line-${i}`, value })),
+});
+await producer.disconnect();
+console.log(`produced ${SENTENCES.length} sentences to ${input}`);
+
+const app = new StreamsApp(wordSplitTopology(input, output), { applicationId: `demo-${run}`, brokers });
+await app.start();
+
+const expected = SENTENCES.flatMap(wordsOf).length;
+const counts = new Map<string, number>();
+let received = 0;
+const consumer = kafka.consumer({ groupId: `demo-reader-${run}` });
+await consumer.connect();
+await consumer.subscribe({ topic: output, fromBeginning: true });
+const done = new Promise<void>((resolve, reject) => {
+  const timer = setTimeout(
+    () => reject(new Error(`only ${received} of ${expected} words arrived within 60 s`)),
+    60_000,
+  );
+  void consumer.run({
+    eachMessage: async ({ message }) => {
+      const word = message.key?.toString() ?? '';
+      counts.set(word, (counts.get(word) ?? 0) + 1);
+      if (++received === expected) {
+        clearTimeout(timer);
+        resolve();
+      }
+    },
+  });
+});
+try {
+  await done;
+} finally {
+  await consumer.disconnect();
+  await app.close();
+}
+
+console.log(`the app wrote ${received} words to ${output}; counts:`);
+for (const [word, n] of [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+  console.log(`  ${word.padEnd(8)} ${n}`);
+}
+await admin.deleteTopics({ topics: [input, output] });
+await admin.disconnect();

@@ -1,0 +1,95 @@
+// The options of a streams app, their defaults, and their validation.
+import { StreamsError } from './errors.js';
+import type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
+
+export interface StreamsConfig {
+  /** Names the consumer group and prefixes internal topics. Letters, digits, '.', '_' and '-'. */
+  applicationId: string;
+  /** Bootstrap servers, `host:port`. */
+  brokers: string[];
+  /** Client id prefix; defaults to the application id. */
+  clientId?: string;
+  /** How often consumed offsets are committed (ms). Default 1000. */
+  commitIntervalMs?: number;
+  /** Where a new group starts reading: 'earliest' (default) or 'latest'. */
+  autoOffsetReset?: 'earliest' | 'latest';
+  /** How long start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms). Default 30000. */
+  startTimeoutMs?: number;
+  /** Default bound for close() (ms). Default 30000. */
+  closeTimeoutMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Log level of the Kafka client. Default 'error'. */
+  clientLogLevel?: ClientLogLevel;
+}
+
+export type ResolvedConfig = Required<StreamsConfig>;
+
+const ID = /^[A-Za-z0-9._-]{1,200}$/;
+const BROKER = /^[^\s:]+:\d{1,5}$/;
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `${name} must be a positive number of milliseconds, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks every option and fills in the defaults; throws INVALID_CONFIG naming the bad option. */
+export function resolveConfig(config: StreamsConfig): ResolvedConfig {
+  if (typeof config !== 'object' || config === null)
+    throw new StreamsError('INVALID_CONFIG', 'config must be an object');
+  if (typeof config.applicationId !== 'string' || !ID.test(config.applicationId)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `applicationId must be 1-200 letters, digits, '.', '_' or '-', got ${JSON.stringify(config.applicationId)}`,
+    );
+  }
+  if (!Array.isArray(config.brokers) || config.brokers.length === 0) {
+    throw new StreamsError('INVALID_CONFIG', 'brokers must be a non-empty array of "host:port"');
+  }
+  for (const b of config.brokers) {
+    if (typeof b !== 'string' || !BROKER.test(b)) {
+      throw new StreamsError('INVALID_CONFIG', `broker ${JSON.stringify(b)} is not of the form "host:port"`);
+    }
+  }
+  const reset = config.autoOffsetReset ?? 'earliest';
+  if (reset !== 'earliest' && reset !== 'latest') {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `autoOffsetReset must be 'earliest' or 'latest', got ${String(reset)}`,
+    );
+  }
+  const sessionTimeoutMs = positive('sessionTimeoutMs', config.sessionTimeoutMs, 30_000);
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', config.heartbeatIntervalMs, 3_000);
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new StreamsError('INVALID_CONFIG', 'heartbeatIntervalMs must be lower than sessionTimeoutMs');
+  }
+  const level = config.clientLogLevel ?? 'error';
+  if (!['nothing', 'error', 'warn', 'info'].includes(level)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `clientLogLevel must be nothing, error, warn or info, got ${String(level)}`,
+    );
+  }
+  return {
+    applicationId: config.applicationId,
+    brokers: [...config.brokers],
+    clientId: config.clientId ?? config.applicationId,
+    commitIntervalMs: positive('commitIntervalMs', config.commitIntervalMs, 1_000),
+    autoOffsetReset: reset,
+    startTimeoutMs: positive('startTimeoutMs', config.startTimeoutMs, 30_000),
+    closeTimeoutMs: positive('closeTimeoutMs', config.closeTimeoutMs, 30_000),
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    connectionTimeoutMs: positive('connectionTimeoutMs', config.connectionTimeoutMs, 3_000),
+    requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs, 30_000),
+    clientLogLevel: level,
+  };
+}

@@ -1,0 +1,16 @@
+// Public API of @eddy/streams.
+export type { StreamsConfig } from './config.js';
+export { type RecordPosition, STREAMS_ERROR_CODES, StreamsError, type StreamsErrorCode } from './errors.js';
+export type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
+export type { RecordHeaders } from './kafka/port.js';
+export {
+  type ErrorListener,
+  type StateListener,
+  StreamsApp,
+  type StreamsMetrics,
+  type StreamsState,
+} from './runtime/streams-app.js';
+export { type Deserializer, type Serde, Serdes, type Serializer } from './serdes/serde.js';
+export { type Consumed, KStream, type Named, type Produced, StreamsBuilder } from './topology/dsl.js';
+export type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord } from './topology/processor.js';
+export { type SinkOptions, type SourceOptions, Topology } from './topology/topology.js';

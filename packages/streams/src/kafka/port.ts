@@ -1,0 +1,112 @@
+// The Kafka client port: the small interface the runtime uses to talk to Kafka. Only the adapter
+// (kafkajs-adapter.ts) knows which client library implements it.
+
+export type RecordHeaders = Record<string, Buffer>;
+
+/** A record as fetched from a partition. Offsets are decimal strings (they are 64-bit). */
+export interface ConsumedRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: RecordHeaders;
+}
+
+/** A record to produce. Without `partition`, the client's default (murmur2 of the key) partitioner picks one. */
+export interface OutgoingRecord {
+  topic: string;
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp?: number;
+  headers?: RecordHeaders;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read (last processed + 1). */
+  offset: string;
+}
+
+/** Records of one partition handed to the runtime in one call. */
+export interface FetchedBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+/** What the batch handler can ask of the consumer while it works. */
+export interface BatchControl {
+  /** Keeps the group membership alive during long batches. */
+  heartbeat(): Promise<void>;
+  /**
+   * Marks records up to and including `offset` as consumed, so the next fetch starts after them. This does
+   * not commit anything: committing is the runtime's decision (`ConsumerPort.commit`).
+   */
+  markConsumed(offset: string): void;
+  /** False once the consumer is stopping or the partition was revoked: stop processing this batch. */
+  isActive(): boolean;
+}
+
+export type BatchHandler = (batch: FetchedBatch, control: BatchControl) => Promise<void>;
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor?: number;
+  config?: Record<string, string>;
+}
+
+export interface AdminPort {
+  connect(): Promise<void>;
+  /** Partition counts of the given topics; topics that do not exist are absent from the map. */
+  partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  createTopics(topics: TopicSpec[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ProducerPort {
+  connect(): Promise<void>;
+  /** Sends all records in as few requests as the client allows and resolves when every one is acknowledged. */
+  send(records: OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  readCommitted: boolean;
+  /** Where to start when the group has no committed offset. */
+  fromBeginning: boolean;
+  onGroupJoin?: (assigned: { topic: string; partition: number }[]) => void;
+  /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
+  onCrash?: (error: unknown) => void;
+}
+
+export interface ConsumerPort {
+  connect(): Promise<void>;
+  subscribe(topics: string[]): Promise<void>;
+  run(handler: BatchHandler): Promise<void>;
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Stops fetching, waits for the running batch handler, and leaves the group. */
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  clientId: string;
+  brokers: string[];
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How long connecting may retry before it fails. */
+  retryBudgetMs: number;
+}
+
+/** Creates the clients of one app instance. */
+export interface KafkaClientFactory {
+  admin(): AdminPort;
+  producer(): ProducerPort;
+  consumer(options: ConsumerOptions): ConsumerPort;
+}

@@ -1,0 +1,44 @@
+// Buffers a task's output records and sends them to Kafka in one batch per flush.
+import { StreamsError } from '../errors.js';
+import type { OutgoingRecord, ProducerPort } from '../kafka/port.js';
+
+export class RecordCollector {
+  private buffer: OutgoingRecord[] = [];
+  private sentCount = 0;
+
+  constructor(private readonly producer: ProducerPort) {}
+
+  add(record: OutgoingRecord): void {
+    this.buffer.push(record);
+  }
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Records acknowledged by Kafka since the collector was created. */
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  /** Sends everything buffered and resolves once Kafka acknowledged all of it. */
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const records = this.buffer;
+    this.buffer = [];
+    try {
+      await this.producer.send(records);
+    } catch (cause) {
+      // Keep the records: nothing of this batch counts as delivered, so no offset past them is committed.
+      this.buffer = records.concat(this.buffer);
+      throw new StreamsError(
+        'PRODUCE_FAILED',
+        `sending ${records.length} output records failed: ${String(cause)}`,
+        {
+          cause,
+        },
+      );
+    }
+    this.sentCount += records.length;
+  }
+}

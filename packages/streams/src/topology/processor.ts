@@ -1,0 +1,35 @@
+// The Processor API: what a user's processor implements and what its context offers.
+import type { RecordHeaders } from '../kafka/port.js';
+
+/** A record flowing through a topology. */
+export interface StreamRecord<K, V> {
+  key: K;
+  value: V;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  headers: RecordHeaders;
+}
+
+/** What a processor can see of the task and the input record being processed, and how it emits output. */
+export interface ProcessorContext<KOut = unknown, VOut = unknown> {
+  readonly applicationId: string;
+  /** `<subtopology>_<partition>`, e.g. `0_3`. */
+  readonly taskId: string;
+  /** Topic, partition and offset of the input record being processed. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** Sends a record to all children, or to the named child only. */
+  forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
+  /** Asks the runtime to commit as soon as the current batch is done. */
+  requestCommit(): void;
+}
+
+export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
+  init?(context: ProcessorContext<KOut, VOut>): void;
+  process(record: StreamRecord<KIn, VIn>): void;
+  close?(): void;
+}
+
+/** Creates a fresh processor for each task: processors hold per-task state and are never shared. */
+export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processor<KIn, VIn, KOut, VOut>;

@@ -1,0 +1,148 @@
+// The topology: a graph of named source, processor and sink nodes, built with the Processor API.
+import { StreamsError } from '../errors.js';
+import type { Serde } from '../serdes/serde.js';
+import type { ProcessorSupplier } from './processor.js';
+
+export interface SourceOptions<K, V> {
+  topics: string[];
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+}
+
+export interface SinkOptions<K, V> {
+  topic: string;
+  keySerde: Serde<K>;
+  valueSerde: Serde<V>;
+}
+
+/** @internal node descriptions, read by the runtime. */
+export type NodeSpec =
+  | { kind: 'source'; name: string; topics: string[]; keySerde: Serde<unknown>; valueSerde: Serde<unknown> }
+  | {
+      kind: 'processor';
+      name: string;
+      parents: string[];
+      supplier: ProcessorSupplier<unknown, unknown, unknown, unknown>;
+    }
+  | {
+      kind: 'sink';
+      name: string;
+      parents: string[];
+      topic: string;
+      keySerde: Serde<unknown>;
+      valueSerde: Serde<unknown>;
+    };
+
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+export class Topology {
+  private readonly nodes = new Map<string, NodeSpec>();
+  private readonly children = new Map<string, string[]>();
+  private sealed = false;
+
+  addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
+    this.checkNewName(name);
+    if (options.topics.length === 0) throw invalid(`source "${name}" names no topic`);
+    for (const node of this.nodes.values()) {
+      if (node.kind !== 'source') continue;
+      const shared = node.topics.find((t) => options.topics.includes(t));
+      if (shared) throw invalid(`topic "${shared}" is read by two sources: "${node.name}" and "${name}"`);
+    }
+    this.add({
+      kind: 'source',
+      name,
+      topics: [...options.topics],
+      keySerde: options.keySerde as Serde<unknown>,
+      valueSerde: options.valueSerde as Serde<unknown>,
+    });
+    return this;
+  }
+
+  addProcessor<KIn, VIn, KOut, VOut>(
+    name: string,
+    supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
+    ...parents: string[]
+  ): this {
+    this.checkNewName(name);
+    this.checkParents(name, parents);
+    this.add({
+      kind: 'processor',
+      name,
+      parents,
+      supplier: supplier as unknown as ProcessorSupplier<unknown, unknown, unknown, unknown>,
+    });
+    return this;
+  }
+
+  addSink<K, V>(name: string, options: SinkOptions<K, V>, ...parents: string[]): this {
+    this.checkNewName(name);
+    this.checkParents(name, parents);
+    if (!options.topic) throw invalid(`sink "${name}" names no topic`);
+    this.add({
+      kind: 'sink',
+      name,
+      parents,
+      topic: options.topic,
+      keySerde: options.keySerde as Serde<unknown>,
+      valueSerde: options.valueSerde as Serde<unknown>,
+    });
+    return this;
+  }
+
+  /** All topics read by sources. */
+  sourceTopics(): string[] {
+    return [...this.nodes.values()].flatMap((n) => (n.kind === 'source' ? n.topics : []));
+  }
+
+  sinkTopics(): string[] {
+    return [...new Set([...this.nodes.values()].flatMap((n) => (n.kind === 'sink' ? [n.topic] : [])))];
+  }
+
+  /** A stable, human-readable description of sources, processors and sinks with their topics. */
+  describe(): string {
+    const lines = ['Topology', '  Sub-topology: 0'];
+    for (const node of this.nodes.values()) {
+      const kids = this.children.get(node.name) ?? [];
+      const to = kids.length ? ` --> ${kids.join(', ')}` : ' --> none';
+      const from = node.kind === 'source' ? '' : ` <-- ${node.parents.join(', ')}`;
+      if (node.kind === 'source')
+        lines.push(`    Source: ${node.name} (topics: [${node.topics.join(', ')}])${to}`);
+      else if (node.kind === 'processor') lines.push(`    Processor: ${node.name}${to}${from}`);
+      else lines.push(`    Sink: ${node.name} (topic: ${node.topic})${from}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** @internal the validated node list in insertion order, and each node's children. */
+  seal(): { nodes: NodeSpec[]; children: ReadonlyMap<string, string[]> } {
+    if (![...this.nodes.values()].some((n) => n.kind === 'source'))
+      throw invalid('the topology has no source');
+    this.sealed = true;
+    return { nodes: [...this.nodes.values()], children: this.children };
+  }
+
+  private add(node: NodeSpec): void {
+    if (this.sealed) throw invalid('the topology is already running and cannot change');
+    this.nodes.set(node.name, node);
+    this.children.set(node.name, []);
+    if (node.kind !== 'source') for (const p of node.parents) this.children.get(p)?.push(node.name);
+  }
+
+  private checkNewName(name: string): void {
+    if (!NAME.test(name)) throw invalid(`node name "${name}" must match ${NAME}`);
+    if (this.nodes.has(name)) throw invalid(`a node named "${name}" already exists`);
+  }
+
+  private checkParents(name: string, parents: string[]): void {
+    if (parents.length === 0) throw invalid(`node "${name}" needs at least one parent`);
+    for (const p of parents) {
+      const parent = this.nodes.get(p);
+      if (!parent) throw invalid(`node "${name}" names unknown parent "${p}"`);
+      if (parent.kind === 'sink') throw invalid(`node "${name}" cannot have sink "${p}" as parent`);
+    }
+  }
+}
+
+function invalid(message: string): StreamsError {
+  return new StreamsError('INVALID_TOPOLOGY', message);
+}

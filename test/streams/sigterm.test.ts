@@ -1,0 +1,79 @@
+// SIGTERM mid-stream: the app process stops gracefully, a restarted process continues, and the output holds
+// every input record exactly once (graceful close commits everything it output).
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { type AppProcess, startApp } from '../support/processes.js';
+
+const running: AppProcess[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) p.child.kill('SIGKILL');
+});
+
+describe('graceful shutdown of an app process', () => {
+  it('loses nothing when SIGTERM stops it mid-stream and it restarts', async () => {
+    const input = uniqueName('sentences');
+    const output = uniqueName('words');
+    const total = 3_000;
+    await createTopics([
+      { topic: input, numPartitions: 3 },
+      { topic: output, numPartitions: 3 },
+    ]);
+    const env = {
+      KAFKA_BROKERS: brokerList().join(','),
+      APPLICATION_ID: uniqueName('word-split'),
+      COMMIT_INTERVAL_MS: '200',
+    };
+
+    const seen: string[] = [];
+    const reader = testKafka().consumer({ groupId: uniqueName('reader') });
+    await reader.connect();
+    await reader.subscribe({ topic: output, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString());
+      },
+    });
+
+    const producer = testKafka().producer();
+    await producer.connect();
+    let produced = 0;
+    const producing = (async () => {
+      while (produced < total) {
+        const chunk = Array.from({ length: 100 }, (_, i) => ({ key: null, value: `word${produced + i}` }));
+        await producer.send({ topic: input, messages: chunk });
+        produced += chunk.length;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+
+    try {
+      const first = startApp('examples/word-split/app.ts', [input, output], env);
+      running.push(first);
+      await waitFor(() => seen.length >= 500, { what: 'the first process to output 500 words' });
+      first.child.kill('SIGTERM');
+      const code = await first.exited;
+      expect(code, first.output()).toBe(0);
+      expect(first.output()).toContain('state NOT_RUNNING');
+      const afterFirst = seen.length;
+      expect(afterFirst).toBeLessThan(total);
+
+      const second = startApp('examples/word-split/app.ts', [input, output], env);
+      running.push(second);
+      await producing;
+      await waitFor(() => new Set(seen).size >= total, {
+        timeoutMs: 90_000,
+        what: `all ${total} words in the output`,
+      });
+      second.child.kill('SIGTERM');
+      expect(await second.exited, second.output()).toBe(0);
+
+      const expected = Array.from({ length: total }, (_, i) => `word${i}`);
+      expect(new Set(seen)).toEqual(new Set(expected));
+      expect(seen.length).toBe(total);
+    } finally {
+      await producing.catch(() => undefined);
+      await producer.disconnect();
+      await reader.disconnect();
+    }
+  });
+});

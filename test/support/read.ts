@@ -1,0 +1,60 @@
+// Reads records of a topic from the beginning with a fresh consumer group, until a count is reached.
+import { testKafka, uniqueName } from './kafka.js';
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * Resolves with the first `count` records of `topic` (all partitions), or rejects after `timeoutMs` saying how
+ * many arrived. With `settleMs`, keeps reading that long after the count is reached, to catch extra records.
+ */
+export async function readAll(
+  topic: string,
+  count: number,
+  { timeoutMs = 60_000, settleMs = 0, readCommitted = false } = {},
+): Promise<ReadRecord[]> {
+  const consumer = testKafka().consumer({ groupId: uniqueName('reader'), readUncommitted: !readCommitted });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`read ${records.length} of ${count} records of ${topic} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const reached = () => {
+        clearTimeout(timer);
+        setTimeout(resolve, settleMs);
+      };
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(message.headers ?? {}))
+              if (v !== undefined) headers[k] = String(v);
+            records.push({
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value?.toString() ?? null,
+              timestamp: Number(message.timestamp),
+              headers,
+            });
+            if (records.length === count) reached();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
