@@ -1,14 +1,19 @@
 // The DSL: StreamsBuilder and KStream, which add named nodes to a Topology.
-import type { Serde } from '../serdes/serde.js';
+import type { Deserializer, Serializer } from '../serdes/serde.js';
 import type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord } from './processor.js';
 import { Topology } from './topology.js';
 
+/** How a source reads keys and values (any serde fits). */
 export interface Consumed<K, V> {
-  keySerde: Serde<K>;
-  valueSerde: Serde<V>;
+  keySerde: Deserializer<K>;
+  valueSerde: Deserializer<V>;
 }
 
-export type Produced<K, V> = Consumed<K, V>;
+/** How a sink writes keys and values (any serde fits). */
+export interface Produced<K, V> {
+  keySerde: Serializer<K>;
+  valueSerde: Serializer<V>;
+}
 
 /** An optional explicit node name; without one the builder generates a stable name from the operation. */
 export interface Named {

@@ -1,23 +1,29 @@
 // The topology: a graph of named source, processor and sink nodes, built with the Processor API.
 import { StreamsError } from '../errors.js';
-import type { Serde } from '../serdes/serde.js';
+import type { Deserializer, Serializer } from '../serdes/serde.js';
 import type { ProcessorSupplier } from './processor.js';
 
 export interface SourceOptions<K, V> {
   topics: string[];
-  keySerde: Serde<K>;
-  valueSerde: Serde<V>;
+  keySerde: Deserializer<K>;
+  valueSerde: Deserializer<V>;
 }
 
 export interface SinkOptions<K, V> {
   topic: string;
-  keySerde: Serde<K>;
-  valueSerde: Serde<V>;
+  keySerde: Serializer<K>;
+  valueSerde: Serializer<V>;
 }
 
 /** @internal node descriptions, read by the runtime. */
 export type NodeSpec =
-  | { kind: 'source'; name: string; topics: string[]; keySerde: Serde<unknown>; valueSerde: Serde<unknown> }
+  | {
+      kind: 'source';
+      name: string;
+      topics: string[];
+      keySerde: Deserializer<unknown>;
+      valueSerde: Deserializer<unknown>;
+    }
   | {
       kind: 'processor';
       name: string;
@@ -29,8 +35,8 @@ export type NodeSpec =
       name: string;
       parents: string[];
       topic: string;
-      keySerde: Serde<unknown>;
-      valueSerde: Serde<unknown>;
+      keySerde: Serializer<unknown>;
+      valueSerde: Serializer<unknown>;
     };
 
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -52,8 +58,8 @@ export class Topology {
       kind: 'source',
       name,
       topics: [...options.topics],
-      keySerde: options.keySerde as Serde<unknown>,
-      valueSerde: options.valueSerde as Serde<unknown>,
+      keySerde: options.keySerde as Deserializer<unknown>,
+      valueSerde: options.valueSerde as Deserializer<unknown>,
     });
     return this;
   }
@@ -83,8 +89,8 @@ export class Topology {
       name,
       parents,
       topic: options.topic,
-      keySerde: options.keySerde as Serde<unknown>,
-      valueSerde: options.valueSerde as Serde<unknown>,
+      keySerde: options.keySerde as Serializer<unknown>,
+      valueSerde: options.valueSerde as Serializer<unknown>,
     });
     return this;
   }
