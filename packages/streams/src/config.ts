@@ -1,6 +1,8 @@
 // The options of a streams app, their defaults, and their validation.
 import { StreamsError } from './errors.js';
 import type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { type ErrorMode, isErrorMode } from './runtime/error-handling.js';
 
 export interface StreamsConfig {
   /** Names the consumer group and prefixes internal topics. Letters, digits, '.', '_' and '-'. */
@@ -23,6 +25,12 @@ export interface StreamsConfig {
   requestTimeoutMs?: number;
   /** Log level of the Kafka client. Default 'error'. */
   clientLogLevel?: ClientLogLevel;
+  /** What to do with a record whose key or value cannot be deserialized. Default 'fail'. */
+  deserializationErrors?: ErrorMode;
+  /** What to do with a record whose processing throws. Default 'fail'. */
+  processingErrors?: ErrorMode;
+  /** Where the runtime logs; default JSON lines on stderr at level info. */
+  logger?: Logger;
 }
 
 export type ResolvedConfig = Required<StreamsConfig>;
@@ -78,6 +86,15 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       `clientLogLevel must be nothing, error, warn or info, got ${String(level)}`,
     );
   }
+  for (const option of ['deserializationErrors', 'processingErrors'] as const) {
+    const mode = config[option];
+    if (mode !== undefined && !isErrorMode(mode)) {
+      throw new StreamsError(
+        'INVALID_CONFIG',
+        `${option} must be 'fail', 'log-and-continue' or { deadLetterTopic: '<topic>' }, got ${JSON.stringify(mode)}`,
+      );
+    }
+  }
   return {
     applicationId: config.applicationId,
     brokers: [...config.brokers],
@@ -91,5 +108,8 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     connectionTimeoutMs: positive('connectionTimeoutMs', config.connectionTimeoutMs, 3_000),
     requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs, 30_000),
     clientLogLevel: level,
+    deserializationErrors: config.deserializationErrors ?? 'fail',
+    processingErrors: config.processingErrors ?? 'fail',
+    logger: config.logger ?? jsonLogger(),
   };
 }

@@ -12,6 +12,15 @@ export class RecordCollector {
     this.buffer.push(record);
   }
 
+  /** A point to roll back to: outputs added after it can be taken back before they are sent. */
+  mark(): number {
+    return this.buffer.length;
+  }
+
+  rollback(mark: number): void {
+    if (mark < this.buffer.length) this.buffer.length = mark;
+  }
+
   get pending(): number {
     return this.buffer.length;
   }

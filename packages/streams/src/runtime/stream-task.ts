@@ -1,14 +1,20 @@
-// A stream task: the topology's nodes instantiated for one partition number, processing its records synchronously.
-import { describePosition, type RecordPosition, StreamsError } from '../errors.js';
+// A stream task: the topology's nodes instantiated for one partition number, processing its buffered records
+// synchronously in timestamp order, with per-task stream time, punctuation and the error modes applied.
+import { describePosition, errorMessage, type RecordPosition, StreamsError } from '../errors.js';
 import type { ConsumedRecord } from '../kafka/port.js';
+import type { Logger } from '../logger.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
 import type { NodeSpec } from '../topology/topology.js';
+import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.js';
+import { PartitionGroup, type QueuedRecord } from './partition-group.js';
+import { type Cancellable, PunctuationQueue, type PunctuationType, type Punctuator } from './punctuation.js';
 import type { RecordCollector } from './record-collector.js';
 
 type Forward = (record: StreamRecord<unknown, unknown>) => void;
+type SourceSpec = Extract<NodeSpec, { kind: 'source' }>;
 
 interface SourceNode {
-  spec: Extract<NodeSpec, { kind: 'source' }>;
+  spec: SourceSpec;
   forward: Forward;
 }
 
@@ -17,25 +23,46 @@ export interface TaskGraph {
   children: ReadonlyMap<string, string[]>;
 }
 
+export interface TaskOptions {
+  applicationId: string;
+  partition: number;
+  graph: TaskGraph;
+  collector: RecordCollector;
+  deserializationErrors: ErrorMode;
+  processingErrors: ErrorMode;
+  logger: Logger;
+  /** Wall-clock time source (the test driver replaces it). */
+  clock?: () => number;
+}
+
 export class StreamTask {
   readonly id: string;
+  readonly partition: number;
   private readonly sources = new Map<string, SourceNode>();
   private readonly processors: Processor<unknown, unknown, unknown, unknown>[] = [];
-  private readonly position: RecordPosition = { topic: '', partition: -1, offset: '-1' };
+  private readonly input = new PartitionGroup();
+  private readonly punctuation = new PunctuationQueue();
+  private readonly positions = new Map<string, string>();
+  private readonly collector: RecordCollector;
+  private readonly clock: () => number;
+  /** The input record being processed; undefined during punctuation. */
+  private current: { topic: string; record: ConsumedRecord; timestamp: number } | undefined;
+  private time = Number.NEGATIVE_INFINITY;
   private commitRequested = false;
   private closed = false;
 
-  constructor(
-    readonly applicationId: string,
-    readonly partition: number,
-    graph: TaskGraph,
-    private readonly collector: RecordCollector,
-  ) {
-    this.id = `0_${partition}`;
+  constructor(private readonly options: TaskOptions) {
+    this.id = `0_${options.partition}`;
+    this.partition = options.partition;
+    this.collector = options.collector;
+    this.clock = options.clock ?? Date.now;
     const forwards = new Map<string, Forward>();
     // Nodes are declared parents-first; wire them children-first so each forward closure exists when needed.
-    for (const spec of [...graph.nodes].reverse()) {
-      const kids = (graph.children.get(spec.name) ?? []).map((k) => ({ name: k, forward: forwards.get(k)! }));
+    for (const spec of [...options.graph.nodes].reverse()) {
+      const kids = (options.graph.children.get(spec.name) ?? []).map((k) => ({
+        name: k,
+        forward: forwards.get(k)!,
+      }));
       const toChildren: Forward = (r) => {
         for (const kid of kids) kid.forward(r);
       };
@@ -45,47 +72,61 @@ export class StreamTask {
         forwards.set(spec.name, (r) => this.sink(spec, r));
       } else {
         const processor = spec.supplier();
-        const context = this.contextFor(kids);
-        processor.init?.(context);
         this.processors.push(processor);
         forwards.set(spec.name, (r) => processor.process(r));
+        processor.init?.(this.contextFor(kids));
       }
     }
   }
 
-  /** Processes one input record through the topology. Throws a StreamsError naming the record on failure. */
-  process(topic: string, partition: number, record: ConsumedRecord): void {
-    const pos = this.position;
-    pos.topic = topic;
-    pos.partition = partition;
-    pos.offset = record.offset;
+  /** Stream time: the highest timestamp this task has processed. */
+  get streamTime(): number {
+    return this.time;
+  }
+
+  /** Records waiting to be processed. */
+  get buffered(): number {
+    return this.input.buffered;
+  }
+
+  /** The offset of the last record processed (or skipped) per source topic of this task's partition. */
+  get consumedPositions(): ReadonlyMap<string, string> {
+    return this.positions;
+  }
+
+  /** Buffers fetched records of one of this task's partitions. */
+  addRecords(topic: string, records: ConsumedRecord[]): void {
     const source = this.sources.get(topic);
     if (!source) throw new StreamsError('ILLEGAL_STATE', `task ${this.id} has no source for topic ${topic}`);
-    let key: unknown;
-    let value: unknown;
-    try {
-      key = source.spec.keySerde.deserialize(record.key);
-      value = source.spec.valueSerde.deserialize(record.value);
-    } catch (cause) {
-      throw new StreamsError(
-        'DESERIALIZATION_FAILED',
-        `record ${describePosition(pos)} could not be deserialized by source "${source.spec.name}": ${String(cause)}`,
-        { cause, position: { ...pos } },
-      );
+    const extract = source.spec.timestampExtractor;
+    this.input.add(
+      topic,
+      records.map((record) => ({
+        topic,
+        record,
+        timestamp: extract ? extract(record, topic) : record.timestamp,
+      })),
+    );
+  }
+
+  /**
+   * Processes buffered records in timestamp order while `shouldContinue()` holds, firing stream-time
+   * punctuators as stream time advances. Returns how many records were consumed. A failure whose mode is
+   * `fail` is thrown as a StreamsError; the failing record is then neither consumed nor partly output.
+   */
+  process(shouldContinue: () => boolean = () => true): number {
+    let consumed = 0;
+    for (let item = this.input.next(); item !== undefined; item = this.input.next()) {
+      this.processOne(item);
+      consumed++;
+      if (!shouldContinue()) break;
     }
-    try {
-      source.forward({ key, value, timestamp: record.timestamp, headers: record.headers });
-    } catch (cause) {
-      if (cause instanceof StreamsError) throw cause;
-      throw new StreamsError(
-        'PROCESSING_FAILED',
-        `processing record ${describePosition(pos)} failed: ${String(cause)}`,
-        {
-          cause,
-          position: { ...pos },
-        },
-      );
-    }
+    return consumed;
+  }
+
+  /** Fires the wall-clock punctuators that are due. */
+  punctuateWallClock(now = this.clock()): number {
+    return this.punctuation.fire('wall-clock', now, (p, t) => this.punctuate(p, t));
   }
 
   /** True once, after a processor asked for a commit. */
@@ -95,10 +136,124 @@ export class StreamTask {
     return r;
   }
 
+  /** Forgets the buffered records and the position of a revoked source partition. */
+  revoke(topic: string): void {
+    this.input.clear(topic);
+    this.positions.delete(topic);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.input.clear();
     for (const p of this.processors) p.close?.();
+  }
+
+  private processOne(item: QueuedRecord): void {
+    this.current = item;
+    let processed: boolean;
+    try {
+      processed = this.runThroughTopology(item);
+    } finally {
+      this.current = undefined;
+    }
+    // Not reached when a `fail` mode error was thrown: the record then counts as not consumed.
+    this.positions.set(item.topic, item.record.offset);
+    if (processed && item.timestamp > this.time) {
+      this.time = item.timestamp;
+      this.punctuation.fire('stream-time', item.timestamp, (p, t) => this.punctuate(p, t));
+    }
+  }
+
+  /** Returns true when the record went through, false when an error mode skipped it; throws in `fail` mode. */
+  private runThroughTopology({ topic, record, timestamp }: QueuedRecord): boolean {
+    const source = this.sources.get(topic)!;
+    const mark = this.collector.mark();
+    if (!Number.isFinite(timestamp) || timestamp < 0) {
+      this.handle(
+        this.error('PROCESSING_FAILED', `record ${this.where()} has invalid timestamp ${timestamp}`),
+        'processing',
+      );
+      return false;
+    }
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = source.spec.keySerde.deserialize(record.key);
+      value = source.spec.valueSerde.deserialize(record.value);
+    } catch (cause) {
+      const message = `record ${this.where()} could not be deserialized by source "${source.spec.name}": ${errorMessage(cause)}`;
+      this.handle(this.error('DESERIALIZATION_FAILED', message, cause), 'deserialization');
+      return false;
+    }
+    try {
+      source.forward({ key, value, timestamp, headers: record.headers });
+      return true;
+    } catch (cause) {
+      // Outputs the record produced before it failed are taken back: a record is output whole or not at all.
+      this.collector.rollback(mark);
+      const error =
+        cause instanceof StreamsError
+          ? cause
+          : this.error(
+              'PROCESSING_FAILED',
+              `processing record ${this.where()} failed: ${errorMessage(cause)}`,
+              cause,
+            );
+      this.handle(error, 'processing');
+      return false;
+    }
+  }
+
+  private error(
+    code: 'PROCESSING_FAILED' | 'DESERIALIZATION_FAILED',
+    message: string,
+    cause?: unknown,
+  ): StreamsError {
+    return new StreamsError(code, message, { cause, position: this.position() });
+  }
+
+  /** Applies the error mode of `kind`: throws the error (`fail`), or logs it and writes a dead letter if asked. */
+  private handle(error: StreamsError, kind: 'processing' | 'deserialization'): void {
+    const mode = kind === 'processing' ? this.options.processingErrors : this.options.deserializationErrors;
+    if (mode === 'fail') throw error;
+    const dlq = deadLetterTopicOf(mode);
+    this.options.logger.warn(`skipped after a ${kind} error`, {
+      code: error.code,
+      error: error.message,
+      task: this.id,
+      ...(dlq ? { deadLetterTopic: dlq } : {}),
+    });
+    if (dlq && this.current) this.collector.add(deadLetter(dlq, this.current.record, this.position(), error));
+  }
+
+  private punctuate(punctuator: Punctuator, time: number): void {
+    const mark = this.collector.mark();
+    try {
+      punctuator(time);
+    } catch (cause) {
+      this.collector.rollback(mark);
+      const error =
+        cause instanceof StreamsError
+          ? cause
+          : new StreamsError(
+              'PROCESSING_FAILED',
+              `a punctuator of task ${this.id} failed: ${errorMessage(cause)}`,
+              { cause },
+            );
+      this.handle(error, 'processing');
+    }
+  }
+
+  private position(): RecordPosition {
+    const c = this.current;
+    return c
+      ? { topic: c.topic, partition: this.partition, offset: c.record.offset }
+      : { topic: '', partition: this.partition, offset: '-1' };
+  }
+
+  private where(): string {
+    return describePosition(this.position());
   }
 
   private sink(spec: Extract<NodeSpec, { kind: 'sink' }>, r: StreamRecord<unknown, unknown>): void {
@@ -110,27 +265,32 @@ export class StreamTask {
     } catch (cause) {
       throw new StreamsError(
         'SERIALIZATION_FAILED',
-        `sink "${spec.name}" could not serialize the output of ${describePosition(this.position)}: ${String(cause)}`,
-        { cause, position: { ...this.position } },
+        `sink "${spec.name}" could not serialize the output of ${this.current ? this.where() : `a punctuator of task ${this.id}`}: ${errorMessage(cause)}`,
+        { cause, position: this.position() },
       );
     }
-    this.collector.add({ topic: spec.topic, key, value, timestamp: r.timestamp, headers: r.headers });
+    const topic = typeof spec.topic === 'function' ? spec.topic(r) : spec.topic;
+    this.collector.add({ topic, key, value, timestamp: r.timestamp, headers: r.headers });
   }
 
   private contextFor(kids: { name: string; forward: Forward }[]): ProcessorContext {
     const task = this;
     return {
-      applicationId: this.applicationId,
+      applicationId: this.options.applicationId,
       taskId: this.id,
       get topic() {
-        return task.position.topic;
+        return task.current?.topic ?? '';
       },
       get partition() {
-        return task.position.partition;
+        return task.partition;
       },
       get offset() {
-        return task.position.offset;
+        return task.current?.record.offset ?? '-1';
       },
+      get streamTime() {
+        return task.time;
+      },
+      currentWallClockTime: () => task.clock(),
       forward(record, childName) {
         if (childName === undefined) {
           for (const kid of kids) kid.forward(record);
@@ -139,6 +299,22 @@ export class StreamTask {
         const kid = kids.find((k) => k.name === childName);
         if (!kid) throw new StreamsError('INVALID_TOPOLOGY', `forward to unknown child "${childName}"`);
         kid.forward(record);
+      },
+      schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
+        if (!Number.isFinite(intervalMs) || intervalMs < 1) {
+          throw new StreamsError(
+            'INVALID_TOPOLOGY',
+            `punctuation interval must be at least 1 ms, got ${intervalMs}`,
+          );
+        }
+        if (type !== 'stream-time' && type !== 'wall-clock') {
+          throw new StreamsError(
+            'INVALID_TOPOLOGY',
+            `punctuation type must be 'stream-time' or 'wall-clock', got ${String(type)}`,
+          );
+        }
+        const now = type === 'wall-clock' ? task.clock() : Number.isFinite(task.time) ? task.time : undefined;
+        return task.punctuation.schedule(intervalMs, type, punctuator, now);
       },
       requestCommit() {
         task.commitRequested = true;

@@ -11,8 +11,12 @@ import type {
   TopicPartitionOffset,
 } from '../kafka/port.js';
 import type { Topology } from '../topology/topology.js';
+import { deadLetterTopicOf } from './error-handling.js';
 import { RecordCollector } from './record-collector.js';
 import { StreamTask, type TaskGraph } from './stream-task.js';
+
+/** How often idle tasks are checked for due wall-clock punctuators. */
+const WALL_CLOCK_TICK_MS = 50;
 
 /** The app's lifecycle. ERROR is terminal like NOT_RUNNING, but says a failure stopped it. */
 export type StreamsState =
@@ -66,6 +70,9 @@ export class StreamsApp {
   private failure: StreamsError | undefined;
   private closing: Promise<void> | undefined;
   private batchInFlight: Promise<void> | undefined;
+  /** Serializes batch processing and timer-driven punctuation: only one of them touches the tasks at a time. */
+  private exclusive: Promise<void> = Promise.resolve();
+  private wallClockTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -206,13 +213,17 @@ export class StreamsApp {
     await this.consumer.connect();
     await this.consumer.subscribe(this.topology.sourceTopics());
     await this.consumer.run((batch, control) => this.trackBatch(batch, control));
+    this.startWallClock();
   }
 
   private async checkTopics(
     partitionCounts: (topics: string[]) => Promise<Map<string, number>>,
   ): Promise<void> {
     const sources = this.topology.sourceTopics();
-    const sinks = this.topology.sinkTopics();
+    const deadLetterTopics = [this.config.deserializationErrors, this.config.processingErrors].flatMap(
+      (m) => deadLetterTopicOf(m) ?? [],
+    );
+    const sinks = [...this.topology.sinkTopics(), ...deadLetterTopics];
     const counts = await partitionCounts([...new Set([...sources, ...sinks])]);
     const missing = [...sources, ...sinks].filter((t) => !counts.has(t));
     if (missing.length > 0) {
@@ -235,12 +246,16 @@ export class StreamsApp {
   }
 
   private onAssignment(assigned: { topic: string; partition: number }[]): void {
+    const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     const partitions = new Set(assigned.map((a) => a.partition));
     for (const [partition, task] of this.tasks) {
       if (!partitions.has(partition)) {
         task.close();
         this.tasks.delete(partition);
+        continue;
       }
+      for (const topic of this.topology.sourceTopics())
+        if (!owned.has(`${topic}:${partition}`)) task.revoke(topic);
     }
     // Offsets of partitions we no longer own cannot be committed by us any more: the new owner replays them.
     for (const [key, o] of this.pendingOffsets)
@@ -251,14 +266,49 @@ export class StreamsApp {
   private taskFor(partition: number): StreamTask {
     let task = this.tasks.get(partition);
     if (!task) {
-      task = new StreamTask(this.config.applicationId, partition, this.graph, this.collector!);
+      task = new StreamTask({
+        applicationId: this.config.applicationId,
+        partition,
+        graph: this.graph,
+        collector: this.collector!,
+        deserializationErrors: this.config.deserializationErrors,
+        processingErrors: this.config.processingErrors,
+        logger: this.config.logger,
+      });
       this.tasks.set(partition, task);
     }
     return task;
   }
 
+  private runExclusive(work: () => Promise<void>): Promise<void> {
+    const run = this.exclusive.then(work);
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Wall-clock punctuators must fire while no input arrives too. */
+  private startWallClock(): void {
+    this.wallClockTimer = setInterval(() => {
+      if (this.stopping || this.failure || this.batchInFlight) return;
+      void this.runExclusive(async () => {
+        let fired = 0;
+        try {
+          for (const task of this.tasks.values()) fired += task.punctuateWallClock();
+          if (fired > 0) await this.collector!.flush();
+        } catch (err) {
+          this.fail(
+            err instanceof StreamsError
+              ? err
+              : new StreamsError('PROCESSING_FAILED', errorMessage(err), { cause: err }),
+          );
+        }
+      });
+    }, WALL_CLOCK_TICK_MS);
+    this.wallClockTimer.unref();
+  }
+
   private trackBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
-    const run = this.processBatch(batch, control);
+    const run = this.runExclusive(() => this.processBatch(batch, control));
     this.batchInFlight = run;
     return run.finally(() => {
       if (this.batchInFlight === run) this.batchInFlight = undefined;
@@ -267,32 +317,22 @@ export class StreamsApp {
 
   /** Processes a fetched batch synchronously, sends its output in one request, and commits when due. */
   private async processBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
-    if (this.stopping || this.failure) return;
+    if (this.stopping || this.failure || batch.records.length === 0) return;
     const task = this.taskFor(batch.partition);
-    let last: string | undefined;
+    task.addRecords(batch.topic, batch.records);
+    // Fetching continues after the buffered records; offsets are committed only up to processed ones.
+    control.markConsumed(batch.records[batch.records.length - 1]!.offset);
     let failed: StreamsError | undefined;
-    for (const record of batch.records) {
-      if (this.stopping || !control.isActive()) break;
-      try {
-        task.process(batch.topic, batch.partition, record);
-      } catch (err) {
-        failed =
-          err instanceof StreamsError
-            ? err
-            : new StreamsError('PROCESSING_FAILED', errorMessage(err), { cause: err });
-        break;
-      }
-      last = record.offset;
-      this.processed++;
+    try {
+      this.processed += task.process(() => !this.stopping && control.isActive());
+      task.punctuateWallClock();
+    } catch (err) {
+      failed =
+        err instanceof StreamsError
+          ? err
+          : new StreamsError('PROCESSING_FAILED', errorMessage(err), { cause: err });
     }
-    if (last !== undefined) {
-      control.markConsumed(last);
-      this.pendingOffsets.set(`${batch.topic}:${batch.partition}`, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(last) + 1n).toString(),
-      });
-    }
+    this.recordPositions(task);
     try {
       const due =
         failed !== undefined ||
@@ -310,6 +350,17 @@ export class StreamsApp {
     }
     // Never throw into the client: it would restart the consumer and refetch the same record in a hot loop.
     if (failed) this.fail(failed);
+  }
+
+  /** Offsets to commit for a task: one past the last record it consumed, per source partition. */
+  private recordPositions(task: StreamTask): void {
+    for (const [topic, offset] of task.consumedPositions) {
+      this.pendingOffsets.set(`${topic}:${task.partition}`, {
+        topic,
+        partition: task.partition,
+        offset: (BigInt(offset) + 1n).toString(),
+      });
+    }
   }
 
   /** Output first, then offsets: an offset is only committed once every output it covers is acknowledged. */
@@ -347,8 +398,10 @@ export class StreamsApp {
     if (this.currentState === 'NOT_RUNNING' || this.currentState === 'ERROR') return;
     this.transition('PENDING_SHUTDOWN');
     this.stopping = true;
+    clearInterval(this.wallClockTimer);
     const work = (async () => {
       await this.batchInFlight?.catch(() => undefined);
+      await this.exclusive;
       if (this.consumer && this.collector && !this.failure) await this.commit();
       else if (this.consumer && this.collector) await this.commit().catch(() => undefined);
       await this.consumer?.stop();

@@ -1,12 +1,19 @@
 // The DSL: StreamsBuilder and KStream, which add named nodes to a Topology.
 import type { Deserializer, Serializer } from '../serdes/serde.js';
-import type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord } from './processor.js';
+import type {
+  Processor,
+  ProcessorSupplier,
+  StreamRecord,
+  TimestampExtractor,
+  TopicNameExtractor,
+} from './processor.js';
 import { Topology } from './topology.js';
 
 /** How a source reads keys and values (any serde fits). */
 export interface Consumed<K, V> {
   keySerde: Deserializer<K>;
   valueSerde: Deserializer<V>;
+  timestampExtractor?: TimestampExtractor;
 }
 
 /** How a sink writes keys and values (any serde fits). */
@@ -46,19 +53,18 @@ export class StreamsBuilder {
   }
 }
 
-/** A stateless transformation of one record into zero or one records. */
+/** A stateless transformation that emits zero or more records per input record. */
 function statelessSupplier<K, V, KR, VR>(
-  apply: (record: StreamRecord<K, V>) => StreamRecord<KR, VR> | undefined,
+  apply: (record: StreamRecord<K, V>, emit: (out: StreamRecord<KR, VR>) => void) => void,
 ): ProcessorSupplier<K, V, KR, VR> {
   return () => {
-    let ctx: ProcessorContext<KR, VR>;
+    let emit: (out: StreamRecord<KR, VR>) => void;
     return {
       init(context) {
-        ctx = context;
+        emit = (out) => context.forward(out);
       },
       process(record) {
-        const out = apply(record);
-        if (out !== undefined) ctx.forward(out);
+        apply(record, emit);
       },
     } satisfies Processor<K, V, KR, VR>;
   };
@@ -73,40 +79,28 @@ export class KStream<K, V> {
 
   /** Replaces key and value. */
   map<KR, VR>(fn: (key: K, value: V) => [KR, VR], named: Named = {}): KStream<KR, VR> {
-    return this.stateless<KR, VR>('MAP', named, (r) => {
+    return this.stateless<KR, VR>('MAP', named, (r, emit) => {
       const [key, value] = fn(r.key, r.value);
-      return { ...r, key, value };
+      emit({ ...r, key, value });
     });
   }
 
   mapValues<VR>(fn: (value: V, key: K) => VR, named: Named = {}): KStream<K, VR> {
-    return this.stateless<K, VR>('MAPVALUES', named, (r) => ({ ...r, value: fn(r.value, r.key) }));
+    return this.stateless<K, VR>('MAPVALUES', named, (r, emit) => emit({ ...r, value: fn(r.value, r.key) }));
   }
 
   /** Replaces each record with zero or more values under the same key. */
   flatMapValues<VR>(fn: (value: V, key: K) => Iterable<VR>, named: Named = {}): KStream<K, VR> {
-    const name = named.name ?? this.builder.nextName('FLATMAPVALUES');
-    this.builder.graph.addProcessor<K, V, K, VR>(
-      name,
-      () => {
-        let ctx: ProcessorContext<K, VR>;
-        return {
-          init: (c) => {
-            ctx = c;
-          },
-          process: (r) => {
-            for (const value of fn(r.value, r.key)) ctx.forward({ ...r, value });
-          },
-        };
-      },
-      this.nodeName,
-    );
-    return new KStream<K, VR>(this.builder, name);
+    return this.stateless<K, VR>('FLATMAPVALUES', named, (r, emit) => {
+      for (const value of fn(r.value, r.key)) emit({ ...r, value });
+    });
   }
 
   /** Keeps the records for which `predicate` is true. */
   filter(predicate: (key: K, value: V) => boolean, named: Named = {}): KStream<K, V> {
-    return this.stateless<K, V>('FILTER', named, (r) => (predicate(r.key, r.value) ? r : undefined));
+    return this.stateless<K, V>('FILTER', named, (r, emit) => {
+      if (predicate(r.key, r.value)) emit(r);
+    });
   }
 
   /** Drops the records for which `predicate` is true. */
@@ -116,9 +110,9 @@ export class KStream<K, V> {
 
   /** Calls `fn` for each record and passes the record on unchanged. */
   peek(fn: (key: K, value: V) => void, named: Named = {}): KStream<K, V> {
-    return this.stateless<K, V>('PEEK', named, (r) => {
+    return this.stateless<K, V>('PEEK', named, (r, emit) => {
       fn(r.key, r.value);
-      return r;
+      emit(r);
     });
   }
 
@@ -129,8 +123,8 @@ export class KStream<K, V> {
     return new KStream<KR, VR>(this.builder, name);
   }
 
-  /** Writes the stream to a topic. */
-  to(topic: string, produced: Produced<K, V> & Named): void {
+  /** Writes the stream to a topic, or to a topic chosen per record. */
+  to(topic: string | TopicNameExtractor<K, V>, produced: Produced<K, V> & Named): void {
     const name = produced.name ?? this.builder.nextName('SINK');
     this.builder.graph.addSink(
       name,
@@ -142,7 +136,7 @@ export class KStream<K, V> {
   private stateless<KR, VR>(
     operation: string,
     named: Named,
-    apply: (record: StreamRecord<K, V>) => StreamRecord<KR, VR> | undefined,
+    apply: (record: StreamRecord<K, V>, emit: (out: StreamRecord<KR, VR>) => void) => void,
   ): KStream<KR, VR> {
     const name = named.name ?? this.builder.nextName(operation);
     this.builder.graph.addProcessor(name, statelessSupplier(apply), this.nodeName);

@@ -1,5 +1,6 @@
 // The Processor API: what a user's processor implements and what its context offers.
 import type { RecordHeaders } from '../kafka/port.js';
+import type { Cancellable, PunctuationType, Punctuator } from '../runtime/punctuation.js';
 
 /** A record flowing through a topology. */
 export interface StreamRecord<K, V> {
@@ -19,6 +20,14 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /** The highest record timestamp this task has processed (-Infinity before the first). */
+  readonly streamTime: number;
+  currentWallClockTime(): number;
+  /**
+   * Calls `punctuator` every `intervalMs` of stream time (advanced by record timestamps) or of wall-clock time.
+   * If time jumps over several intervals, it is called once.
+   */
+  schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable;
   /** Sends a record to all children, or to the named child only. */
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
   /** Asks the runtime to commit as soon as the current batch is done. */
@@ -33,3 +42,12 @@ export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
 
 /** Creates a fresh processor for each task: processors hold per-task state and are never shared. */
 export type ProcessorSupplier<KIn, VIn, KOut = KIn, VOut = VIn> = () => Processor<KIn, VIn, KOut, VOut>;
+
+/** The timestamp a source gives a record; by default the record's own (create or log-append) timestamp. */
+export type TimestampExtractor = (
+  record: { key: Buffer | null; value: Buffer | null; timestamp: number; headers: RecordHeaders },
+  topic: string,
+) => number;
+
+/** Picks a sink's topic per record. */
+export type TopicNameExtractor<K, V> = (record: StreamRecord<K, V>) => string;

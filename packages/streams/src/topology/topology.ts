@@ -1,16 +1,18 @@
 // The topology: a graph of named source, processor and sink nodes, built with the Processor API.
 import { StreamsError } from '../errors.js';
 import type { Deserializer, Serializer } from '../serdes/serde.js';
-import type { ProcessorSupplier } from './processor.js';
+import type { ProcessorSupplier, TimestampExtractor, TopicNameExtractor } from './processor.js';
 
 export interface SourceOptions<K, V> {
   topics: string[];
   keySerde: Deserializer<K>;
   valueSerde: Deserializer<V>;
+  timestampExtractor?: TimestampExtractor;
 }
 
 export interface SinkOptions<K, V> {
-  topic: string;
+  /** A topic, or a function that picks one per record (that topic must exist). */
+  topic: string | TopicNameExtractor<K, V>;
   keySerde: Serializer<K>;
   valueSerde: Serializer<V>;
 }
@@ -23,6 +25,7 @@ export type NodeSpec =
       topics: string[];
       keySerde: Deserializer<unknown>;
       valueSerde: Deserializer<unknown>;
+      timestampExtractor: TimestampExtractor | undefined;
     }
   | {
       kind: 'processor';
@@ -34,7 +37,7 @@ export type NodeSpec =
       kind: 'sink';
       name: string;
       parents: string[];
-      topic: string;
+      topic: string | TopicNameExtractor<unknown, unknown>;
       keySerde: Serializer<unknown>;
       valueSerde: Serializer<unknown>;
     };
@@ -60,6 +63,7 @@ export class Topology {
       topics: [...options.topics],
       keySerde: options.keySerde as Deserializer<unknown>,
       valueSerde: options.valueSerde as Deserializer<unknown>,
+      timestampExtractor: options.timestampExtractor,
     });
     return this;
   }
@@ -88,7 +92,7 @@ export class Topology {
       kind: 'sink',
       name,
       parents,
-      topic: options.topic,
+      topic: options.topic as string | TopicNameExtractor<unknown, unknown>,
       keySerde: options.keySerde as Serializer<unknown>,
       valueSerde: options.valueSerde as Serializer<unknown>,
     });
@@ -100,8 +104,15 @@ export class Topology {
     return [...this.nodes.values()].flatMap((n) => (n.kind === 'source' ? n.topics : []));
   }
 
+  /** Topics written by sinks with a fixed topic. */
   sinkTopics(): string[] {
-    return [...new Set([...this.nodes.values()].flatMap((n) => (n.kind === 'sink' ? [n.topic] : [])))];
+    return [
+      ...new Set(
+        [...this.nodes.values()].flatMap((n) =>
+          n.kind === 'sink' && typeof n.topic === 'string' ? [n.topic] : [],
+        ),
+      ),
+    ];
   }
 
   /** A stable, human-readable description of sources, processors and sinks with their topics. */
@@ -114,7 +125,10 @@ export class Topology {
       if (node.kind === 'source')
         lines.push(`    Source: ${node.name} (topics: [${node.topics.join(', ')}])${to}`);
       else if (node.kind === 'processor') lines.push(`    Processor: ${node.name}${to}${from}`);
-      else lines.push(`    Sink: ${node.name} (topic: ${node.topic})${from}`);
+      else {
+        const topic = typeof node.topic === 'string' ? node.topic : 'chosen per record';
+        lines.push(`    Sink: ${node.name} (topic: ${topic})${from}`);
+      }
     }
     return `${lines.join('\n')}\n`;
   }

@@ -1,0 +1,128 @@
+// What kafkajs puts on the wire in JoinGroup against Kafka 4: captured through a socketFactory that records writes.
+import net from 'node:net';
+import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerList, createTopics, uniqueName } from '../support/kafka.js';
+import { fastConsumerConfig, nextGroupJoin } from './clients.js';
+
+const JOIN_GROUP = 11;
+
+interface JoinGroupRequest {
+  apiVersion: number;
+  clientId: string;
+  groupId: string;
+  sessionTimeout: number;
+  rebalanceTimeout: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string;
+  protocols: string[];
+}
+
+/** Decodes a JoinGroup v5 request frame (non-flexible: int16-length strings, request header v1). */
+function decodeJoinGroupV5(frame: Buffer): JoinGroupRequest {
+  let at = 4; // size prefix
+  const int16 = () => {
+    const v = frame.readInt16BE(at);
+    at += 2;
+    return v;
+  };
+  const int32 = () => {
+    const v = frame.readInt32BE(at);
+    at += 4;
+    return v;
+  };
+  const nullableString = () => {
+    const len = int16();
+    if (len < 0) return null;
+    const v = frame.toString('utf8', at, at + len);
+    at += len;
+    return v;
+  };
+  const string = () => nullableString() ?? '';
+  expect(int16()).toBe(JOIN_GROUP);
+  const apiVersion = int16();
+  int32(); // correlation id
+  const clientId = string();
+  const groupId = string();
+  const sessionTimeout = int32();
+  const rebalanceTimeout = int32();
+  const memberId = string();
+  const groupInstanceId = nullableString();
+  const protocolType = string();
+  const protocols = Array.from({ length: int32() }, () => {
+    const name = string();
+    at += 4 + frame.readInt32BE(at); // metadata bytes
+    return name;
+  });
+  return {
+    apiVersion,
+    clientId,
+    groupId,
+    sessionTimeout,
+    rebalanceTimeout,
+    memberId,
+    groupInstanceId,
+    protocolType,
+    protocols,
+  };
+}
+
+/** A socketFactory that keeps every request frame whose API key is JoinGroup. */
+function recordingSocketFactory(frames: Buffer[]): ISocketFactory {
+  return ({ host, port, onConnect }) => {
+    const socket = net.connect({ host, port }, onConnect);
+    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+      if (Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === JOIN_GROUP)
+        frames.push(chunk);
+      return write(chunk as Buffer, ...rest);
+    }) as typeof socket.write;
+    return socket;
+  };
+}
+
+describe('kafkajs JoinGroup on the wire', () => {
+  const toClose: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    await Promise.allSettled(toClose.splice(0).map((close) => close()));
+  });
+
+  it('sends JoinGroup v5 with a null group_instance_id, even when groupInstanceId is passed in the config', async () => {
+    const topic = uniqueName('join-wire');
+    const groupId = uniqueName('group');
+    await createTopics([{ topic }]);
+    const frames: Buffer[] = [];
+    const kafka = new Kafka({
+      clientId: 'join-wire',
+      brokers: brokerList(),
+      logLevel: logLevel.NOTHING,
+      socketFactory: recordingSocketFactory(frames),
+    });
+    // kafkajs has no such option; it is ignored rather than rejected.
+    const config = { ...fastConsumerConfig(groupId), groupInstanceId: 'pod-0' };
+    const consumer = kafka.consumer(config);
+    toClose.push(() => consumer.disconnect());
+    await consumer.connect();
+    const joined = nextGroupJoin(consumer);
+    await consumer.subscribe({ topics: [topic] });
+    await consumer.run({ eachMessage: async () => {} });
+    const join = await joined;
+
+    // Kafka 4 answers the first JoinGroup (empty member id, v4+) with MEMBER_ID_REQUIRED; kafkajs rejoins with the id.
+    const requests = frames.map(decodeJoinGroupV5);
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toEqual({
+      apiVersion: 5,
+      clientId: 'join-wire',
+      groupId,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      memberId: '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: ['RoundRobinAssigner'],
+    });
+    expect(requests[1]).toMatchObject({ memberId: join.memberId, groupInstanceId: null });
+  });
+});

@@ -1,0 +1,151 @@
+// kafkajs transactions on Kafka 4: commit, abort, sendOffsets, read_committed consumers and producer fencing.
+import type { Admin, Producer } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
+import { ClientRegistry, fastConsumerConfig } from './clients.js';
+
+const failureOf = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe('kafkajs transactions on Kafka 4', () => {
+  let clients: ClientRegistry;
+  let admin: Admin;
+  beforeEach(async () => {
+    clients = new ClientRegistry();
+    admin = await clients.admin();
+  });
+  afterEach(() => clients.closeAll());
+
+  const transactionalProducer = (transactionalId: string): Promise<Producer> =>
+    clients.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+
+  /** Reads `topic` from the beginning with the given isolation until a value equal to `last` arrives. */
+  async function readUntil(topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
+    const consumer = await clients.consumer(fastConsumerConfig(uniqueName('reader'), { readUncommitted }));
+    const values: string[] = [];
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(message.value?.toString() ?? '');
+      },
+    });
+    await waitFor(() => values.includes(last), { timeoutMs: 15_000, what: `"${last}" on ${topic}` });
+    await consumer.disconnect();
+    return values;
+  }
+
+  async function committedOffset(groupId: string, topic: string): Promise<string | undefined> {
+    const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return result?.partitions.find((p) => p.partition === 0)?.offset;
+  }
+
+  it('commits output and offsets together, hides aborted records from read_committed consumers', async () => {
+    const input = uniqueName('tx-in');
+    const output = uniqueName('tx-out');
+    const groupId = uniqueName('tx-group');
+    await createTopics([{ topic: input }, { topic: output }]);
+    const producer = await transactionalProducer(uniqueName('tx'));
+
+    const committed = await producer.transaction();
+    await committed.send({ topic: output, messages: [{ value: 'c1' }, { value: 'c2' }] });
+    await committed.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '5' }] }],
+    });
+    await committed.commit();
+    expect(committed.isActive()).toBe(false);
+    await waitFor(async () => (await committedOffset(groupId, input)) === '5', {
+      timeoutMs: 10_000,
+      what: 'offset 5 committed by the transaction',
+    });
+
+    const aborted = await producer.transaction();
+    await aborted.sendBatch({
+      topicMessages: [{ topic: output, messages: [{ value: 'a1' }, { value: 'a2' }] }],
+    });
+    await aborted.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '9' }] }],
+    });
+    await aborted.abort();
+
+    const last = await producer.transaction();
+    await last.send({ topic: output, messages: [{ value: 'c3' }] });
+    await last.commit();
+
+    expect(await readUntil(output, 'c3', false)).toEqual(['c1', 'c2', 'c3']);
+    expect(await readUntil(output, 'c3', true)).toEqual(['c1', 'c2', 'a1', 'a2', 'c3']);
+    // The aborted transaction's offsets never became visible.
+    expect(await committedOffset(groupId, input)).toBe('5');
+    // Transaction markers take offsets: 3 committed + 2 aborted records + 3 markers.
+    const [end] = await admin.fetchTopicOffsets(output);
+    expect(end?.high).toBe('8');
+  });
+
+  it('a second producer with the same transactionalId fences the first', async () => {
+    const topic = uniqueName('tx-fence');
+    await createTopics([{ topic }]);
+    const transactionalId = uniqueName('tx');
+
+    const first = await transactionalProducer(transactionalId);
+    const open = await first.transaction();
+    await open.send({ topic, messages: [{ value: 'from-first' }] });
+
+    // InitProducerId for the same id bumps the epoch and aborts the first producer's open transaction.
+    const second = await transactionalProducer(transactionalId);
+    const secondTxn = await second.transaction();
+    await secondTxn.send({ topic, messages: [{ value: 'from-second' }] });
+    await secondTxn.commit();
+
+    const commitError = await failureOf(open.commit());
+    expect(commitError).toMatchObject({
+      name: 'KafkaJSProtocolError',
+      type: 'INVALID_PRODUCER_EPOCH',
+      code: 47,
+      retriable: false,
+    });
+
+    // The fenced producer is left in state COMMITTING: it cannot begin again and has to be replaced.
+    expect(await failureOf(first.transaction())).toMatchObject({
+      name: 'KafkaJSNonRetriableError',
+      message: expect.stringContaining('in state "COMMITTING"'),
+    });
+
+    expect(await readUntil(topic, 'from-second', false)).toEqual(['from-second']);
+  });
+
+  it('a fenced producer without an open transaction fails on the next send', async () => {
+    const topic = uniqueName('tx-fence-idle');
+    await createTopics([{ topic }]);
+    const transactionalId = uniqueName('tx');
+
+    const first = await transactionalProducer(transactionalId);
+    const done = await first.transaction();
+    await done.send({ topic, messages: [{ value: 'first-1' }] });
+    await done.commit();
+
+    const second = await transactionalProducer(transactionalId);
+    const takeover = await second.transaction();
+    await takeover.send({ topic, messages: [{ value: 'second-1' }] });
+    await takeover.commit();
+
+    const next = await first.transaction();
+    const sendError = await failureOf(next.send({ topic, messages: [{ value: 'first-2' }] }));
+    expect(sendError).toMatchObject({
+      name: 'KafkaJSProtocolError',
+      type: 'INVALID_PRODUCER_EPOCH',
+      code: 47,
+    });
+    // Nothing was added to the transaction, so abort() is local (no EndTxn) and succeeds; the producer stays fenced.
+    await next.abort();
+    const again = await first.transaction();
+    expect(await failureOf(again.send({ topic, messages: [{ value: 'first-3' }] }))).toMatchObject({
+      type: 'INVALID_PRODUCER_EPOCH',
+    });
+
+    expect(await readUntil(topic, 'second-1', false)).toEqual(['first-1', 'second-1']);
+  });
+});
