@@ -22,11 +22,17 @@ describe('dead-letter mode', () => {
     ]);
     const producer = testKafka().producer();
     await producer.connect();
-    const good = Array.from({ length: 200 }, (_, n) => ({ key: `k${n}`, value: JSON.stringify({ n }), partition: n % 2 }));
+    const good = Array.from({ length: 200 }, (_, n) => ({
+      key: `k${n}`,
+      value: JSON.stringify({ n }),
+      partition: n % 2,
+    }));
     await producer.send({ topic: input, messages: good.slice(0, 100) });
     await producer.send({
       topic: input,
-      messages: [{ key: 'poison', value: Buffer.from([0xff, 0x00, 0x7b]), partition: 1, headers: { origin: 'test' } }],
+      messages: [
+        { key: 'poison', value: Buffer.from([0xff, 0x00, 0x7b]), partition: 1, headers: { origin: 'test' } },
+      ],
     });
     await producer.send({ topic: input, messages: good.slice(100) });
     await producer.disconnect();

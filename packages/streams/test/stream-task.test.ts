@@ -189,7 +189,7 @@ describe('StreamTask', () => {
     ]);
     const dead = out[1]!;
     expect(dead.key).toBe('kb');
-    const h = Object.fromEntries(Object.entries(dead.headers).map(([k, v]) => [k, v.toString()]));
+    const h = Object.fromEntries(Object.entries(dead.headers ?? {}).map(([k, v]) => [k, v.toString()]));
     expect(h).toMatchObject({
       h: 'v',
       'eddy.error.class': 'TypeError',
