@@ -19,6 +19,7 @@ export default defineConfig({
       unit('streams'),
       unit('state'),
       unit('assignor'),
+      unit('test-utils'),
       {
         resolve,
         ssr,

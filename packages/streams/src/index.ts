@@ -3,6 +3,9 @@ export type { StreamsConfig } from './config.js';
 export { type RecordPosition, STREAMS_ERROR_CODES, StreamsError, type StreamsErrorCode } from './errors.js';
 export type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
 export type { RecordHeaders } from './kafka/port.js';
+export { jsonLogger, type LogFields, type Logger } from './logger.js';
+export { DEAD_LETTER_HEADERS, type ErrorMode } from './runtime/error-handling.js';
+export type { Cancellable, PunctuationType, Punctuator } from './runtime/punctuation.js';
 export {
   type ErrorListener,
   type StateListener,
@@ -12,5 +15,12 @@ export {
 } from './runtime/streams-app.js';
 export { type Deserializer, type Serde, Serdes, type Serializer } from './serdes/serde.js';
 export { type Consumed, KStream, type Named, type Produced, StreamsBuilder } from './topology/dsl.js';
-export type { Processor, ProcessorContext, ProcessorSupplier, StreamRecord } from './topology/processor.js';
+export type {
+  Processor,
+  ProcessorContext,
+  ProcessorSupplier,
+  StreamRecord,
+  TimestampExtractor,
+  TopicNameExtractor,
+} from './topology/processor.js';
 export { type SinkOptions, type SourceOptions, Topology } from './topology/topology.js';

@@ -30,6 +30,14 @@ export class RecordCollector {
     return this.sentCount;
   }
 
+  /** Takes the buffered records without sending them (the test driver delivers them itself). */
+  drain(): OutgoingRecord[] {
+    const records = this.buffer;
+    this.buffer = [];
+    this.sentCount += records.length;
+    return records;
+  }
+
   /** Sends everything buffered and resolves once Kafka acknowledged all of it. */
   async flush(): Promise<void> {
     if (this.buffer.length === 0) return;

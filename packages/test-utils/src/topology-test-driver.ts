@@ -1,0 +1,260 @@
+// TopologyTestDriver: runs a topology in memory, synchronously, for users' unit tests. The same Topology object
+// runs here and against Kafka; records are processed by the runtime's own task code.
+import type {
+  Deserializer,
+  ErrorMode,
+  Logger,
+  RecordHeaders,
+  Serializer,
+  StreamRecord,
+  Topology,
+} from '@eddy/streams';
+import { StreamsError } from '@eddy/streams';
+import {
+  type ConsumedRecord,
+  type OutgoingRecord,
+  RecordCollector,
+  StreamTask,
+} from '@eddy/streams/internals';
+
+export interface TestDriverOptions {
+  applicationId?: string;
+  /** The partition number of the single task the driver runs. Default 0. */
+  partition?: number;
+  /** The driver's wall-clock time at start (ms). Default 0. */
+  initialWallClockTime?: number;
+  deserializationErrors?: ErrorMode;
+  processingErrors?: ErrorMode;
+  logger?: Logger;
+}
+
+export interface TestRecord<K, V> extends StreamRecord<K, V> {
+  topic: string;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Feeds records of one topic into the driver. */
+export class TestInputTopic<K, V> {
+  private nextTimestamp: number;
+
+  /** @internal */
+  constructor(
+    private readonly driver: TopologyTestDriver,
+    readonly topic: string,
+    private readonly keySerializer: Serializer<K>,
+    private readonly valueSerializer: Serializer<V>,
+    startTimestamp: number,
+    private readonly autoAdvanceMs: number,
+  ) {
+    this.nextTimestamp = startTimestamp;
+  }
+
+  /** Pipes one record. Without a timestamp, the topic's clock gives one and advances by `autoAdvanceMs`. */
+  pipeInput(key: K, value: V, timestamp?: number, headers: RecordHeaders = {}): void {
+    const ts = timestamp ?? this.nextTimestamp;
+    if (timestamp === undefined) this.nextTimestamp += this.autoAdvanceMs;
+    this.driver.pipe(
+      this.topic,
+      this.keySerializer.serialize(key),
+      this.valueSerializer.serialize(value),
+      ts,
+      headers,
+    );
+  }
+
+  pipeKeyValueList(pairs: [K, V][]): void {
+    for (const [k, v] of pairs) this.pipeInput(k, v);
+  }
+
+  /** Pipes raw bytes, e.g. a record no serde can read. */
+  pipeRawInput(
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp = this.nextTimestamp,
+    headers: RecordHeaders = {},
+  ): void {
+    this.driver.pipe(this.topic, key, value, timestamp, headers);
+  }
+
+  /** Moves this topic's clock forward for records piped without a timestamp. */
+  advanceTime(ms: number): void {
+    this.nextTimestamp += ms;
+  }
+}
+
+/** Reads what the topology wrote to one topic, oldest first. */
+export class TestOutputTopic<K, V> {
+  /** @internal */
+  constructor(
+    private readonly driver: TopologyTestDriver,
+    readonly topic: string,
+    private readonly keyDeserializer: Deserializer<K>,
+    private readonly valueDeserializer: Deserializer<V>,
+  ) {}
+
+  get queueSize(): number {
+    return this.driver.queue(this.topic).length;
+  }
+
+  isEmpty(): boolean {
+    return this.queueSize === 0;
+  }
+
+  /** Takes the oldest record; throws ILLEGAL_STATE if there is none. */
+  readRecord(): TestRecord<K, V> {
+    const r = this.driver.queue(this.topic).shift();
+    if (!r) throw new StreamsError('ILLEGAL_STATE', `no output record in topic ${this.topic}`);
+    return {
+      topic: this.topic,
+      key: this.keyDeserializer.deserialize(r.key),
+      value: this.valueDeserializer.deserialize(r.value),
+      timestamp: r.timestamp ?? 0,
+      headers: r.headers ?? {},
+    };
+  }
+
+  readKeyValue(): [K, V] {
+    const r = this.readRecord();
+    return [r.key, r.value];
+  }
+
+  readValue(): V {
+    return this.readRecord().value;
+  }
+
+  readRecordsToList(): TestRecord<K, V>[] {
+    const out: TestRecord<K, V>[] = [];
+    while (!this.isEmpty()) out.push(this.readRecord());
+    return out;
+  }
+
+  readKeyValuesToList(): [K, V][] {
+    return this.readRecordsToList().map((r) => [r.key, r.value]);
+  }
+
+  readValuesToList(): V[] {
+    return this.readRecordsToList().map((r) => r.value);
+  }
+}
+
+export class TopologyTestDriver {
+  private readonly task: StreamTask;
+  private readonly collector: RecordCollector;
+  private readonly outputs = new Map<string, OutgoingRecord[]>();
+  private readonly offsets = new Map<string, bigint>();
+  private readonly sourceTopics: Set<string>;
+  private wallClock: number;
+  private closed = false;
+
+  constructor(topology: Topology, options: TestDriverOptions = {}) {
+    this.wallClock = options.initialWallClockTime ?? 0;
+    this.sourceTopics = new Set(topology.sourceTopics());
+    this.collector = new RecordCollector({
+      connect: async () => {},
+      send: async () => {},
+      close: async () => {},
+    });
+    this.task = new StreamTask({
+      applicationId: options.applicationId ?? 'test-driver',
+      partition: options.partition ?? 0,
+      graph: topology.seal(),
+      collector: this.collector,
+      deserializationErrors: options.deserializationErrors ?? 'fail',
+      processingErrors: options.processingErrors ?? 'fail',
+      logger: options.logger ?? silent,
+      clock: () => this.wallClock,
+    });
+  }
+
+  createInputTopic<K, V>(
+    topic: string,
+    keySerializer: Serializer<K>,
+    valueSerializer: Serializer<V>,
+    { startTimestamp = 0, autoAdvanceMs = 0 }: { startTimestamp?: number; autoAdvanceMs?: number } = {},
+  ): TestInputTopic<K, V> {
+    if (!this.sourceTopics.has(topic)) {
+      throw new StreamsError('TOPIC_MISSING', `the topology reads no topic named ${topic}`);
+    }
+    return new TestInputTopic(this, topic, keySerializer, valueSerializer, startTimestamp, autoAdvanceMs);
+  }
+
+  createOutputTopic<K, V>(
+    topic: string,
+    keyDeserializer: Deserializer<K>,
+    valueDeserializer: Deserializer<V>,
+  ): TestOutputTopic<K, V> {
+    return new TestOutputTopic(this, topic, keyDeserializer, valueDeserializer);
+  }
+
+  /** Moves wall-clock time forward and fires the wall-clock punctuators that became due. */
+  advanceWallClockTime(ms: number): void {
+    this.checkOpen();
+    this.wallClock += ms;
+    this.task.punctuateWallClock(this.wallClock);
+    this.collect();
+  }
+
+  /** The task's stream time: the highest record timestamp processed. */
+  get streamTime(): number {
+    return this.task.streamTime;
+  }
+
+  /** Names of topics that received output, in first-write order. */
+  producedTopicNames(): string[] {
+    return [...this.outputs.keys()];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.task.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal */
+  pipe(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
+    this.checkOpen();
+    const offset = this.offsets.get(topic) ?? 0n;
+    this.offsets.set(topic, offset + 1n);
+    const record: ConsumedRecord = {
+      offset: offset.toString(),
+      key,
+      value,
+      timestamp,
+      headers: { ...headers },
+    };
+    this.task.addRecords(topic, [record]);
+    try {
+      this.task.process();
+    } finally {
+      this.collect();
+    }
+  }
+
+  /** @internal the unread output of a topic. */
+  queue(topic: string): OutgoingRecord[] {
+    return this.outputs.get(topic) ?? [];
+  }
+
+  private collect(): void {
+    for (const r of this.collector.drain()) {
+      const q = this.outputs.get(r.topic);
+      if (q) q.push(r);
+      else this.outputs.set(r.topic, [r]);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StreamsError('ILLEGAL_STATE', 'the test driver is closed');
+  }
+}

@@ -1,0 +1,124 @@
+import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError } from '@eddy/streams';
+import { describe, expect, it } from 'vitest';
+import { TopologyTestDriver } from '../src/index.js';
+
+const s = Serdes.string();
+
+function upperCase() {
+  const b = new StreamsBuilder();
+  b.stream('in', { keySerde: s, valueSerde: s })
+    .filter((_, v) => v !== 'skip')
+    .mapValues((v) => v?.toUpperCase() ?? null)
+    .to('out', { keySerde: s, valueSerde: s });
+  return b.build();
+}
+
+describe('TopologyTestDriver', () => {
+  it('pipes input through the topology and reads the output in order with timestamps and headers', () => {
+    using driver = new TopologyTestDriver(upperCase());
+    const input = driver.createInputTopic('in', s, s, { startTimestamp: 1_000, autoAdvanceMs: 10 });
+    const output = driver.createOutputTopic('out', s, s);
+    input.pipeInput('a', 'x');
+    input.pipeInput('b', 'skip');
+    input.pipeInput('c', 'y', 5_000, { trace: Buffer.from('t1') });
+    expect(output.queueSize).toBe(2);
+    expect(output.readRecord()).toEqual({
+      topic: 'out',
+      key: 'a',
+      value: 'X',
+      timestamp: 1_000,
+      headers: {},
+    });
+    const second = output.readRecord();
+    expect(second).toMatchObject({ key: 'c', value: 'Y', timestamp: 5_000 });
+    expect(second.headers.trace?.toString()).toBe('t1');
+    expect(output.isEmpty()).toBe(true);
+    expect(driver.streamTime).toBe(5_000);
+    expect(() => output.readRecord()).toThrow(StreamsError);
+  });
+
+  it('runs stream-time and wall-clock punctuators', () => {
+    const b = new StreamsBuilder();
+    b.stream('in', { keySerde: s, valueSerde: s })
+      .process<string | null, string | null>(() => {
+        let ctx: ProcessorContext<string | null, string | null>;
+        let seen = 0;
+        return {
+          init(c) {
+            ctx = c;
+            c.schedule(1_000, 'stream-time', (t) =>
+              ctx.forward({ key: 'stream', value: `${t}:${seen}`, timestamp: t, headers: {} }),
+            );
+            c.schedule(60_000, 'wall-clock', (t) =>
+              ctx.forward({ key: 'wall', value: `${t}:${seen}`, timestamp: t, headers: {} }),
+            );
+          },
+          process() {
+            seen++;
+          },
+        };
+      })
+      .to('ticks', { keySerde: s, valueSerde: s });
+    using driver = new TopologyTestDriver(b.build(), { initialWallClockTime: 100_000 });
+    const input = driver.createInputTopic('in', s, s);
+    const ticks = driver.createOutputTopic('ticks', s, s);
+    input.pipeInput('k', 'v', 0);
+    input.pipeInput('k', 'v', 999);
+    expect(ticks.isEmpty()).toBe(true);
+    input.pipeInput('k', 'v', 1_000);
+    input.pipeInput('k', 'v', 3_500);
+    driver.advanceWallClockTime(59_999);
+    expect(ticks.readKeyValuesToList()).toEqual([
+      ['stream', '1000:3'],
+      ['stream', '3500:4'],
+    ]);
+    driver.advanceWallClockTime(1);
+    expect(ticks.readKeyValuesToList()).toEqual([['wall', '160000:4']]);
+  });
+
+  it('reports a poison pill with a typed error in fail mode, and skips it with log-and-continue', () => {
+    const json = Serdes.json<{ n: number }>();
+    const build = () => {
+      const bb = new StreamsBuilder();
+      bb.stream('in', { keySerde: s, valueSerde: json })
+        .mapValues((v) => ({ n: v!.n + 1 }))
+        .to('out', { keySerde: s, valueSerde: json });
+      return bb.build();
+    };
+
+    using failing = new TopologyTestDriver(build());
+    const in1 = failing.createInputTopic('in', s, json);
+    in1.pipeInput('a', { n: 1 });
+    let caught: unknown;
+    try {
+      in1.pipeRawInput(Buffer.from('b'), Buffer.from('{broken'));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(StreamsError);
+    expect((caught as StreamsError).code).toBe('DESERIALIZATION_FAILED');
+    expect((caught as StreamsError).position).toEqual({ topic: 'in', partition: 0, offset: '1' });
+
+    using skipping = new TopologyTestDriver(build(), { deserializationErrors: 'log-and-continue' });
+    const in2 = skipping.createInputTopic('in', s, json);
+    const out2 = skipping.createOutputTopic('out', s, json);
+    in2.pipeInput('a', { n: 1 });
+    in2.pipeRawInput(Buffer.from('b'), Buffer.from('{broken'));
+    in2.pipeInput('c', { n: 5 });
+    expect(out2.readKeyValuesToList()).toEqual([
+      ['a', { n: 2 }],
+      ['c', { n: 6 }],
+    ]);
+  });
+
+  it('rejects unknown input topics and use after close', () => {
+    const driver = new TopologyTestDriver(upperCase());
+    expect(() => driver.createInputTopic('nope', s, s)).toThrow(
+      expect.objectContaining({ code: 'TOPIC_MISSING' }),
+    );
+    const input = driver.createInputTopic('in', s, s);
+    driver.close();
+    driver.close();
+    expect(() => input.pipeInput('a', 'b')).toThrow(expect.objectContaining({ code: 'ILLEGAL_STATE' }));
+  });
+});
