@@ -1,0 +1,12 @@
+// How typed keys and values become bytes; scans follow the byte order the key serde produces.
+
+export interface Serde<T> {
+  /** Must return an array the serde never mutates afterwards: stores keep references to it. */
+  serialize(value: T): Uint8Array;
+  deserialize(bytes: Uint8Array): T;
+  /**
+   * Optional fast path for caching stores: a string equal for two values exactly when their serialized bytes are
+   * equal (e.g. `s.toWellFormed()` for UTF-8 strings). Cache hits then skip serialization entirely.
+   */
+  cacheKey?(value: T): string;
+}

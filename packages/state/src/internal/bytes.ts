@@ -1,0 +1,51 @@
+// Byte helpers shared by engines and layers: ordering, map keys, bounds.
+
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/** Lexicographic byte order, the order every scan follows. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+/** A string that identifies the bytes exactly, usable as a Map key (one char per byte). */
+export function mapKey(bytes: Uint8Array): string {
+  return latin1Slice.call(bytes, 0, bytes.length);
+}
+
+/** The smallest byte string greater than every string starting with `prefix`; undefined if none exists. */
+export function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] !== 0xff) {
+      const bound = Uint8Array.prototype.slice.call(prefix, 0, i + 1);
+      bound[i] = prefix[i]! + 1;
+      return bound;
+    }
+  }
+  return undefined;
+}
+
+/** Key bounds of a scan. `gte`/`lte`/`lt` may be combined; absent means unbounded. */
+export interface KeyBounds {
+  gte?: Uint8Array | undefined;
+  lte?: Uint8Array | undefined;
+  lt?: Uint8Array | undefined;
+}
+
+export function inBounds(key: Uint8Array, bounds: KeyBounds): boolean {
+  if (bounds.gte !== undefined && compareBytes(key, bounds.gte) < 0) return false;
+  if (bounds.lte !== undefined && compareBytes(key, bounds.lte) > 0) return false;
+  if (bounds.lt !== undefined && compareBytes(key, bounds.lt) >= 0) return false;
+  return true;
+}
+
+/** Bounds of all keys starting with `prefix`. */
+export function prefixBounds(prefix: Uint8Array): KeyBounds {
+  return { gte: prefix, lt: prefixUpperBound(prefix) };
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

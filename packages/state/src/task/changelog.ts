@@ -1,0 +1,33 @@
+// The records and partitions the runtime exchanges with a task state manager for changelogs and restore.
+
+/** A changelog record to send; `value: null` is a tombstone. */
+export interface ChangelogRecord {
+  store: string;
+  topic: string;
+  partition: number;
+  key: Buffer;
+  value: Buffer | null;
+  /** `eddy.src`: the encoded source marks the store's state covers at this flush. */
+  headers: Record<string, Buffer>;
+}
+
+/** A changelog partition to restore from, with the offset of the last record the local state holds. */
+export interface ChangelogPartition {
+  store: string;
+  topic: string;
+  partition: number;
+  /** undefined: no checkpoint, rebuild from the start of the partition. */
+  checkpointOffset: bigint | undefined;
+}
+
+/** A changelog record read back for restore. */
+export interface RestoreRecord {
+  offset: bigint | string;
+  key: Uint8Array;
+  value: Uint8Array | null;
+  headers?: Record<string, Uint8Array | string | undefined>;
+}
+
+export function changelogTopic(applicationId: string, store: string): string {
+  return `${applicationId}-${store}-changelog`;
+}

@@ -1,0 +1,389 @@
+// Owns the stores of one task: the task lock, open/close, source position, the commit contract and restore.
+import { join } from 'node:path';
+import { DEFAULT_CACHE_MAX_BYTES, type StoreBuilder } from '../api/store-builder.js';
+import type { Checkpoint } from '../engine/checkpoint.js';
+import { LevelEngine } from '../engine/level-engine.js';
+import { MemoryEngine } from '../engine/memory-engine.js';
+import type { StoreEngine } from '../engine/store-engine.js';
+import { TaskLock } from '../engine/task-lock.js';
+import { StateStoreError } from '../errors.js';
+import type { PendingEntry } from '../internal/merge-overlay.js';
+import type { BytesStore } from '../layers/bytes-store.js';
+import { CachingStore } from '../layers/caching-store.js';
+import { ChangeLoggingStore } from '../layers/change-logging-store.js';
+import { StoreStatus } from '../layers/store-status.js';
+import {
+  type ChangelogPartition,
+  type ChangelogRecord,
+  changelogTopic,
+  type RestoreRecord,
+} from './changelog.js';
+import { type CurrentSource, ReplayGuard } from './replay-guard.js';
+import {
+  decodeSourceMarks,
+  encodeSourceMarks,
+  SOURCE_MARKS_HEADER,
+  type SourceMark,
+  SourcePositions,
+} from './source-marks.js';
+
+export interface TaskStateManagerOptions {
+  applicationId: string;
+  /** Directory name of the task, e.g. `0_3`. */
+  taskId: string;
+  /** The changelog partition of this task (its input partition number). */
+  partition: number;
+  /** Root of persistent state; required when any registered store is persistent. */
+  stateDir?: string;
+}
+
+interface ManagedStore {
+  readonly name: string;
+  readonly engine: StoreEngine;
+  readonly caching: CachingStore | undefined;
+  readonly logging: ChangeLoggingStore | undefined;
+  readonly status: StoreStatus;
+  readonly marks: SourcePositions;
+  readonly cacheMaxBytes: number;
+  readonly changelogTopic: string;
+  checkpoint: Checkpoint | undefined;
+  opened: boolean;
+}
+
+interface PreparedStore {
+  store: ManagedStore;
+  marks: SourceMark[];
+  logged: boolean;
+}
+
+const STORE_NAME = /^[A-Za-z0-9._-]+$/;
+
+export class TaskStateManager {
+  private readonly stores = new Map<string, ManagedStore>();
+  private readonly facades = new Map<string, unknown>();
+  private readonly current: CurrentSource = { topic: undefined, partition: 0, offset: 0 };
+  private readonly position = new SourcePositions();
+  private lock: TaskLock | undefined;
+  private state: 'created' | 'open' | 'closed' = 'created';
+  private prepared: PreparedStore[] | undefined;
+
+  constructor(readonly options: TaskStateManagerOptions) {
+    for (const field of ['applicationId', 'taskId'] as const) {
+      if (!STORE_NAME.test(options[field])) {
+        throw new StateStoreError('INVALID_ARGUMENT', `${field} "${options[field]}" is not a valid name`);
+      }
+    }
+  }
+
+  /** `<stateDir>/<applicationId>/<taskId>`, or undefined without a state directory. */
+  get taskDir(): string | undefined {
+    const { stateDir, applicationId, taskId } = this.options;
+    return stateDir === undefined ? undefined : join(stateDir, applicationId, taskId);
+  }
+
+  /** Assembles a store from its builder and returns its typed face; call before open(). */
+  register<S>(builder: StoreBuilder<S>): S {
+    const o = builder.options;
+    if (this.state !== 'created') {
+      throw new StateStoreError('INVALID_STATE', `cannot register store "${o.name}" after open()`);
+    }
+    if (!STORE_NAME.test(o.name)) {
+      throw new StateStoreError('INVALID_ARGUMENT', `store name "${o.name}" is not a valid name`);
+    }
+    if (this.stores.has(o.name)) {
+      throw new StateStoreError('DUPLICATE_STORE', `store "${o.name}" is already registered`, {
+        store: o.name,
+      });
+    }
+    const cacheMaxBytes = o.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    if (!(cacheMaxBytes > 0)) {
+      throw new StateStoreError('INVALID_ARGUMENT', `cacheMaxBytes must be positive`, { store: o.name });
+    }
+    let engine: StoreEngine;
+    if (o.persistent ?? true) {
+      const taskDir = this.taskDir;
+      if (taskDir === undefined) {
+        throw new StateStoreError('INVALID_ARGUMENT', `persistent store "${o.name}" needs a stateDir`, {
+          store: o.name,
+        });
+      }
+      engine = new LevelEngine(o.name, join(taskDir, o.name));
+    } else {
+      engine = new MemoryEngine(o.name);
+    }
+    let top: BytesStore = engine;
+    const logging = (o.logging ?? true) ? new ChangeLoggingStore(top) : undefined;
+    if (logging !== undefined) top = logging;
+    const caching = (o.caching ?? true) ? new CachingStore(top, cacheMaxBytes, o.metrics) : undefined;
+    if (caching !== undefined) top = caching;
+    const store: ManagedStore = {
+      name: o.name,
+      engine,
+      caching,
+      logging,
+      status: new StoreStatus(o.name),
+      marks: new SourcePositions(),
+      cacheMaxBytes,
+      changelogTopic: changelogTopic(this.options.applicationId, o.name),
+      checkpoint: undefined,
+      opened: false,
+    };
+    this.stores.set(o.name, store);
+    const facade = builder.build({
+      top,
+      cache: caching,
+      status: store.status,
+      guard: new ReplayGuard(this.current, store.marks),
+      flush: () => caching?.flush(),
+      close: () => this.closeStore(store),
+    });
+    this.facades.set(o.name, facade);
+    return facade;
+  }
+
+  /** The typed store registered under `name`. */
+  store<S = unknown>(name: string): S {
+    this.managed(name);
+    return this.facades.get(name) as S;
+  }
+
+  storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /**
+   * Takes the task lock and opens every store, reading its checkpoint. If a store fails (e.g. STORE_CORRUPTED,
+   * with `err.store` set), the others stay open: `wipe(err.store)` then `open()` again continues.
+   */
+  async open(): Promise<void> {
+    if (this.state === 'closed') throw new StateStoreError('STORE_CLOSED', 'task state manager is closed');
+    const taskDir = this.taskDir;
+    if (this.lock === undefined && taskDir !== undefined) this.lock = TaskLock.acquire(taskDir);
+    for (const store of this.stores.values()) {
+      if (store.opened) continue;
+      const checkpoint = await store.engine.open();
+      this.adoptCheckpoint(store, checkpoint);
+      store.opened = true;
+      store.status.value = 'open';
+    }
+    this.state = 'open';
+  }
+
+  /** Called before each input record is processed; writes at or below a store's mark for it are dropped. */
+  setSourcePosition(topic: string, partition: number, offset: number): void {
+    this.current.topic = topic;
+    this.current.partition = partition;
+    this.current.offset = offset;
+    this.position.set(topic, partition, offset);
+  }
+
+  /** True when some cache or staged write buffer passed its byte bound: commit at the end of this batch. */
+  needsCommit(): boolean {
+    for (const store of this.stores.values()) {
+      if (
+        store.caching !== undefined
+          ? store.caching.overBound()
+          : store.engine.pendingBytes() > store.cacheMaxBytes
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The source marks of a store: its checkpoint's, raised by each completed commit or restore batch. */
+  sourceMarks(name: string): SourceMark[] {
+    return this.managed(name).marks.toArray();
+  }
+
+  /** Bytes a store's cache holds (0 without caching), for metrics and bound checks. */
+  cacheSizeBytes(name: string): number {
+    return this.managed(name).caching?.sizeBytes() ?? 0;
+  }
+
+  /** The checkpointed changelog offset of a store, if any. */
+  changelogOffset(name: string): bigint | undefined {
+    return this.managed(name).checkpoint?.changelogOffset;
+  }
+
+  /**
+   * Flushes every cache and returns the changelog records to send, each key once per store with its latest value.
+   * Every record of a store carries the same `eddy.src` header: the task's input position merged with the
+   * store's marks.
+   */
+  prepareCommit(): ChangelogRecord[] {
+    this.assertOpen();
+    if (this.prepared !== undefined) {
+      throw new StateStoreError('INVALID_STATE', 'prepareCommit() called twice without completeCommit()');
+    }
+    const records: ChangelogRecord[] = [];
+    const prepared: PreparedStore[] = [];
+    const partition = this.options.partition;
+    for (const store of this.stores.values()) {
+      if (!store.opened || store.status.value !== 'open') continue;
+      store.caching?.flush();
+      const marks = new SourcePositions();
+      marks.advanceAll(store.marks.toArray());
+      marks.advanceAll(this.position.toArray());
+      const markList = marks.toArray();
+      const entries = store.logging?.drain() ?? [];
+      if (entries.length > 0) {
+        const headers = { [SOURCE_MARKS_HEADER]: encodeSourceMarks(markList) };
+        for (const [key, value] of entries) {
+          records.push({
+            store: store.name,
+            topic: store.changelogTopic,
+            partition,
+            key: asBuffer(key),
+            value: value === null ? null : asBuffer(value),
+            headers,
+          });
+        }
+      }
+      prepared.push({ store, marks: markList, logged: entries.length > 0 });
+    }
+    this.prepared = prepared;
+    return records;
+  }
+
+  /**
+   * After the changelog records were acknowledged: writes each store's staged data with its checkpoint (changelog
+   * offset from `changelogOffsets`, keyed `topic:partition`, and source marks) in one atomic batch per store.
+   */
+  async completeCommit(changelogOffsets: ReadonlyMap<string, bigint | string> = new Map()): Promise<void> {
+    this.assertOpen();
+    const prepared = this.prepared;
+    if (prepared === undefined) {
+      throw new StateStoreError('INVALID_STATE', 'completeCommit() called without prepareCommit()');
+    }
+    const checkpoints = prepared.map(({ store, marks, logged }) => {
+      const acked = changelogOffsets.get(`${store.changelogTopic}:${this.options.partition}`);
+      if (logged && acked === undefined) {
+        throw new StateStoreError('INVALID_ARGUMENT', `no changelog offset given for store "${store.name}"`, {
+          store: store.name,
+        });
+      }
+      const checkpoint: Checkpoint = {
+        changelogOffset: acked === undefined ? store.checkpoint?.changelogOffset : BigInt(acked),
+        marks,
+      };
+      return checkpoint;
+    });
+    this.prepared = undefined;
+    for (let i = 0; i < prepared.length; i++) {
+      const { store } = prepared[i]!;
+      const checkpoint = checkpoints[i]!;
+      await store.engine.commit(checkpoint);
+      this.adoptCheckpoint(store, checkpoint);
+    }
+  }
+
+  /** The changelog partitions of the logged stores and the offsets their local state covers. */
+  changelogPartitions(): ChangelogPartition[] {
+    const out: ChangelogPartition[] = [];
+    for (const store of this.stores.values()) {
+      if (store.logging === undefined) continue;
+      out.push({
+        store: store.name,
+        topic: store.changelogTopic,
+        partition: this.options.partition,
+        checkpointOffset: store.checkpoint?.changelogOffset,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Applies changelog records in one atomic write that also advances the store's changelog offset (to the last
+   * record's) and its source marks (from each record's `eddy.src` header).
+   */
+  async applyRestoreBatch(name: string, records: readonly RestoreRecord[]): Promise<void> {
+    this.assertOpen();
+    const store = this.managed(name);
+    if (records.length === 0) return;
+    const marks = new SourcePositions();
+    marks.advanceAll(store.marks.toArray());
+    const entries: PendingEntry[] = [];
+    let lastOffset = -1n;
+    for (const record of records) {
+      const header = record.headers?.[SOURCE_MARKS_HEADER];
+      if (header !== undefined) {
+        marks.advanceAll(
+          decodeSourceMarks(typeof header === 'string' ? Buffer.from(header, 'latin1') : header),
+        );
+      }
+      const offset = BigInt(record.offset);
+      if (offset > lastOffset) lastOffset = offset;
+      entries.push([record.key, record.value]);
+    }
+    const checkpoint: Checkpoint = { changelogOffset: lastOffset, marks: marks.toArray() };
+    store.caching?.clear();
+    await store.engine.writeBatch(entries, checkpoint);
+    this.adoptCheckpoint(store, checkpoint);
+  }
+
+  /** Deletes a store's data and checkpoint (full rebuild); works on a store whose open failed. */
+  async wipe(name: string): Promise<void> {
+    if (this.state === 'closed') throw new StateStoreError('STORE_CLOSED', 'task state manager is closed');
+    const store = this.managed(name);
+    store.caching?.clear();
+    store.logging?.clear();
+    if (store.opened) {
+      await store.engine.wipe();
+    } else {
+      await store.engine.wipe();
+      store.opened = true;
+      store.status.value = 'open';
+    }
+    this.adoptCheckpoint(store, undefined);
+  }
+
+  /** Closes every store and releases the task lock; idempotent. Uncommitted writes are dropped. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.prepared = undefined;
+    try {
+      for (const store of this.stores.values()) await this.closeStore(store);
+    } finally {
+      this.lock?.release();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async closeStore(store: ManagedStore): Promise<void> {
+    if (store.status.value === 'closed') return;
+    store.status.value = 'closed';
+    store.caching?.clear();
+    store.logging?.clear();
+    await store.engine.close();
+  }
+
+  private adoptCheckpoint(store: ManagedStore, checkpoint: Checkpoint | undefined): void {
+    store.checkpoint = checkpoint;
+    store.marks.clear();
+    if (checkpoint !== undefined) store.marks.advanceAll(checkpoint.marks);
+  }
+
+  private managed(name: string): ManagedStore {
+    const store = this.stores.get(name);
+    if (store === undefined) {
+      throw new StateStoreError('UNKNOWN_STORE', `no store named "${name}" is registered`, { store: name });
+    }
+    return store;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') {
+      const code = this.state === 'closed' ? 'STORE_CLOSED' : 'STORE_NOT_OPEN';
+      throw new StateStoreError(code, `task state manager is ${this.state}`);
+    }
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}

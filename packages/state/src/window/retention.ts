@@ -1,0 +1,39 @@
+// Tracks observed stream time of a time-bounded store and drops whole expired segments with one range delete.
+import type { BytesStore } from '../layers/bytes-store.js';
+import { segmentBounds, segmentOf } from './segmented-key.js';
+
+export class SegmentRetention {
+  /** Highest time written since open; -1 until the first write (then nothing is considered expired). */
+  streamTime = -1;
+  private droppedBelow = 0;
+
+  constructor(
+    readonly retentionMs: number,
+    readonly segmentIntervalMs: number,
+  ) {}
+
+  /** Times at or below this are expired. */
+  cutoff(): number {
+    return this.streamTime < 0 ? -1 : this.streamTime - this.retentionMs;
+  }
+
+  isExpired(time: number): boolean {
+    return time <= this.cutoff();
+  }
+
+  /** Lowest live time (>= 0). */
+  lowestLive(): number {
+    return Math.max(0, this.cutoff() + 1);
+  }
+
+  /** Advances stream time; when a segment boundary passes, range-deletes the segments now wholly expired. */
+  observe(time: number, store: BytesStore): void {
+    if (time <= this.streamTime) return;
+    this.streamTime = time;
+    const firstLive = segmentOf(this.lowestLive(), this.segmentIntervalMs);
+    if (firstLive > this.droppedBelow) {
+      store.deleteRange(segmentBounds(0, firstLive));
+      this.droppedBelow = firstLive;
+    }
+  }
+}

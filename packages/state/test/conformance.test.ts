@@ -1,0 +1,116 @@
+// Runs the exported conformance suites on both engines and every caching × logging combination.
+import { describe } from 'vitest';
+import { keyValueStore, windowStore } from '../src/index.js';
+import {
+  bytesSerde,
+  bytesSerdeWithCacheKey,
+  type KeyValueStoreHarness,
+  runKeyValueStoreConformance,
+  runWindowStoreConformance,
+  type WindowStoreHarness,
+} from '../src/test-suite/index.js';
+import { commit, ImmediateAcks, openManager, tempStateDir } from './helpers.js';
+
+for (const persistent of [false, true]) {
+  for (const caching of [true, false]) {
+    for (const logging of [true, false]) {
+      const label = `${persistent ? 'leveldb' : 'memory'}, caching ${caching ? 'on' : 'off'}, logging ${logging ? 'on' : 'off'}`;
+      describe(label, () => {
+        if (caching) {
+          runKeyValueStoreConformance(`${label}, cache ids from the key serde`, async () => {
+            const tmp = tempStateDir();
+            const acks = new ImmediateAcks();
+            const builder = keyValueStore({
+              name: 'kv',
+              keySerde: bytesSerdeWithCacheKey,
+              valueSerde: bytesSerde,
+              persistent,
+              logging,
+              cacheMaxBytes: 4096,
+            });
+            let opened = await openManager(persistent ? tmp.dir : undefined, builder);
+            return {
+              store: opened.store,
+              commit: () => commit(opened.manager, acks),
+              reopen: persistent
+                ? async () => {
+                    await opened.manager.close();
+                    opened = await openManager(tmp.dir, builder);
+                    return opened.store;
+                  }
+                : undefined,
+              close: async () => {
+                await opened.manager.close();
+                tmp.remove();
+              },
+            };
+          });
+        }
+
+        runKeyValueStoreConformance(label, async (): Promise<KeyValueStoreHarness> => {
+          const tmp = tempStateDir();
+          const acks = new ImmediateAcks();
+          const builder = keyValueStore({
+            name: 'kv',
+            keySerde: bytesSerde,
+            valueSerde: bytesSerde,
+            persistent,
+            caching,
+            logging,
+            cacheMaxBytes: 4096,
+          });
+          let opened = await openManager(persistent ? tmp.dir : undefined, builder);
+          return {
+            store: opened.store,
+            commit: () => commit(opened.manager, acks),
+            reopen: persistent
+              ? async () => {
+                  await opened.manager.close();
+                  opened = await openManager(tmp.dir, builder);
+                  return opened.store;
+                }
+              : undefined,
+            close: async () => {
+              await opened.manager.close();
+              tmp.remove();
+            },
+          };
+        });
+
+        runWindowStoreConformance(
+          label,
+          async (retentionMs, segmentIntervalMs): Promise<WindowStoreHarness> => {
+            const tmp = tempStateDir();
+            const acks = new ImmediateAcks();
+            const builder = windowStore({
+              name: 'win',
+              keySerde: bytesSerde,
+              valueSerde: bytesSerde,
+              retentionMs,
+              segmentIntervalMs,
+              persistent,
+              caching,
+              logging,
+            });
+            let opened = await openManager(persistent ? tmp.dir : undefined, builder);
+            return {
+              store: opened.store,
+              commit: () => commit(opened.manager, acks),
+              reopen: persistent
+                ? async () => {
+                    await opened.manager.close();
+                    opened = await openManager(tmp.dir, builder);
+                    return opened.store;
+                  }
+                : undefined,
+              close: async () => {
+                await opened.manager.close();
+                tmp.remove();
+              },
+            };
+          },
+        );
+      });
+    }
+  }
+}
