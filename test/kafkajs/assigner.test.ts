@@ -71,7 +71,7 @@ describe('kafkajs custom partition assigner on Kafka 4', () => {
   });
   afterEach(() => clients.closeAll());
 
-  it('gives each member exactly the leader-computed partitions; members see no assignment userData', async () => {
+  it('gives each member exactly the leader-computed partitions; each member receives its own assignment userData', async () => {
     const topic = uniqueName('assign');
     const groupId = uniqueName('group');
     await createTopics([{ topic, numPartitions: 5 }]);
@@ -126,21 +126,23 @@ describe('kafkajs custom partition assigner on Kafka 4', () => {
     expect(split.a.isLeader).not.toBe(split.b.isLeader);
     expect(split.a.leaderId).toBe(split.b.leaderId);
 
-    // The GROUP_JOIN payload has no userData field, for the leader and the non-leader alike: kafkajs decodes the
-    // SyncGroup assignment (MemberAssignment.decode returns { version, assignment, userData }) and keeps only
-    // `assignment`.
-    for (const payload of [split.a, split.b]) {
+    // Unpatched kafkajs keeps only `assignment` of the SyncGroup answer; the project's kafkajs patch adds the
+    // generation and the member's own assignment userData to the GROUP_JOIN payload, leader and non-leader alike.
+    for (const [tag, payload] of Object.entries(split)) {
       expect(Object.keys(payload).sort()).toEqual(
         [
           'duration',
+          'generationId',
           'groupId',
           'groupProtocol',
           'isLeader',
           'leaderId',
           'memberAssignment',
+          'memberAssignmentUserData',
           'memberId',
         ].sort(),
       );
+      expect(payload.memberAssignmentUserData?.toString()).toBe(`for-${tag}`);
     }
     const nonLeader = split.a.isLeader ? 'b' : 'a';
     // Only the leader's assigner computes the assignment.

@@ -26,6 +26,17 @@ export type { AssignorErrorCode } from './errors.js';
 export { ASSIGNOR_ERROR_CODES, AssignorError, isAssignorError } from './errors.js';
 export type { LoadedProcessId, LoadProcessIdOptions, ResolveIdentityOptions } from './identity.js';
 export { loadOrCreateProcessId, ordinalOf, PROCESS_ID_FILE, resolveIdentity } from './identity.js';
+export type {
+  EddyPartitionAssignerOptions,
+  KafkajsAssignerProtocol,
+  OwnAssignment,
+} from './kafkajs/partition-assigner.js';
+export {
+  decodeOwnAssignment,
+  EDDY_ASSIGNER_NAME,
+  EDDY_ASSIGNER_VERSION,
+  eddyPartitionAssigner,
+} from './kafkajs/partition-assigner.js';
 export { murmur2, partitionForKey } from './murmur2.js';
 export type {
   AssignmentInput,
