@@ -57,7 +57,7 @@ bench('runtime.stateless.handwritten', () => {
   const out: {
     topic: string;
     key: Buffer | null;
-    value: Buffer | null;
+    value: Uint8Array | null;
     timestamp: number;
     headers: object;
   }[] = [];
