@@ -1,4 +1,7 @@
 // The options of a streams app, their defaults, and their validation.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RestoreListener } from '@eddy/state';
 import { StreamsError } from './errors.js';
 import type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -31,9 +34,18 @@ export interface StreamsConfig {
   processingErrors?: ErrorMode;
   /** Where the runtime logs; default JSON lines on stderr at level info. */
   logger?: Logger;
+  /**
+   * Root of the local state (one folder per application and task); on Kubernetes, the pod's persistent volume.
+   * Default `<tmpdir>/eddy-state`.
+   */
+  stateDir?: string;
+  /** Told when stores start, progress and finish restoring from their changelogs. */
+  restoreListener?: RestoreListener;
 }
 
-export type ResolvedConfig = Required<StreamsConfig>;
+export type ResolvedConfig = Required<Omit<StreamsConfig, 'restoreListener'>> & {
+  restoreListener: RestoreListener | undefined;
+};
 
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
@@ -111,5 +123,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     deserializationErrors: config.deserializationErrors ?? 'fail',
     processingErrors: config.processingErrors ?? 'fail',
     logger: config.logger ?? jsonLogger(),
+    stateDir: config.stateDir ?? join(tmpdir(), 'eddy-state'),
+    restoreListener: config.restoreListener,
   };
 }

@@ -21,6 +21,8 @@ export const STREAMS_ERROR_CODES = [
   'PRODUCE_FAILED',
   /** Consumer offsets could not be committed. */
   'COMMIT_FAILED',
+  /** A task's state stores could not be opened or restored. */
+  'STATE_FAILED',
   /** The app is in a state that does not allow the call (e.g. start after close). */
   'ILLEGAL_STATE',
   /** close() did not finish within its timeout. */

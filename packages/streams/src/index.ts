@@ -7,14 +7,32 @@ export { jsonLogger, type LogFields, type Logger } from './logger.js';
 export { DEAD_LETTER_HEADERS, type ErrorMode } from './runtime/error-handling.js';
 export type { Cancellable, PunctuationType, Punctuator } from './runtime/punctuation.js';
 export {
+  type CommitPhase,
   type ErrorListener,
   type StateListener,
   StreamsApp,
+  type StreamsAppOptions,
   type StreamsMetrics,
   type StreamsState,
 } from './runtime/streams-app.js';
-export { type Deserializer, type Serde, Serdes, type Serializer } from './serdes/serde.js';
-export { type Consumed, KStream, type Named, type Produced, StreamsBuilder } from './topology/dsl.js';
+export {
+  type BuiltinSerde,
+  type Deserializer,
+  type Serde,
+  Serdes,
+  type Serializer,
+  type StoreSerde,
+} from './serdes/serde.js';
+export {
+  type Consumed,
+  KGroupedStream,
+  KStream,
+  KTable,
+  type Materialized,
+  type Named,
+  type Produced,
+  StreamsBuilder,
+} from './topology/dsl.js';
 export type {
   Processor,
   ProcessorContext,

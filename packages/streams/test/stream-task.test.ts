@@ -10,8 +10,9 @@ import { StreamTask } from '../src/runtime/stream-task.js';
 class CapturingProducer implements ProducerPort {
   readonly sent: OutgoingRecord[] = [];
   async connect(): Promise<void> {}
-  async send(records: OutgoingRecord[]): Promise<void> {
+  async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
     this.sent.push(...records);
+    return new Map();
   }
   async close(): Promise<void> {}
 }

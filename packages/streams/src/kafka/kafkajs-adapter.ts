@@ -1,22 +1,29 @@
 // The kafkajs adapter of the Kafka client port. This is the only module that imports kafkajs.
 import {
   type Admin,
+  AssignerProtocol,
   type Consumer,
   type IHeaders,
   Kafka,
   type KafkaConfig,
+  type KafkaMessage,
   logLevel,
   type Message,
+  type PartitionAssigner,
   type Producer,
 } from 'kafkajs';
 import type {
   AdminPort,
   BatchHandler,
+  ChangelogRange,
+  ChangelogReaderPort,
   ClientOptions,
+  ConsumedRecord,
   ConsumerOptions,
   ConsumerPort,
   KafkaClientFactory,
   OutgoingRecord,
+  PartitionOffsets,
   ProducerPort,
   RecordHeaders,
   TopicPartitionOffset,
@@ -53,6 +60,16 @@ function toHeaders(headers: IHeaders | undefined): RecordHeaders {
   return out;
 }
 
+function toConsumed(m: KafkaMessage): ConsumedRecord {
+  return {
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestamp: Number(m.timestamp),
+    headers: toHeaders(m.headers),
+  };
+}
+
 function toMessage(r: OutgoingRecord): Message {
   const m: Message = { key: r.key, value: r.value };
   if (r.partition !== undefined) m.partition = r.partition;
@@ -67,6 +84,13 @@ class KafkajsAdmin implements AdminPort {
 
   connect(): Promise<void> {
     return this.admin.connect();
+  }
+
+  async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets
+      .map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async partitionCounts(topics: string[]): Promise<Map<string, number>> {
@@ -106,18 +130,31 @@ class KafkajsProducer implements ProducerPort {
     return this.producer.connect();
   }
 
-  async send(records: OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
+    const last = new Map<string, bigint>();
+    if (records.length === 0) return last;
     const byTopic = new Map<string, Message[]>();
+    // Records sent to an explicit partition: their count gives the offset of the last one from the base offset.
+    const counted = new Map<string, number>();
     for (const r of records) {
       const list = byTopic.get(r.topic);
       if (list) list.push(toMessage(r));
       else byTopic.set(r.topic, [toMessage(r)]);
+      if (r.partition !== undefined) {
+        const key = `${r.topic}:${r.partition}`;
+        counted.set(key, (counted.get(key) ?? 0) + 1);
+      }
     }
-    await this.producer.sendBatch({
+    const metadata = await this.producer.sendBatch({
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
+    for (const m of metadata) {
+      const key = `${m.topicName}:${m.partition}`;
+      const n = counted.get(key);
+      if (n !== undefined && m.baseOffset !== undefined) last.set(key, BigInt(m.baseOffset) + BigInt(n - 1));
+    }
+    return last;
   }
 
   async close(): Promise<void> {
@@ -164,13 +201,7 @@ class KafkajsConsumer implements ConsumerPort {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        const records = batch.messages.map((m) => ({
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          timestamp: Number(m.timestamp),
-          headers: toHeaders(m.headers),
-        }));
+        const records = batch.messages.map(toConsumed);
         await handler(
           { topic: batch.topic, partition: batch.partition, records },
           { heartbeat, markConsumed: resolveOffset, isActive: () => isRunning() && !isStale() },
@@ -192,6 +223,133 @@ class KafkajsConsumer implements ConsumerPort {
     if (this.closed) return;
     this.closed = true;
     await this.consumer.disconnect();
+  }
+}
+
+/** An assigner for a private group of one member: it gets exactly the partitions the reader asked for. */
+function exactAssigner(wanted: ChangelogRange[]): PartitionAssigner {
+  const assignment: Record<string, number[]> = {};
+  for (const r of wanted) assignment[r.topic] = [...(assignment[r.topic] ?? []), r.partition];
+  return () => ({
+    name: 'eddy-changelog-reader',
+    version: 1,
+    protocol: ({ topics }) => ({
+      name: 'eddy-changelog-reader',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    }),
+    assign: async ({ members }) =>
+      members.map((m, i) => ({
+        memberId: m.memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment: i === 0 ? assignment : {},
+          userData: Buffer.alloc(0),
+        }),
+      })),
+  });
+}
+
+/**
+ * Reads changelog partitions with a consumer of a private group whose assigner hands it exactly those
+ * partitions (kafkajs has no manual `assign()`), then seeks each to its start offset.
+ */
+class KafkajsChangelogReader implements ChangelogReaderPort {
+  private consumer: Consumer | undefined;
+  private closed = false;
+  /** Reads run one at a time, each in a group of its own, so that they never rebalance each other. */
+  private queue: Promise<void> = Promise.resolve();
+  private reads = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly groupId: string,
+    private readonly retry: NonNullable<KafkaConfig['retry']>,
+  ) {}
+
+  read(
+    ranges: ChangelogRange[],
+    onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
+  ): Promise<void> {
+    const run = this.queue.then(() => this.readNow(ranges, onBatch));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readNow(
+    ranges: ChangelogRange[],
+    onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
+  ): Promise<void> {
+    const pending = ranges.filter((r) => r.startOffset < r.endOffset);
+    if (pending.length === 0) return;
+    if (this.closed) throw new Error('the changelog reader is closed');
+    const byKey = new Map(pending.map((r) => [`${r.topic}:${r.partition}`, r]));
+    const remaining = new Set(byKey.keys());
+    const consumer = this.kafka.consumer({
+      groupId: `${this.groupId}.${this.reads++}`,
+      partitionAssigners: [exactAssigner(pending)],
+      allowAutoTopicCreation: false,
+      maxBytes: 64 * 1024 * 1024,
+      maxBytesPerPartition: 16 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+      retry: { ...this.retry, restartOnFailure: async () => false },
+    });
+    this.consumer = consumer;
+    let finish: () => void = () => undefined;
+    let fail: (err: unknown) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    let failed = false;
+    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...new Set(pending.map((r) => r.topic))], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+          const key = `${batch.topic}:${batch.partition}`;
+          const range = byKey.get(key);
+          if (failed || range === undefined || !remaining.has(key)) return;
+          const records: ConsumedRecord[] = [];
+          for (const m of batch.messages) {
+            const offset = BigInt(m.offset);
+            if (offset < range.startOffset) continue; // fetched before the seek took effect
+            if (offset >= range.endOffset) break;
+            records.push(toConsumed(m));
+          }
+          try {
+            if (records.length > 0) await onBatch(range, records);
+          } catch (err) {
+            failed = true;
+            fail(err);
+            return;
+          }
+          const lastMessage = batch.messages[batch.messages.length - 1];
+          if (lastMessage) resolveOffset(lastMessage.offset);
+          await heartbeat();
+          // lastOffset() counts filtered control records too. Caveat: a partition that ends in control records
+          // only is not handed to eachBatch by kafkajs (transactional changelogs need another end check).
+          if (BigInt(batch.lastOffset()) >= range.endOffset - 1n) {
+            remaining.delete(key);
+            if (remaining.size === 0) finish();
+          }
+        },
+      });
+      for (const r of pending)
+        consumer.seek({ topic: r.topic, partition: r.partition, offset: r.startOffset.toString() });
+      await done;
+    } finally {
+      this.consumer = undefined;
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.consumer?.disconnect().catch(() => undefined);
   }
 }
 
@@ -229,5 +387,6 @@ export function kafkajsClientFactory(
         }),
         o,
       ),
+    changelogReader: (groupId) => new KafkajsChangelogReader(kafka, groupId, retry),
   };
 }

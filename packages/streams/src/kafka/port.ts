@@ -58,8 +58,16 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
+/** Offsets of one partition: `low` is the first offset still in the log, `high` the next offset to be written. */
+export interface PartitionOffsets {
+  partition: number;
+  low: bigint;
+  high: bigint;
+}
+
 export interface AdminPort {
   connect(): Promise<void>;
+  partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Partition counts of the given topics; topics that do not exist are absent from the map. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
@@ -68,8 +76,11 @@ export interface AdminPort {
 
 export interface ProducerPort {
   connect(): Promise<void>;
-  /** Sends all records in as few requests as the client allows and resolves when every one is acknowledged. */
-  send(records: OutgoingRecord[]): Promise<void>;
+  /**
+   * Sends all records in as few requests as the client allows and resolves when every one is acknowledged,
+   * with the offset of the last record written to each partition, keyed `topic:partition`.
+   */
+  send(records: OutgoingRecord[]): Promise<Map<string, bigint>>;
   close(): Promise<void>;
 }
 
@@ -104,9 +115,32 @@ export interface ClientOptions {
   retryBudgetMs: number;
 }
 
+/** A changelog partition to read from `startOffset` up to (not including) `endOffset`. */
+export interface ChangelogRange {
+  topic: string;
+  partition: number;
+  startOffset: bigint;
+  endOffset: bigint;
+}
+
+/** Reads changelog partitions directly (outside the app's consumer group) for restoring state. */
+export interface ChangelogReaderPort {
+  /**
+   * Reads every range to its end, handing records over in fetched batches, and resolves when all ranges are done.
+   * `onBatch` is awaited: the next batch is not handed over before it settles.
+   */
+  read(
+    ranges: ChangelogRange[],
+    onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Creates the clients of one app instance. */
 export interface KafkaClientFactory {
   admin(): AdminPort;
   producer(): ProducerPort;
   consumer(options: ConsumerOptions): ConsumerPort;
+  /** A reader that uses the private consumer group `groupId`, which nothing else joins. */
+  changelogReader(groupId: string): ChangelogReaderPort;
 }

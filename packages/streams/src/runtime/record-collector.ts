@@ -2,6 +2,15 @@
 import { StreamsError } from '../errors.js';
 import type { OutgoingRecord, ProducerPort } from '../kafka/port.js';
 
+/** For collectors that are only drained, never flushed (the test driver, benchmarks): sending fails loudly. */
+export const DRAIN_ONLY: ProducerPort = {
+  connect: async () => {},
+  send: async () => {
+    throw new StreamsError('ILLEGAL_STATE', 'this record collector is drained, not sent');
+  },
+  close: async () => {},
+};
+
 export class RecordCollector {
   private buffer: OutgoingRecord[] = [];
   private sentCount = 0;
@@ -38,13 +47,17 @@ export class RecordCollector {
     return records;
   }
 
-  /** Sends everything buffered and resolves once Kafka acknowledged all of it. */
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
+  /**
+   * Sends everything buffered and resolves once Kafka acknowledged all of it, with the last offset written to
+   * each explicitly chosen partition (`topic:partition`).
+   */
+  async flush(): Promise<Map<string, bigint>> {
+    if (this.buffer.length === 0) return new Map();
     const records = this.buffer;
     this.buffer = [];
+    let offsets: Map<string, bigint>;
     try {
-      await this.producer.send(records);
+      offsets = await this.producer.send(records);
     } catch (cause) {
       // Keep the records: nothing of this batch counts as delivered, so no offset past them is committed.
       this.buffer = records.concat(this.buffer);
@@ -57,5 +70,6 @@ export class RecordCollector {
       );
     }
     this.sentCount += records.length;
+    return offsets;
   }
 }

@@ -4,7 +4,7 @@ import { describePosition, errorMessage, type RecordPosition, StreamsError } fro
 import type { ConsumedRecord } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
-import type { NodeSpec } from '../topology/topology.js';
+import type { NodeSpec, SealedTopology } from '../topology/topology.js';
 import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.js';
 import { PartitionGroup, type QueuedRecord } from './partition-group.js';
 import { type Cancellable, PunctuationQueue, type PunctuationType, type Punctuator } from './punctuation.js';
@@ -18,16 +18,22 @@ interface SourceNode {
   forward: Forward;
 }
 
-export interface TaskGraph {
-  nodes: NodeSpec[];
-  children: ReadonlyMap<string, string[]>;
+/** The state stores of a task, as the task uses them (implemented over a `TaskStateManager`). */
+export interface TaskStores {
+  store(name: string): unknown;
+  /** Told before each input record, so stores can drop writes that replay already-stored input. */
+  setSourcePosition(topic: string, partition: number, offset: number): void;
 }
 
 export interface TaskOptions {
   applicationId: string;
   partition: number;
-  graph: TaskGraph;
+  graph: SealedTopology;
   collector: RecordCollector;
+  /** Required when the topology has stores. */
+  stores?: TaskStores;
+  /** Per source topic, the offset up to which input is already in every store (see TaskManager): skipped. */
+  replayedUpTo?: ReadonlyMap<string, number>;
   deserializationErrors: ErrorMode;
   processingErrors: ErrorMode;
   logger: Logger;
@@ -74,7 +80,7 @@ export class StreamTask {
         const processor = spec.supplier();
         this.processors.push(processor);
         forwards.set(spec.name, (r) => processor.process(r));
-        processor.init?.(this.contextFor(kids));
+        processor.init?.(this.contextFor(kids, spec.name));
       }
     }
   }
@@ -150,6 +156,12 @@ export class StreamTask {
   }
 
   private processOne(item: QueuedRecord): void {
+    const replayed = this.options.replayedUpTo?.get(item.topic);
+    if (replayed !== undefined && Number(item.record.offset) <= replayed) {
+      this.positions.set(item.topic, item.record.offset);
+      if (item.timestamp > this.time) this.time = item.timestamp;
+      return;
+    }
     this.current = item;
     let processed: boolean;
     try {
@@ -169,6 +181,7 @@ export class StreamTask {
   private runThroughTopology({ topic, record, timestamp }: QueuedRecord): boolean {
     const source = this.sources.get(topic)!;
     const mark = this.collector.mark();
+    this.options.stores?.setSourcePosition(topic, this.partition, Number(record.offset));
     if (!Number.isFinite(timestamp) || timestamp < 0) {
       this.handle(
         this.error('PROCESSING_FAILED', `record ${this.where()} has invalid timestamp ${timestamp}`),
@@ -273,8 +286,11 @@ export class StreamTask {
     this.collector.add({ topic, key, value, timestamp: r.timestamp, headers: r.headers });
   }
 
-  private contextFor(kids: { name: string; forward: Forward }[]): ProcessorContext {
+  private contextFor(kids: { name: string; forward: Forward }[], processorName: string): ProcessorContext {
     const task = this;
+    const connected = new Set(
+      this.options.graph.stores.filter((st) => st.processors.has(processorName)).map((st) => st.name),
+    );
     return {
       applicationId: this.options.applicationId,
       taskId: this.id,
@@ -315,6 +331,17 @@ export class StreamTask {
         }
         const now = type === 'wall-clock' ? task.clock() : Number.isFinite(task.time) ? task.time : undefined;
         return task.punctuation.schedule(intervalMs, type, punctuator, now);
+      },
+      getStateStore<S>(name: string): S {
+        if (!connected.has(name)) {
+          throw new StreamsError(
+            'INVALID_TOPOLOGY',
+            `store "${name}" is not connected to processor "${processorName}"`,
+          );
+        }
+        if (!task.options.stores)
+          throw new StreamsError('ILLEGAL_STATE', `task ${task.id} has no state stores`);
+        return task.options.stores.store(name) as S;
       },
       requestCommit() {
         task.commitRequested = true;

@@ -1,19 +1,25 @@
 // The streams app: one processing loop per process that consumes in a group, runs tasks, sends output and commits.
+
+import { randomUUID } from 'node:crypto';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
 import type {
+  AdminPort,
   BatchControl,
+  ChangelogReaderPort,
   ConsumerPort,
   FetchedBatch,
   KafkaClientFactory,
   ProducerPort,
   TopicPartitionOffset,
 } from '../kafka/port.js';
-import type { Topology } from '../topology/topology.js';
+import type { SealedTopology, Topology } from '../topology/topology.js';
+import { changelogTopicSpecs, ensureChangelogTopics } from './changelog-topics.js';
 import { deadLetterTopicOf } from './error-handling.js';
 import { RecordCollector } from './record-collector.js';
-import { StreamTask, type TaskGraph } from './stream-task.js';
+import type { StreamTask } from './stream-task.js';
+import { TaskManager } from './task-manager.js';
 
 /** How often idle tasks are checked for due wall-clock punctuators. */
 const WALL_CLOCK_TICK_MS = 50;
@@ -39,9 +45,14 @@ const TRANSITIONS: Record<StreamsState, StreamsState[]> = {
 export type StateListener = (next: StreamsState, previous: StreamsState) => void;
 export type ErrorListener = (error: StreamsError) => void;
 
+/** The points between the steps of a commit, for fault-injection tests of the commit protocol. */
+export type CommitPhase = 'outputs-acked' | 'changelog-acked' | 'state-written';
+
 export interface StreamsAppOptions {
   /** Replaces the kafkajs clients (used by tests of the runtime itself). */
   clientFactory?: KafkaClientFactory;
+  /** Called between the steps of each commit that writes state; for crash tests. */
+  onCommitPhase?: (phase: CommitPhase) => void;
 }
 
 /** Counters for monitoring and tests. */
@@ -49,13 +60,20 @@ export interface StreamsMetrics {
   processed: number;
   sent: number;
   commits: number;
+  /** Tasks still restoring their stores (the instance is not ready while this is above 0). */
+  restoringTasks: number;
+  /** Changelog records written. */
+  changelogRecords: number;
 }
 
 export class StreamsApp {
   private readonly config: ResolvedConfig;
-  private readonly graph: TaskGraph;
+  private readonly graph: SealedTopology;
   private readonly factory: KafkaClientFactory;
-  private readonly tasks = new Map<number, StreamTask>();
+  private tasks: TaskManager | undefined;
+  private admin: AdminPort | undefined;
+  private reader: ChangelogReaderPort | undefined;
+  private changelogRecords = 0;
   private readonly pendingOffsets = new Map<string, TopicPartitionOffset>();
   private readonly stateListeners = new Set<StateListener>();
   private readonly errorListeners = new Set<ErrorListener>();
@@ -74,11 +92,14 @@ export class StreamsApp {
   private exclusive: Promise<void> = Promise.resolve();
   private wallClockTimer: NodeJS.Timeout | undefined;
 
+  private readonly onCommitPhase: ((phase: CommitPhase) => void) | undefined;
+
   constructor(
     private readonly topology: Topology,
     config: StreamsConfig,
     options: StreamsAppOptions = {},
   ) {
+    this.onCommitPhase = options.onCommitPhase;
     this.config = resolveConfig(config);
     this.graph = topology.seal();
     this.factory =
@@ -105,7 +126,13 @@ export class StreamsApp {
   }
 
   get metrics(): StreamsMetrics {
-    return { processed: this.processed, sent: this.collector?.sent ?? 0, commits: this.commits };
+    return {
+      processed: this.processed,
+      sent: this.collector?.sent ?? 0,
+      commits: this.commits,
+      restoringTasks: this.tasks?.restoring ?? 0,
+      changelogRecords: this.changelogRecords,
+    };
   }
 
   onStateChange(listener: StateListener): () => void {
@@ -187,15 +214,25 @@ export class StreamsApp {
 
   private async connectAndRun(): Promise<void> {
     const admin = this.factory.admin();
-    try {
-      await admin.connect();
-      await this.checkTopics(admin.partitionCounts.bind(admin));
-    } finally {
-      await admin.close().catch(() => undefined);
-    }
+    this.admin = admin;
+    await admin.connect();
+    const partitions = await this.checkTopics(admin.partitionCounts.bind(admin));
+    await ensureChangelogTopics(
+      admin,
+      changelogTopicSpecs(this.config.applicationId, this.graph.stores, partitions),
+    );
     this.producer = this.factory.producer();
     this.collector = new RecordCollector(this.producer);
     await this.producer.connect();
+    // A private group per process run: the restore consumer must never share a group with another instance.
+    this.reader = this.factory.changelogReader(`${this.config.applicationId}.restore.${randomUUID()}`);
+    this.tasks = new TaskManager({
+      config: this.config,
+      graph: this.graph,
+      collector: this.collector,
+      admin,
+      reader: this.reader,
+    });
     this.consumer = this.factory.consumer({
       groupId: this.config.applicationId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
@@ -216,9 +253,10 @@ export class StreamsApp {
     this.startWallClock();
   }
 
+  /** Checks that every topic exists and the sources are co-partitioned; returns their partition count. */
   private async checkTopics(
     partitionCounts: (topics: string[]) => Promise<Map<string, number>>,
-  ): Promise<void> {
+  ): Promise<number> {
     const sources = this.topology.sourceTopics();
     const deadLetterTopics = [this.config.deserializationErrors, this.config.processingErrors].flatMap(
       (m) => deadLetterTopicOf(m) ?? [],
@@ -243,41 +281,29 @@ export class StreamsApp {
           .join(', ')}`,
       );
     }
+    return first[1];
   }
 
   private onAssignment(assigned: { topic: string; partition: number }[]): void {
     const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     const partitions = new Set(assigned.map((a) => a.partition));
-    for (const [partition, task] of this.tasks) {
-      if (!partitions.has(partition)) {
-        task.close();
-        this.tasks.delete(partition);
-        continue;
-      }
-      for (const topic of this.topology.sourceTopics())
-        if (!owned.has(`${topic}:${partition}`)) task.revoke(topic);
-    }
     // Offsets of partitions we no longer own cannot be committed by us any more: the new owner replays them.
-    for (const [key, o] of this.pendingOffsets)
-      if (!partitions.has(o.partition)) this.pendingOffsets.delete(key);
+    for (const [key, o] of this.pendingOffsets) if (!owned.has(key)) this.pendingOffsets.delete(key);
+    const tasks = this.tasks!;
+    // Between batches (kafkajs joins only then), but after a running wall-clock punctuation.
+    void this.runExclusive(async () => {
+      await tasks.retainOnly(partitions);
+      for (const { task } of tasks.active()) {
+        for (const topic of this.topology.sourceTopics()) {
+          if (!owned.has(`${topic}:${task.partition}`)) task.revoke(topic);
+        }
+      }
+      // Restore new tasks now, not at their first record: the instance is ready once restoring ends.
+      for (const partition of partitions) {
+        tasks.ensure(partition).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
+      }
+    }).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
     if (this.currentState === 'REBALANCING') this.transition('RUNNING');
-  }
-
-  private taskFor(partition: number): StreamTask {
-    let task = this.tasks.get(partition);
-    if (!task) {
-      task = new StreamTask({
-        applicationId: this.config.applicationId,
-        partition,
-        graph: this.graph,
-        collector: this.collector!,
-        deserializationErrors: this.config.deserializationErrors,
-        processingErrors: this.config.processingErrors,
-        logger: this.config.logger,
-      });
-      this.tasks.set(partition, task);
-    }
-    return task;
   }
 
   private runExclusive(work: () => Promise<void>): Promise<void> {
@@ -286,21 +312,20 @@ export class StreamsApp {
     return run;
   }
 
-  /** Wall-clock punctuators must fire while no input arrives too. */
+  /** Wall-clock punctuators fire, and processed input gets committed on the interval, while no input arrives too. */
   private startWallClock(): void {
     this.wallClockTimer = setInterval(() => {
       if (this.stopping || this.failure || this.batchInFlight) return;
       void this.runExclusive(async () => {
+        if (this.stopping || this.failure) return;
         let fired = 0;
         try {
-          for (const task of this.tasks.values()) fired += task.punctuateWallClock();
-          if (fired > 0) await this.collector!.flush();
+          for (const { task } of this.tasks!.active()) fired += task.punctuateWallClock();
+          const due = Date.now() - this.lastCommit >= this.config.commitIntervalMs;
+          if (due && (this.pendingOffsets.size > 0 || fired > 0)) await this.commit();
+          else if (fired > 0) await this.collector!.flush();
         } catch (err) {
-          this.fail(
-            err instanceof StreamsError
-              ? err
-              : new StreamsError('PROCESSING_FAILED', errorMessage(err), { cause: err }),
-          );
+          this.fail(asStreamsError(err, 'PROCESSING_FAILED'));
         }
       });
     }, WALL_CLOCK_TICK_MS);
@@ -318,38 +343,54 @@ export class StreamsApp {
   /** Processes a fetched batch synchronously, sends its output in one request, and commits when due. */
   private async processBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
     if (this.stopping || this.failure || batch.records.length === 0) return;
-    const task = this.taskFor(batch.partition);
-    task.addRecords(batch.topic, batch.records);
-    // Fetching continues after the buffered records; offsets are committed only up to processed ones.
-    control.markConsumed(batch.records[batch.records.length - 1]!.offset);
     let failed: StreamsError | undefined;
+    let commitRequested = false;
     try {
-      this.processed += task.process(() => !this.stopping && control.isActive());
-      task.punctuateWallClock();
+      const { task } = await this.whileHeartbeating(control, this.tasks!.ensure(batch.partition));
+      task.addRecords(batch.topic, batch.records);
+      // Fetching continues after the buffered records; offsets are committed only up to processed ones.
+      control.markConsumed(batch.records[batch.records.length - 1]!.offset);
+      try {
+        this.processed += task.process(() => !this.stopping && control.isActive());
+        task.punctuateWallClock();
+      } catch (err) {
+        failed = asStreamsError(err, 'PROCESSING_FAILED');
+      }
+      this.recordPositions(task);
+      commitRequested = task.takeCommitRequest();
     } catch (err) {
-      failed =
-        err instanceof StreamsError
-          ? err
-          : new StreamsError('PROCESSING_FAILED', errorMessage(err), { cause: err });
+      failed = asStreamsError(err, 'STATE_FAILED');
     }
-    this.recordPositions(task);
     try {
       const due =
         failed !== undefined ||
         this.stopping ||
-        task.takeCommitRequest() ||
+        commitRequested ||
+        this.tasks!.needsCommit() ||
         Date.now() - this.lastCommit >= this.config.commitIntervalMs;
       if (due) await this.commit();
       else await this.collector!.flush();
       await control.heartbeat().catch(() => undefined);
     } catch (err) {
-      failed ??=
-        err instanceof StreamsError
-          ? err
-          : new StreamsError('COMMIT_FAILED', errorMessage(err), { cause: err });
+      failed ??= asStreamsError(err, 'COMMIT_FAILED');
     }
     // Never throw into the client: it would restart the consumer and refetch the same record in a hot loop.
     if (failed) this.fail(failed);
+  }
+
+  /**
+   * Waits for `work` (a task restoring) while keeping the group membership alive: kafkajs heartbeats from its
+   * fetch loop, which waits for this batch.
+   */
+  private async whileHeartbeating<T>(control: BatchControl, work: Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      control.heartbeat().catch(() => undefined);
+    }, this.config.heartbeatIntervalMs);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Offsets to commit for a task: one past the last record it consumed, per source partition. */
@@ -363,9 +404,41 @@ export class StreamsApp {
     }
   }
 
-  /** Output first, then offsets: an offset is only committed once every output it covers is acknowledged. */
+  /**
+   * The commit, in this order: outputs acknowledged; then the stores' changelog records (flushed caches)
+   * acknowledged, so no changelog record exists for input whose output was lost; then each store's data and
+   * checkpoint in one atomic write; then the consumer offsets. A crash anywhere replays from the last offset
+   * commit, and the source marks in the changelog keep stores from counting replayed input twice.
+   */
   private async commit(): Promise<void> {
+    const tasks = this.tasks!;
     await this.collector!.flush();
+    const changelog = tasks.prepareCommit();
+    if (changelog.length > 0) this.onCommitPhase?.('outputs-acked');
+    let changelogOffsets = new Map<string, bigint>();
+    if (changelog.length > 0) {
+      try {
+        changelogOffsets = await this.producer!.send(changelog);
+      } catch (cause) {
+        throw new StreamsError(
+          'PRODUCE_FAILED',
+          `writing ${changelog.length} changelog records failed: ${errorMessage(cause)}`,
+          {
+            cause,
+          },
+        );
+      }
+      this.changelogRecords += changelog.length;
+      this.onCommitPhase?.('changelog-acked');
+    }
+    try {
+      await tasks.completeCommit(changelogOffsets);
+    } catch (cause) {
+      throw new StreamsError('STATE_FAILED', `writing the state of a commit failed: ${errorMessage(cause)}`, {
+        cause,
+      });
+    }
+    if (changelog.length > 0) this.onCommitPhase?.('state-written');
     const offsets = [...this.pendingOffsets.values()];
     if (offsets.length > 0) {
       try {
@@ -413,13 +486,12 @@ export class StreamsApp {
         return new StreamsError('CLOSE_TIMEOUT', `close did not finish within ${timeoutMs} ms`);
       });
     } catch (err) {
-      this.failure ??=
-        err instanceof StreamsError
-          ? err
-          : new StreamsError('COMMIT_FAILED', errorMessage(err), { cause: err });
+      this.failure ??= asStreamsError(err, 'COMMIT_FAILED');
     } finally {
-      for (const task of this.tasks.values()) task.close();
-      this.tasks.clear();
+      // Releases the task locks; everything committed is checkpointed, the rest is dropped.
+      await this.tasks
+        ?.closeAll()
+        .catch((err) => this.config.logger.error('closing tasks failed', { error: errorMessage(err) }));
       await this.disconnectAll();
       this.transition(this.failure ? 'ERROR' : 'NOT_RUNNING');
     }
@@ -427,7 +499,12 @@ export class StreamsApp {
   }
 
   private async disconnectAll(): Promise<void> {
-    await Promise.allSettled([this.consumer?.close(), this.producer?.close()]);
+    await Promise.allSettled([
+      this.consumer?.close(),
+      this.producer?.close(),
+      this.reader?.close(),
+      this.admin?.close(),
+    ]);
   }
 
   private transition(next: StreamsState): void {
@@ -439,6 +516,10 @@ export class StreamsApp {
     this.currentState = next;
     for (const l of this.stateListeners) l(next, previous);
   }
+}
+
+function asStreamsError(err: unknown, code: StreamsError['code']): StreamsError {
+  return err instanceof StreamsError ? err : new StreamsError(code, errorMessage(err), { cause: err });
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {

@@ -25,7 +25,8 @@ export interface StoreSerde<T> {
 // The nullable signatures come last: type inference reads the last overload, so streams see `T | null`.
 export type BuiltinSerde<T> = StoreSerde<T> & Serde<T | null>;
 
-const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const asBuffer = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 const stringSerde = {
   serialize: (v: string | null) => (v === null || v === undefined ? null : Buffer.from(v, 'utf8')),

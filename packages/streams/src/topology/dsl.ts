@@ -1,7 +1,9 @@
 // The DSL: StreamsBuilder and KStream, which add named nodes to a Topology.
-import type { Deserializer, Serializer } from '../serdes/serde.js';
+import { type KeyValueStore, keyValueStore } from '@eddy/state';
+import { type Deserializer, Serdes, type Serializer, type StoreSerde } from '../serdes/serde.js';
 import type {
   Processor,
+  ProcessorContext,
   ProcessorSupplier,
   StreamRecord,
   TimestampExtractor,
@@ -116,6 +118,16 @@ export class KStream<K, V> {
     });
   }
 
+  /**
+   * Groups the stream by its current key for an aggregation. The records must already be partitioned by that key
+   * (keys were not changed since the source, or were written to a topic partitioned by them and read back).
+   */
+  groupByKey(grouped: {
+    keySerde: StoreSerde<NonNullable<K>>;
+  }): KGroupedStream<NonNullable<K>, NonNullable<V>> {
+    return new KGroupedStream(this.builder, this.nodeName, grouped.keySerde);
+  }
+
   /** Runs a custom processor (Processor API) on this stream. */
   process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, named: Named = {}): KStream<KR, VR> {
     const name = named.name ?? this.builder.nextName('PROCESSOR');
@@ -141,5 +153,112 @@ export class KStream<K, V> {
     const name = named.name ?? this.builder.nextName(operation);
     this.builder.graph.addProcessor(name, statelessSupplier(apply), this.nodeName);
     return new KStream<KR, VR>(this.builder, name);
+  }
+}
+
+/** Where an aggregation keeps its state: a named key-value store and its options. */
+export interface Materialized<V> {
+  /** Store name; it also names the changelog topic `<applicationId>-<name>-changelog`, so name it. */
+  name?: string;
+  valueSerde: StoreSerde<V>;
+  /** LevelDB (default) or in-memory. */
+  persistent?: boolean;
+  caching?: boolean;
+  logging?: boolean;
+  cacheMaxBytes?: number;
+}
+
+/** A stream grouped by its key, ready to aggregate. Records with a null key or value are skipped. */
+export class KGroupedStream<K, V> {
+  constructor(
+    private readonly builder: StreamsBuilder,
+    private readonly parent: string,
+    private readonly keySerde: StoreSerde<K>,
+  ) {}
+
+  /** Counts records per key. */
+  count(materialized: Partial<Materialized<number>> = {}): KTable<K, number> {
+    return this.aggregate<number>(
+      () => 0,
+      (_key, _value, n) => n + 1,
+      { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.float64() },
+      'COUNT',
+    );
+  }
+
+  /** Combines the values of each key with `reducer`; the first value of a key is its first aggregate. */
+  reduce(reducer: (aggregate: V, value: V) => V, materialized: Materialized<V>): KTable<K, V> {
+    return this.materialize<V>('REDUCE', materialized, (_key, value, old) =>
+      old === undefined ? value : reducer(old, value),
+    );
+  }
+
+  /** Folds the values of each key into an aggregate that starts at `initializer()`. */
+  aggregate<A>(
+    initializer: () => A,
+    aggregator: (key: K, value: V, aggregate: A) => A,
+    materialized: Materialized<A>,
+    operation = 'AGGREGATE',
+  ): KTable<K, A> {
+    return this.materialize<A>(operation, materialized, (key, value, old) =>
+      aggregator(key, value, old ?? initializer()),
+    );
+  }
+
+  private materialize<A>(
+    operation: string,
+    materialized: Materialized<A>,
+    apply: (key: K, value: V, old: A | undefined) => A,
+  ): KTable<K, A> {
+    const name = this.builder.nextName(operation);
+    const storeName = materialized.name ?? this.builder.nextName(`${operation}-STATE-STORE`);
+    this.builder.graph.addProcessor<K | null, V | null, K, A>(
+      name,
+      () => {
+        let ctx: ProcessorContext<K, A>;
+        let store: KeyValueStore<K, A>;
+        return {
+          init(context) {
+            ctx = context;
+            store = context.getStateStore<KeyValueStore<K, A>>(storeName);
+          },
+          process(record) {
+            const { key, value } = record;
+            if (key === null || key === undefined || value === null || value === undefined) return;
+            const next = apply(key, value, store.get(key));
+            store.put(key, next);
+            ctx.forward({ key, value: next, timestamp: record.timestamp, headers: record.headers });
+          },
+        };
+      },
+      this.parent,
+    );
+    const store = keyValueStore<K, A>({
+      name: storeName,
+      keySerde: this.keySerde,
+      valueSerde: materialized.valueSerde,
+      persistent: materialized.persistent,
+      caching: materialized.caching,
+      logging: materialized.logging,
+      cacheMaxBytes: materialized.cacheMaxBytes,
+    });
+    this.builder.graph.addStateStore(store, name);
+    return new KTable<K, A>(this.builder, name, storeName);
+  }
+}
+
+/** A table: the latest aggregate per key, updated as records arrive. */
+export class KTable<K, V> {
+  constructor(
+    private readonly builder: StreamsBuilder,
+    /** The node whose output is the table's stream of updates. */
+    readonly nodeName: string,
+    /** The store that holds the table. */
+    readonly storeName: string,
+  ) {}
+
+  /** The table's updates as a stream: one record per change, carrying the new value. */
+  toStream(): KStream<K, V> {
+    return new KStream<K, V>(this.builder, this.nodeName);
   }
 }

@@ -30,6 +30,11 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable;
   /** Sends a record to all children, or to the named child only. */
   forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
+  /**
+   * The task's instance of a state store connected to this processor (see `Topology.addStateStore`).
+   * Throws INVALID_TOPOLOGY for a store that is unknown or not connected to it.
+   */
+  getStateStore<S>(name: string): S;
   /** Asks the runtime to commit as soon as the current batch is done. */
   requestCommit(): void;
 }

@@ -1,4 +1,5 @@
 // The topology: a graph of named source, processor and sink nodes, built with the Processor API.
+import type { StoreBuilder } from '@eddy/state';
 import { StreamsError } from '../errors.js';
 import type { Deserializer, Serializer } from '../serdes/serde.js';
 import type { ProcessorSupplier, TimestampExtractor, TopicNameExtractor } from './processor.js';
@@ -42,11 +43,26 @@ export type NodeSpec =
       valueSerde: Serializer<unknown>;
     };
 
+/** @internal a state store and the processors that may use it. */
+export interface StoreSpec {
+  name: string;
+  builder: StoreBuilder<unknown>;
+  processors: Set<string>;
+}
+
+/** @internal what the runtime needs of a topology. */
+export interface SealedTopology {
+  nodes: NodeSpec[];
+  children: ReadonlyMap<string, string[]>;
+  stores: StoreSpec[];
+}
+
 const NAME = /^[A-Za-z0-9._-]+$/;
 
 export class Topology {
   private readonly nodes = new Map<string, NodeSpec>();
   private readonly children = new Map<string, string[]>();
+  private readonly stores = new Map<string, StoreSpec>();
   private sealed = false;
 
   addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
@@ -99,6 +115,39 @@ export class Topology {
     return this;
   }
 
+  /**
+   * Adds a state store (from a builder of `@eddy/state`) and connects it to the named processors, which reach it
+   * with `context.getStateStore(name)`. Each task gets its own instance.
+   */
+  addStateStore(builder: StoreBuilder<unknown>, ...processorNames: string[]): this {
+    const name = builder.options.name;
+    if (this.sealed) throw invalid('the topology is already running and cannot change');
+    if (!NAME.test(name)) throw invalid(`store name "${name}" must match ${NAME}`);
+    if (this.stores.has(name)) throw invalid(`a store named "${name}" already exists`);
+    this.stores.set(name, { name, builder, processors: new Set() });
+    return this.connectProcessorAndStateStores(processorNames, name);
+  }
+
+  /** Lets processors use stores already added. */
+  connectProcessorAndStateStores(processorNames: string[], ...storeNames: string[]): this {
+    if (this.sealed) throw invalid('the topology is already running and cannot change');
+    for (const storeName of storeNames) {
+      const store = this.stores.get(storeName);
+      if (!store) throw invalid(`no store named "${storeName}"`);
+      for (const p of processorNames) {
+        if (this.nodes.get(p)?.kind !== 'processor')
+          throw invalid(`store "${storeName}" names unknown processor "${p}"`);
+        store.processors.add(p);
+      }
+    }
+    return this;
+  }
+
+  /** Names of the state stores. */
+  storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
   /** All topics read by sources. */
   sourceTopics(): string[] {
     return [...this.nodes.values()].flatMap((n) => (n.kind === 'source' ? n.topics : []));
@@ -124,8 +173,13 @@ export class Topology {
       const from = node.kind === 'source' ? '' : ` <-- ${node.parents.join(', ')}`;
       if (node.kind === 'source')
         lines.push(`    Source: ${node.name} (topics: [${node.topics.join(', ')}])${to}`);
-      else if (node.kind === 'processor') lines.push(`    Processor: ${node.name}${to}${from}`);
-      else {
+      else if (node.kind === 'processor') {
+        const stores = [...this.stores.values()]
+          .filter((st) => st.processors.has(node.name))
+          .map((st) => st.name);
+        const withStores = stores.length ? ` (stores: [${stores.join(', ')}])` : '';
+        lines.push(`    Processor: ${node.name}${withStores}${to}${from}`);
+      } else {
         const topic = typeof node.topic === 'string' ? node.topic : 'chosen per record';
         lines.push(`    Sink: ${node.name} (topic: ${topic})${from}`);
       }
@@ -133,12 +187,12 @@ export class Topology {
     return `${lines.join('\n')}\n`;
   }
 
-  /** @internal the validated node list in insertion order, and each node's children. */
-  seal(): { nodes: NodeSpec[]; children: ReadonlyMap<string, string[]> } {
+  /** @internal the validated node list in insertion order, each node's children, and the stores. */
+  seal(): SealedTopology {
     if (![...this.nodes.values()].some((n) => n.kind === 'source'))
       throw invalid('the topology has no source');
     this.sealed = true;
-    return { nodes: [...this.nodes.values()], children: this.children };
+    return { nodes: [...this.nodes.values()], children: this.children, stores: [...this.stores.values()] };
   }
 
   private add(node: NodeSpec): void {

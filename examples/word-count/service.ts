@@ -1,0 +1,48 @@
+// The word-count service: configuration from the environment, graceful shutdown on signals, and JSON-line events
+// (state changes, restore progress) on stdout. Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR,
+// COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS.
+import { StreamsApp, type StreamsAppOptions } from '@eddy/streams';
+import { wordCountTopology } from './topology.js';
+
+const print = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+export async function runWordCountService(
+  input: string,
+  output: string,
+  env: NodeJS.ProcessEnv,
+  options: StreamsAppOptions = {},
+): Promise<StreamsApp> {
+  const app = new StreamsApp(
+    wordCountTopology(input, output),
+    {
+      applicationId: env.APPLICATION_ID ?? 'word-count',
+      brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(','),
+      commitIntervalMs: Number(env.COMMIT_INTERVAL_MS ?? 1000),
+      ...(env.STATE_DIR ? { stateDir: env.STATE_DIR } : {}),
+      ...(env.SESSION_TIMEOUT_MS
+        ? { sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS), heartbeatIntervalMs: 500 }
+        : {}),
+      restoreListener: {
+        onRestoreStart: (p, start, end) =>
+          print({
+            event: 'restore-start',
+            store: p.store,
+            partition: p.partition,
+            start: String(start),
+            end: String(end),
+          }),
+        onRestoreEnd: (p, total) =>
+          print({ event: 'restore-end', store: p.store, partition: p.partition, restored: total }),
+      },
+    },
+    options,
+  );
+  app.closeOnSignals();
+  app.onError((err) => process.stderr.write(`word-count stopped: ${err.code}: ${err.message}\n`));
+  app.onStateChange((next) => {
+    print({ event: 'state', state: next });
+    if (next === 'ERROR') process.exitCode = 1;
+  });
+  await app.start();
+  return app;
+}
