@@ -1,7 +1,7 @@
 // Hot-path benchmarks of the runtime without network: fetched batches fed straight into a task, against a
 // hand-written loop doing the same work with the same serdes. Writes benchmarks/results/runtime.json.
 import { Serdes, StreamsBuilder } from '@eddy/streams';
-import { type ConsumedRecord, RecordCollector, StreamTask } from '@eddy/streams/internals';
+import { type ConsumedRecord, DRAIN_ONLY, RecordCollector, StreamTask } from '@eddy/streams/internals';
 import { bench, do_not_optimize, run } from 'mitata';
 import { avgNs, writeResults } from '../support/results.js';
 
@@ -28,11 +28,7 @@ function statelessTask(): { task: StreamTask; collector: RecordCollector } {
     .mapValues((o) => ({ id: o!.id, cents: o!.amount * 100 }))
     .filter((_, v) => v.cents >= 50_000)
     .to('large', { keySerde, valueSerde: outSerde });
-  const collector = new RecordCollector({
-    connect: async () => {},
-    send: async () => {},
-    close: async () => {},
-  });
+  const collector = new RecordCollector(DRAIN_ONLY);
   const task = new StreamTask({
     applicationId: 'bench',
     partition: 0,
