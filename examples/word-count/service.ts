@@ -1,6 +1,6 @@
 // The word-count service: configuration from the environment, graceful shutdown on signals, and JSON-line events
 // (state changes, restore progress) on stdout. Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR,
-// COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS.
+// COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS, PROCESSING_GUARANTEE ('at-least-once' or 'exactly-once').
 import { StreamsApp, type StreamsAppOptions } from '@eddy/streams';
 import { wordCountTopology } from './topology.js';
 
@@ -17,7 +17,10 @@ export async function runWordCountService(
     {
       applicationId: env.APPLICATION_ID ?? 'word-count',
       brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(','),
-      commitIntervalMs: Number(env.COMMIT_INTERVAL_MS ?? 1000),
+      ...(env.COMMIT_INTERVAL_MS ? { commitIntervalMs: Number(env.COMMIT_INTERVAL_MS) } : {}),
+      ...(env.PROCESSING_GUARANTEE === 'exactly-once'
+        ? { processingGuarantee: 'exactly-once' as const }
+        : {}),
       ...(env.STATE_DIR ? { stateDir: env.STATE_DIR } : {}),
       ...(env.SESSION_TIMEOUT_MS
         ? { sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS), heartbeatIntervalMs: 500 }

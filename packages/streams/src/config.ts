@@ -14,7 +14,13 @@ export interface StreamsConfig {
   brokers: string[];
   /** Client id prefix; defaults to the application id. */
   clientId?: string;
-  /** How often consumed offsets are committed (ms). Default 1000. */
+  /**
+   * 'at-least-once' (default): after a crash, input since the last commit is processed again; outputs may repeat,
+   * state does not double-count. 'exactly-once': each task writes its output, changelog and offsets in one Kafka
+   * transaction (transactional id `<applicationId>-<taskId>`) and reads input `read_committed`.
+   */
+  processingGuarantee?: 'at-least-once' | 'exactly-once';
+  /** How often consumed offsets are committed (ms). Default 1000, or 100 with exactly-once. */
   commitIntervalMs?: number;
   /** Where a new group starts reading: 'earliest' (default) or 'latest'. */
   autoOffsetReset?: 'earliest' | 'latest';
@@ -79,6 +85,22 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       throw new StreamsError('INVALID_CONFIG', `broker ${JSON.stringify(b)} is not of the form "host:port"`);
     }
   }
+  const guarantee = config.processingGuarantee ?? 'at-least-once';
+  if (guarantee !== 'at-least-once' && guarantee !== 'exactly-once') {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `processingGuarantee must be 'at-least-once' or 'exactly-once', got ${JSON.stringify(guarantee)}`,
+    );
+  }
+  if (
+    config.stateDir !== undefined &&
+    (typeof config.stateDir !== 'string' || config.stateDir.length === 0)
+  ) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `stateDir must be a non-empty path, got ${JSON.stringify(config.stateDir)}`,
+    );
+  }
   const reset = config.autoOffsetReset ?? 'earliest';
   if (reset !== 'earliest' && reset !== 'latest') {
     throw new StreamsError(
@@ -111,7 +133,12 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     applicationId: config.applicationId,
     brokers: [...config.brokers],
     clientId: config.clientId ?? config.applicationId,
-    commitIntervalMs: positive('commitIntervalMs', config.commitIntervalMs, 1_000),
+    processingGuarantee: guarantee,
+    commitIntervalMs: positive(
+      'commitIntervalMs',
+      config.commitIntervalMs,
+      guarantee === 'exactly-once' ? 100 : 1_000,
+    ),
     autoOffsetReset: reset,
     startTimeoutMs: positive('startTimeoutMs', config.startTimeoutMs, 30_000),
     closeTimeoutMs: positive('closeTimeoutMs', config.closeTimeoutMs, 30_000),

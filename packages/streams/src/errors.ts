@@ -21,6 +21,11 @@ export const STREAMS_ERROR_CODES = [
   'PRODUCE_FAILED',
   /** Consumer offsets could not be committed. */
   'COMMIT_FAILED',
+  /**
+   * The group rebalanced under a commit: this instance may no longer own the partitions. Recovery: nothing to do;
+   * the consumer rejoins, and whoever owns them replays from the last committed offset.
+   */
+  'TASK_MIGRATED',
   /** A task's state stores could not be opened or restored. */
   'STATE_FAILED',
   /** The app is in a state that does not allow the call (e.g. start after close). */

@@ -11,7 +11,9 @@ import {
   type Message,
   type PartitionAssigner,
   type Producer,
+  type RecordMetadata,
 } from 'kafkajs';
+import { StreamsError } from '../errors.js';
 import type {
   AdminPort,
   BatchHandler,
@@ -28,7 +30,16 @@ import type {
   RecordHeaders,
   TopicPartitionOffset,
   TopicSpec,
+  TransactionalProducerPort,
 } from './port.js';
+
+/** kafkajs error types of an offset commit that a rebalance refused. */
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'FENCED_INSTANCE_ID',
+]);
 
 const LOG_LEVELS = {
   nothing: logLevel.NOTHING,
@@ -122,6 +133,36 @@ class KafkajsAdmin implements AdminPort {
   }
 }
 
+/** Groups records by topic for `sendBatch`, counting those sent to an explicit partition. */
+function toTopicMessages(records: OutgoingRecord[]): {
+  topicMessages: { topic: string; messages: Message[] }[];
+  counted: Map<string, number>;
+} {
+  const byTopic = new Map<string, Message[]>();
+  const counted = new Map<string, number>();
+  for (const r of records) {
+    const list = byTopic.get(r.topic);
+    if (list) list.push(toMessage(r));
+    else byTopic.set(r.topic, [toMessage(r)]);
+    if (r.partition !== undefined) {
+      const key = `${r.topic}:${r.partition}`;
+      counted.set(key, (counted.get(key) ?? 0) + 1);
+    }
+  }
+  return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), counted };
+}
+
+/** The offset of the last record per counted partition: one request per partition, so base offset + count - 1. */
+function lastOffsets(metadata: RecordMetadata[], counted: Map<string, number>): Map<string, bigint> {
+  const last = new Map<string, bigint>();
+  for (const m of metadata) {
+    const key = `${m.topicName}:${m.partition}`;
+    const n = counted.get(key);
+    if (n !== undefined && m.baseOffset !== undefined) last.set(key, BigInt(m.baseOffset) + BigInt(n - 1));
+  }
+  return last;
+}
+
 class KafkajsProducer implements ProducerPort {
   private closed = false;
   constructor(private readonly producer: Producer) {}
@@ -131,30 +172,65 @@ class KafkajsProducer implements ProducerPort {
   }
 
   async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
-    const last = new Map<string, bigint>();
-    if (records.length === 0) return last;
-    const byTopic = new Map<string, Message[]>();
-    // Records sent to an explicit partition: their count gives the offset of the last one from the base offset.
-    const counted = new Map<string, number>();
-    for (const r of records) {
-      const list = byTopic.get(r.topic);
-      if (list) list.push(toMessage(r));
-      else byTopic.set(r.topic, [toMessage(r)]);
-      if (r.partition !== undefined) {
-        const key = `${r.topic}:${r.partition}`;
-        counted.set(key, (counted.get(key) ?? 0) + 1);
+    if (records.length === 0) return new Map();
+    const batch = toTopicMessages(records);
+    return lastOffsets(
+      await this.producer.sendBatch({ acks: -1, topicMessages: batch.topicMessages }),
+      batch.counted,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.producer.disconnect();
+  }
+}
+
+/** A transactional producer: each call is one transaction of records and consumer offsets. */
+class KafkajsTransactionalProducer implements TransactionalProducerPort {
+  private closed = false;
+  constructor(private readonly producer: Producer) {}
+
+  /** Connecting registers the transactional id, which fences older producers of it and aborts their transaction. */
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async commitTransaction(
+    records: OutgoingRecord[],
+    groupId: string,
+    offsets: TopicPartitionOffset[],
+  ): Promise<Map<string, bigint>> {
+    if (records.length === 0 && offsets.length === 0) return new Map();
+    const txn = await this.producer.transaction();
+    try {
+      let last = new Map<string, bigint>();
+      if (records.length > 0) {
+        const batch = toTopicMessages(records);
+        last = lastOffsets(
+          await txn.sendBatch({ acks: -1, topicMessages: batch.topicMessages }),
+          batch.counted,
+        );
       }
+      if (offsets.length > 0) {
+        const byTopic = new Map<string, { partition: number; offset: string }[]>();
+        for (const o of offsets)
+          byTopic.set(o.topic, [
+            ...(byTopic.get(o.topic) ?? []),
+            { partition: o.partition, offset: o.offset },
+          ]);
+        await txn.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+        });
+      }
+      await txn.commit();
+      return last;
+    } catch (err) {
+      await txn.abort().catch(() => undefined);
+      throw err;
     }
-    const metadata = await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
-    for (const m of metadata) {
-      const key = `${m.topicName}:${m.partition}`;
-      const n = counted.get(key);
-      if (n !== undefined && m.baseOffset !== undefined) last.set(key, BigInt(m.baseOffset) + BigInt(n - 1));
-    }
-    return last;
   }
 
   async close(): Promise<void> {
@@ -212,7 +288,17 @@ class KafkajsConsumer implements ConsumerPort {
 
   async commit(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    try {
+      await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type !== undefined && REBALANCE_ERRORS.has(type)) {
+        throw new StreamsError('TASK_MIGRATED', `the group rebalanced during an offset commit (${type})`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   stop(): Promise<void> {
@@ -302,6 +388,17 @@ class KafkajsChangelogReader implements ChangelogReaderPort {
     });
     let failed = false;
     consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    // Emitted after each batch, also for batches kafkajs does not hand over because they hold only control
+    // records (transaction markers) or aborted records; its lastOffset counts those too.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const key = `${e.payload.topic}:${e.payload.partition}`;
+      const range = byKey.get(key);
+      if (failed || range === undefined || !remaining.has(key)) return;
+      if (BigInt(e.payload.lastOffset) >= range.endOffset - 1n) {
+        remaining.delete(key);
+        if (remaining.size === 0) finish();
+      }
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...new Set(pending.map((r) => r.topic))], fromBeginning: true });
@@ -330,12 +427,6 @@ class KafkajsChangelogReader implements ChangelogReaderPort {
           const lastMessage = batch.messages[batch.messages.length - 1];
           if (lastMessage) resolveOffset(lastMessage.offset);
           await heartbeat();
-          // lastOffset() counts filtered control records too. Caveat: a partition that ends in control records
-          // only is not handed to eachBatch by kafkajs (transactional changelogs need another end check).
-          if (BigInt(batch.lastOffset()) >= range.endOffset - 1n) {
-            remaining.delete(key);
-            if (remaining.size === 0) finish();
-          }
         },
       });
       for (const r of pending)
@@ -386,6 +477,17 @@ export function kafkajsClientFactory(
           retry: { ...retry, restartOnFailure: async () => false },
         }),
         o,
+      ),
+    transactionalProducer: (transactionalId) =>
+      new KafkajsTransactionalProducer(
+        kafka.producer({
+          transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          transactionTimeout: 60_000,
+          retry,
+        }),
       ),
     changelogReader: (groupId) => new KafkajsChangelogReader(kafka, groupId, retry),
   };

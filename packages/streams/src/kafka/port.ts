@@ -84,6 +84,22 @@ export interface ProducerPort {
   close(): Promise<void>;
 }
 
+/** A producer whose every call is one Kafka transaction (exactly-once). */
+export interface TransactionalProducerPort {
+  /** Registers the transactional id: older producers with the same id are fenced, their open transaction aborted. */
+  connect(): Promise<void>;
+  /**
+   * Writes the records and commits the consumer offsets of `groupId` in one transaction, and resolves once it is
+   * committed, with the last offset per explicitly chosen partition. On failure the transaction is aborted.
+   */
+  commitTransaction(
+    records: OutgoingRecord[],
+    groupId: string,
+    offsets: TopicPartitionOffset[],
+  ): Promise<Map<string, bigint>>;
+  close(): Promise<void>;
+}
+
 export interface ConsumerOptions {
   groupId: string;
   sessionTimeoutMs: number;
@@ -141,6 +157,7 @@ export interface KafkaClientFactory {
   admin(): AdminPort;
   producer(): ProducerPort;
   consumer(options: ConsumerOptions): ConsumerPort;
+  transactionalProducer(transactionalId: string): TransactionalProducerPort;
   /** A reader that uses the private consumer group `groupId`, which nothing else joins. */
   changelogReader(groupId: string): ChangelogReaderPort;
 }

@@ -232,12 +232,13 @@ export class StreamsApp {
       collector: this.collector,
       admin,
       reader: this.reader,
+      factory: this.factory,
     });
     this.consumer = this.factory.consumer({
       groupId: this.config.applicationId,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
-      readCommitted: false,
+      readCommitted: this.config.processingGuarantee === 'exactly-once',
       fromBeginning: this.config.autoOffsetReset === 'earliest',
       onGroupJoin: (assigned) => this.onAssignment(assigned),
       onCrash: (error) =>
@@ -411,6 +412,7 @@ export class StreamsApp {
    * commit, and the source marks in the changelog keep stores from counting replayed input twice.
    */
   private async commit(): Promise<void> {
+    if (this.config.processingGuarantee === 'exactly-once') return this.commitTransactions();
     const tasks = this.tasks!;
     await this.collector!.flush();
     const changelog = tasks.prepareCommit();
@@ -444,6 +446,17 @@ export class StreamsApp {
       try {
         await this.consumer!.commit(offsets);
       } catch (cause) {
+        if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
+          // Output and state are durable; only the offsets are not. Whoever owns the partitions after the rebalance
+          // replays from the last committed offset, and the source marks keep stores from counting it twice.
+          this.config.logger.warn(
+            'offset commit refused by a rebalance; the input since the last commit replays',
+            {
+              error: cause.message,
+            },
+          );
+          return;
+        }
         throw new StreamsError('COMMIT_FAILED', `committing offsets failed: ${errorMessage(cause)}`, {
           cause,
         });
@@ -454,6 +467,29 @@ export class StreamsApp {
       }
       this.commits++;
     }
+    this.lastCommit = Date.now();
+  }
+
+  /** Exactly-once: one transaction per task with its output, changelog records and input offsets. */
+  private async commitTransactions(): Promise<void> {
+    const committed: TopicPartitionOffset[] = [];
+    const offsetsOf = (partition: number) => {
+      const offsets = [...this.pendingOffsets.values()].filter((o) => o.partition === partition);
+      committed.push(...offsets);
+      return offsets;
+    };
+    try {
+      this.changelogRecords += await this.tasks!.commitTransactions(offsetsOf);
+    } catch (cause) {
+      throw new StreamsError('COMMIT_FAILED', `a task's transaction failed: ${errorMessage(cause)}`, {
+        cause,
+      });
+    }
+    for (const o of committed) {
+      const key = `${o.topic}:${o.partition}`;
+      if (this.pendingOffsets.get(key) === o) this.pendingOffsets.delete(key);
+    }
+    this.commits++;
     this.lastCommit = Date.now();
   }
 

@@ -2,24 +2,37 @@
 import { type ChangelogRecord, StateStoreError, TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
-import type { AdminPort, ChangelogReaderPort } from '../kafka/port.js';
+import type {
+  AdminPort,
+  ChangelogReaderPort,
+  KafkaClientFactory,
+  TopicPartitionOffset,
+  TransactionalProducerPort,
+} from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
-import type { RecordCollector } from './record-collector.js';
+import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
 import { StreamTask } from './stream-task.js';
 
-/** A task and, for a stateful topology, the manager of its stores. */
+/**
+ * A task and, for a stateful topology, the manager of its stores. With exactly-once, the task also has its own
+ * output buffer and transactional producer; with at-least-once, tasks share the app's collector.
+ */
 export interface ActiveTask {
   task: StreamTask;
   state: TaskStateManager | undefined;
+  collector: RecordCollector;
+  producer: TransactionalProducerPort | undefined;
 }
 
 export interface TaskManagerDeps {
   config: ResolvedConfig;
   graph: SealedTopology;
+  /** The collector tasks share under at-least-once. */
   collector: RecordCollector;
   admin: AdminPort;
   reader: ChangelogReaderPort;
+  factory: KafkaClientFactory;
 }
 
 /**
@@ -102,6 +115,23 @@ export class TaskManager {
     for (const { state } of this.ready.values()) await state?.completeCommit(changelogOffsets);
   }
 
+  /**
+   * Exactly-once commit of every task: its buffered output, its changelog records and its input offsets in one
+   * transaction; then, once committed, its state and checkpoint. Returns the number of changelog records written.
+   */
+  async commitTransactions(offsetsOf: (partition: number) => TopicPartitionOffset[]): Promise<number> {
+    let changelogRecords = 0;
+    for (const [partition, { state, collector, producer }] of this.ready) {
+      const changelog = state?.prepareCommit() ?? [];
+      const records = [...collector.drain(), ...changelog];
+      const offsets = offsetsOf(partition);
+      const written = await producer!.commitTransaction(records, this.deps.config.applicationId, offsets);
+      await state?.completeCommit(written);
+      changelogRecords += changelog.length;
+    }
+    return changelogRecords;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.creating.values()]);
     await Promise.all([...this.ready.keys()].map((p) => this.close(p)));
@@ -113,14 +143,26 @@ export class TaskManager {
     if (!active) return this.closing.get(partition) ?? Promise.resolve();
     this.ready.delete(partition);
     active.task.close();
-    const done = (active.state?.close() ?? Promise.resolve()).finally(() => this.closing.delete(partition));
+    const done = Promise.allSettled([active.state?.close(), active.producer?.close()])
+      .then(() => undefined)
+      .finally(() => this.closing.delete(partition));
     this.closing.set(partition, done);
     return done;
   }
 
   private async create(partition: number): Promise<ActiveTask> {
     await this.closing.get(partition);
-    const { config, graph, collector } = this.deps;
+    const { config, graph } = this.deps;
+    const taskId = `0_${partition}`;
+    let producer: TransactionalProducerPort | undefined;
+    let collector = this.deps.collector;
+    if (config.processingGuarantee === 'exactly-once') {
+      // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
+      // does the changelog's committed end stop moving, so this comes before the restore.
+      producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${taskId}`);
+      await producer.connect();
+      collector = new RecordCollector(DRAIN_ONLY);
+    }
     let state: TaskStateManager | undefined;
     const stores = new Map<string, unknown>();
     if (graph.stores.length > 0) {
@@ -172,7 +214,7 @@ export class TaskManager {
         setSourcePosition: (topic, p, offset) => s.setSourcePosition(topic, p, offset),
       },
     });
-    const active = { task, state };
+    const active = { task, state, collector, producer };
     this.ready.set(partition, active);
     return active;
   }

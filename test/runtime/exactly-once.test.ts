@@ -1,0 +1,114 @@
+// Exactly-once under crashes: a counting app with processingGuarantee 'exactly-once' is SIGKILLed three times
+// mid-run and restarted. The read_committed output holds exactly one output per input (each key's counts are
+// 1, 2, …, n with no gap or repeat), the stores' counts are exact, and no transaction is left open.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { type AppProcess, startApp } from '../support/processes.js';
+
+const PARTITIONS = 6;
+const KEYS = 1_000;
+const TOTAL = 200_000;
+const running: AppProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const p of running.splice(0)) p.child.kill('SIGKILL');
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const keyOf = (i: number) => `key-${(i * 7919) % KEYS}`;
+
+describe('exactly-once with crashes', () => {
+  it('outputs exactly one count per input across three SIGKILLs', async () => {
+    const input = uniqueName('eos-in');
+    const output = uniqueName('eos-out');
+    const applicationId = uniqueName('eos-count');
+    await createTopics([
+      { topic: input, numPartitions: PARTITIONS },
+      { topic: output, numPartitions: PARTITIONS },
+    ]);
+    const expected = new Map<string, number>();
+    for (let i = 0; i < TOTAL; i++) expected.set(keyOf(i), (expected.get(keyOf(i)) ?? 0) + 1);
+
+    const producer = testKafka().producer();
+    await producer.connect();
+    for (let from = 0; from < TOTAL; from += 10_000) {
+      await producer.send({
+        topic: input,
+        messages: Array.from({ length: 10_000 }, (_, j) => ({ key: keyOf(from + j), value: 'x' })),
+      });
+    }
+
+    // Every count each key received, in order, as a read_committed consumer sees them.
+    const counts = new Map<string, number[]>();
+    let outputs = 0;
+    const reader = testKafka().consumer({ groupId: uniqueName('reader'), readUncommitted: false });
+    await reader.connect();
+    await reader.subscribe({ topic: output, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        outputs++;
+        const key = message.key!.toString();
+        const list = counts.get(key) ?? [];
+        list.push(Number(message.value!.toString()));
+        counts.set(key, list);
+      },
+    });
+
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-eos-'));
+    dirs.push(dir);
+    const env = {
+      KAFKA_BROKERS: brokerList().join(','),
+      APPLICATION_ID: applicationId,
+      STATE_DIR: dir,
+      PROCESSING_GUARANTEE: 'exactly-once',
+      SESSION_TIMEOUT_MS: '6000',
+    };
+    const start = () => {
+      const p = startApp('examples/word-count/app.ts', [input, output], env);
+      running.push(p);
+      return p;
+    };
+    try {
+      let app = start();
+      for (const share of [0.15, 0.4, 0.65]) {
+        await waitFor(() => outputs >= TOTAL * share, {
+          timeoutMs: 120_000,
+          what: `${share * 100}% of the outputs`,
+        });
+        app.child.kill('SIGKILL');
+        expect(await app.exited).toBe('SIGKILL');
+        app = start();
+      }
+      await waitFor(() => outputs >= TOTAL, { timeoutMs: 180_000, what: `all ${TOTAL} outputs` });
+      app.child.kill('SIGTERM');
+      expect(await app.exited, app.output()).toBe(0);
+
+      // No transaction is left open: a record written after the app stopped becomes visible to read_committed
+      // readers (an open transaction would hold the last stable offset back).
+      await producer.send({ topic: output, messages: [{ key: '~marker', value: '0', partition: 0 }] });
+      await waitFor(() => counts.has('~marker'), {
+        timeoutMs: 30_000,
+        what: 'the marker behind the last transaction',
+      });
+      counts.delete('~marker');
+      expect(outputs).toBe(TOTAL + 1);
+
+      for (const [key, n] of expected) {
+        expect(counts.get(key), `counts output for ${key}`).toEqual(
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+      }
+      const [committed] = await withAdmin((a) => a.fetchOffsets({ groupId: applicationId, topics: [input] }));
+      expect(committed!.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(TOTAL);
+    } finally {
+      await producer.disconnect();
+      await reader.disconnect();
+    }
+  }, 600_000);
+});
