@@ -1,5 +1,10 @@
 // TopologyTestDriver: runs a topology in memory, synchronously, for users' unit tests. The same Topology object
 // runs here and against Kafka; records are processed by the runtime's own task code.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TaskStateManager } from '@eddy/state';
 import type {
   Deserializer,
   ErrorMode,
@@ -12,6 +17,7 @@ import type {
 import { StreamsError } from '@eddy/streams';
 import {
   type ConsumedRecord,
+  DRAIN_ONLY,
   type OutgoingRecord,
   RecordCollector,
   StreamTask,
@@ -19,6 +25,8 @@ import {
 
 export interface TestDriverOptions {
   applicationId?: string;
+  /** Where persistent stores live; default a fresh temporary directory, deleted by close(). */
+  stateDir?: string;
   /** The partition number of the single task the driver runs. Default 0. */
   partition?: number;
   /** The driver's wall-clock time at start (ms). Default 0. */
@@ -144,27 +152,72 @@ export class TopologyTestDriver {
   private readonly outputs = new Map<string, OutgoingRecord[]>();
   private readonly offsets = new Map<string, bigint>();
   private readonly sourceTopics: Set<string>;
+  private readonly state: TaskStateManager | undefined;
+  private readonly stores = new Map<string, unknown>();
+  private readonly ownStateDir: string | undefined;
+  private readonly opened: Promise<void>;
+  private changelogOffset = 0n;
+  private isOpen = false;
+  private readonly writes: Promise<void>[] = [];
   private wallClock: number;
   private closed = false;
 
+  /** Use `await TopologyTestDriver.create(...)` for topologies with state stores; this constructor for others. */
   constructor(topology: Topology, options: TestDriverOptions = {}) {
     this.wallClock = options.initialWallClockTime ?? 0;
     this.sourceTopics = new Set(topology.sourceTopics());
-    this.collector = new RecordCollector({
-      connect: async () => {},
-      send: async () => {},
-      close: async () => {},
+    this.collector = new RecordCollector(DRAIN_ONLY);
+    const graph = topology.seal();
+    const applicationId = options.applicationId ?? 'test-driver';
+    const partition = options.partition ?? 0;
+    if (graph.stores.length > 0) {
+      this.ownStateDir =
+        options.stateDir === undefined ? mkdtempSync(join(tmpdir(), 'eddy-test-driver-')) : undefined;
+      const state = new TaskStateManager({
+        applicationId,
+        taskId: `0_${partition}`,
+        partition,
+        stateDir: options.stateDir ?? this.ownStateDir,
+      });
+      for (const spec of graph.stores) this.stores.set(spec.name, state.register(spec.builder));
+      this.state = state;
+    }
+    this.opened = (this.state?.open() ?? Promise.resolve()).then(() => {
+      this.isOpen = true;
     });
+    const state = this.state;
     this.task = new StreamTask({
-      applicationId: options.applicationId ?? 'test-driver',
-      partition: options.partition ?? 0,
-      graph: topology.seal(),
+      applicationId,
+      partition,
+      graph,
+      stores: state && {
+        store: (name) => {
+          if (!this.stores.has(name)) throw new StreamsError('INVALID_TOPOLOGY', `no store named ${name}`);
+          return this.stores.get(name);
+        },
+        setSourcePosition: (topic, p, offset) => state.setSourcePosition(topic, p, offset),
+      },
       collector: this.collector,
       deserializationErrors: options.deserializationErrors ?? 'fail',
       processingErrors: options.processingErrors ?? 'fail',
       logger: options.logger ?? silent,
       clock: () => this.wallClock,
     });
+  }
+
+  /** Creates a driver and opens its state stores (needed before piping input into a stateful topology). */
+  static async create(topology: Topology, options: TestDriverOptions = {}): Promise<TopologyTestDriver> {
+    const driver = new TopologyTestDriver(topology, options);
+    await driver.opened;
+    return driver;
+  }
+
+  /** The task's instance of a state store, to inspect what the topology stored. */
+  getStateStore<S>(name: string): S {
+    this.checkOpen();
+    if (!this.stores.has(name))
+      throw new StreamsError('INVALID_TOPOLOGY', `the topology has no store named ${name}`);
+    return this.stores.get(name) as S;
   }
 
   createInputTopic<K, V>(
@@ -205,14 +258,21 @@ export class TopologyTestDriver {
     return [...this.outputs.keys()];
   }
 
-  close(): void {
+  /** Closes the topology and its stores, and deletes the state directory the driver made. Idempotent. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.task.close();
+    try {
+      await Promise.all(this.writes);
+    } finally {
+      await this.state?.close();
+    }
+    if (this.ownStateDir) rmSync(this.ownStateDir, { recursive: true, force: true });
   }
 
-  [Symbol.dispose](): void {
-    this.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** @internal */
@@ -239,6 +299,17 @@ export class TopologyTestDriver {
     } finally {
       this.collect();
     }
+    // Like the runtime, write the stores' caches through once they pass their bound (changelog acks are simulated).
+    if (this.state?.needsCommit()) this.commitState();
+  }
+
+  private commitState(): void {
+    const state = this.state!;
+    const acked = new Map<string, bigint>();
+    for (const r of state.prepareCommit()) acked.set(`${r.topic}:${r.partition}`, this.changelogOffset++);
+    // completeCommit takes the prepared writes synchronously; its LevelDB write finishes in the background and
+    // close() waits for it (and reports its failure).
+    this.writes.push(state.completeCommit(acked));
   }
 
   /** @internal the unread output of a topic. */
@@ -256,5 +327,11 @@ export class TopologyTestDriver {
 
   private checkOpen(): void {
     if (this.closed) throw new StreamsError('ILLEGAL_STATE', 'the test driver is closed');
+    if (this.state && this.state.storeNames().length > 0 && !this.isOpen) {
+      throw new StreamsError(
+        'ILLEGAL_STATE',
+        'create a driver for a stateful topology with `await TopologyTestDriver.create(...)`',
+      );
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { TopologyTestDriver } from '../src/index.js';
@@ -13,9 +14,41 @@ function upperCase() {
   return b.build();
 }
 
-describe('TopologyTestDriver', () => {
-  it('pipes input through the topology and reads the output in order with timestamps and headers', () => {
-    using driver = new TopologyTestDriver(upperCase());
+describe('TopologyTestDriver', async () => {
+  it('runs a stateful topology and exposes its stores', async () => {
+    const b = new StreamsBuilder();
+    b.stream('words', { keySerde: s, valueSerde: s })
+      .groupByKey({ keySerde: s })
+      .count({ name: 'counts', cacheMaxBytes: 64 })
+      .toStream()
+      .to('counts', { keySerde: s, valueSerde: Serdes.float64() });
+    await using driver = await TopologyTestDriver.create(b.build());
+    const input = driver.createInputTopic('words', s, s);
+    const output = driver.createOutputTopic('counts', s, Serdes.float64());
+    for (const w of ['a', 'b', 'a', 'c', 'a', 'b']) input.pipeInput(w, w);
+    input.pipeInput(null, 'no key: skipped');
+    expect(output.readKeyValuesToList()).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['a', 2],
+      ['c', 1],
+      ['a', 3],
+      ['b', 2],
+    ]);
+    const store = driver.getStateStore<KeyValueStore<string, number>>('counts');
+    expect([store.get('a'), store.get('b'), store.get('c'), store.get('d')]).toEqual([3, 2, 1, undefined]);
+    const all: [string, number][] = [];
+    for await (const { key, value } of store.all()) all.push([key, value]);
+    expect(all).toEqual([
+      ['a', 3],
+      ['b', 2],
+      ['c', 1],
+    ]);
+    expect(() => driver.getStateStore('nope')).toThrow(expect.objectContaining({ code: 'INVALID_TOPOLOGY' }));
+  });
+
+  it('pipes input through the topology and reads the output in order with timestamps and headers', async () => {
+    await using driver = new TopologyTestDriver(upperCase());
     const input = driver.createInputTopic('in', s, s, { startTimestamp: 1_000, autoAdvanceMs: 10 });
     const output = driver.createOutputTopic('out', s, s);
     input.pipeInput('a', 'x');
@@ -37,7 +70,7 @@ describe('TopologyTestDriver', () => {
     expect(() => output.readRecord()).toThrow(StreamsError);
   });
 
-  it('runs stream-time and wall-clock punctuators', () => {
+  it('runs stream-time and wall-clock punctuators', async () => {
     const b = new StreamsBuilder();
     b.stream('in', { keySerde: s, valueSerde: s })
       .process<string | null, string | null>(() => {
@@ -59,7 +92,7 @@ describe('TopologyTestDriver', () => {
         };
       })
       .to('ticks', { keySerde: s, valueSerde: s });
-    using driver = new TopologyTestDriver(b.build(), { initialWallClockTime: 100_000 });
+    await using driver = new TopologyTestDriver(b.build(), { initialWallClockTime: 100_000 });
     const input = driver.createInputTopic('in', s, s);
     const ticks = driver.createOutputTopic('ticks', s, s);
     input.pipeInput('k', 'v', 0);
@@ -76,7 +109,7 @@ describe('TopologyTestDriver', () => {
     expect(ticks.readKeyValuesToList()).toEqual([['wall', '160000:4']]);
   });
 
-  it('reports a poison pill with a typed error in fail mode, and skips it with log-and-continue', () => {
+  it('reports a poison pill with a typed error in fail mode, and skips it with log-and-continue', async () => {
     const json = Serdes.json<{ n: number }>();
     const build = () => {
       const bb = new StreamsBuilder();
@@ -86,7 +119,7 @@ describe('TopologyTestDriver', () => {
       return bb.build();
     };
 
-    using failing = new TopologyTestDriver(build());
+    await using failing = new TopologyTestDriver(build());
     const in1 = failing.createInputTopic('in', s, json);
     in1.pipeInput('a', { n: 1 });
     let caught: unknown;
@@ -99,7 +132,7 @@ describe('TopologyTestDriver', () => {
     expect((caught as StreamsError).code).toBe('DESERIALIZATION_FAILED');
     expect((caught as StreamsError).position).toEqual({ topic: 'in', partition: 0, offset: '1' });
 
-    using skipping = new TopologyTestDriver(build(), { deserializationErrors: 'log-and-continue' });
+    await using skipping = new TopologyTestDriver(build(), { deserializationErrors: 'log-and-continue' });
     const in2 = skipping.createInputTopic('in', s, json);
     const out2 = skipping.createOutputTopic('out', s, json);
     in2.pipeInput('a', { n: 1 });
@@ -111,7 +144,7 @@ describe('TopologyTestDriver', () => {
     ]);
   });
 
-  it('rejects unknown input topics and use after close', () => {
+  it('rejects unknown input topics and use after close', async () => {
     const driver = new TopologyTestDriver(upperCase());
     expect(() => driver.createInputTopic('nope', s, s)).toThrow(
       expect.objectContaining({ code: 'TOPIC_MISSING' }),
