@@ -17,6 +17,7 @@ export async function runWordCountService(
     {
       applicationId: env.APPLICATION_ID ?? 'word-count',
       brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(','),
+      ...(env.KAFKA_LOG_LEVEL ? { clientLogLevel: env.KAFKA_LOG_LEVEL as 'info' } : {}),
       ...(env.COMMIT_INTERVAL_MS ? { commitIntervalMs: Number(env.COMMIT_INTERVAL_MS) } : {}),
       ...(env.PROCESSING_GUARANTEE === 'exactly-once'
         ? { processingGuarantee: 'exactly-once' as const }

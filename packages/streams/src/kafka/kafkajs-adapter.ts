@@ -41,6 +41,16 @@ const REBALANCE_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 
+/** The Kafka protocol error type of a kafkajs error, looking through the errors that wrap it. */
+function protocolErrorType(err: unknown): string | undefined {
+  let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string') return e.type;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return undefined;
+}
+
 const LOG_LEVELS = {
   nothing: logLevel.NOTHING,
   error: logLevel.ERROR,
@@ -291,7 +301,7 @@ class KafkajsConsumer implements ConsumerPort {
     try {
       await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
     } catch (err) {
-      const type = (err as { type?: string }).type;
+      const type = protocolErrorType(err);
       if (type !== undefined && REBALANCE_ERRORS.has(type)) {
         throw new StreamsError('TASK_MIGRATED', `the group rebalanced during an offset commit (${type})`, {
           cause: err,

@@ -226,6 +226,7 @@ export class TaskManager {
   private async open(state: TaskStateManager): Promise<void> {
     const deadline = Date.now() + LOCK_WAIT_MS;
     let wiped = 0;
+    let waitingLogged = false;
     for (;;) {
       try {
         await state.open();
@@ -243,6 +244,13 @@ export class TaskManager {
           continue;
         }
         if (err.code === 'STORE_LOCKED' && Date.now() < deadline) {
+          if (!waitingLogged) {
+            this.deps.config.logger.warn('task state is locked by another owner; waiting for it', {
+              task: state.options.taskId,
+              error: err.message,
+            });
+            waitingLogged = true;
+          }
           await new Promise((r) => setTimeout(r, 250));
           continue;
         }
