@@ -1,8 +1,13 @@
 // Hot-path benchmarks of the runtime without network: fetched batches fed straight into a task, against a
 // hand-written loop doing the same work with the same serdes. Writes benchmarks/results/runtime.json.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changelogTopic, TaskStateManager } from '@eddy/state';
 import { Serdes, StreamsBuilder } from '@eddy/streams';
 import { type ConsumedRecord, DRAIN_ONLY, RecordCollector, StreamTask } from '@eddy/streams/internals';
 import { bench, do_not_optimize, run } from 'mitata';
+import { wordCountTopology } from '../../examples/word-count/topology.js';
 import { avgNs, writeResults } from '../support/results.js';
 
 const BATCH = 1_000;
@@ -77,7 +82,18 @@ bench('runtime.stateless.handwritten', () => {
 const { benchmarks } = await run();
 const framework = avgNs(benchmarks, 'runtime.stateless.topology');
 const handwritten = avgNs(benchmarks, 'runtime.stateless.handwritten');
+// A commit every 100 batches of 1,000 is about one per second (the default interval) at 100,000 records/s.
+const count = await countFigures(100);
+const countFrequentCommits = await countFigures(10);
 await writeResults('runtime', [
+  { name: 'runtime.count.ns-per-record', value: count.frameworkNs, unit: 'ns' },
+  { name: 'runtime.count.handwritten.ns-per-record', value: count.handwrittenNs, unit: 'ns' },
+  { name: 'runtime.count.ratio-vs-handwritten', value: count.ratio, unit: 'x' },
+  {
+    name: 'runtime.count.commit-every-10-batches.ratio-vs-handwritten',
+    value: countFrequentCommits.ratio,
+    unit: 'x',
+  },
   { name: 'runtime.stateless.ns-per-record', value: Number((framework / BATCH).toFixed(1)), unit: 'ns' },
   {
     name: 'runtime.stateless.handwritten.ns-per-record',
@@ -90,3 +106,144 @@ await writeResults('runtime', [
     unit: 'x',
   },
 ]);
+
+// --- runtime.count.*: timed rounds rather than mitata, because the framework side awaits a commit every
+// COMMIT_EVERY batches. Each round processes ROUND_BATCHES fresh batches (offsets keep rising: a store drops
+// writes at or below its committed source mark); batches are built before the clock starts.
+async function countFigures(COMMIT_EVERY: number) {
+  const ROUND_BATCHES = 100;
+  const ROUNDS = 9;
+  const KEYS = 10_000;
+  const strings = Serdes.string();
+  const keyBytes = Array.from({ length: KEYS }, (_, k) => Buffer.from(`word-${k}`));
+  const valueBytes = Buffer.from('the quick brown fox jumps over the lazy dog');
+  let nextOffset = 0;
+  const freshBatches = (): ConsumedRecord[][] =>
+    Array.from({ length: ROUND_BATCHES }, () =>
+      Array.from({ length: BATCH }, () => {
+        const offset = nextOffset++;
+        return {
+          offset: String(offset),
+          key: keyBytes[(offset * 7919) % KEYS]!,
+          value: valueBytes,
+          timestamp: 1_700_000_000_000 + offset,
+          headers: {},
+        };
+      }),
+    );
+
+  // The framework: a StreamTask over a TaskStateManager with a cached LevelDB store, wired as the task manager does.
+  const applicationId = 'bench';
+  const graph = wordCountTopology('words', 'word-counts').seal();
+  const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-runtime-'));
+  const state = new TaskStateManager({ applicationId, taskId: '0_0', partition: 0, stateDir });
+  const stores = new Map<string, unknown>();
+  for (const spec of graph.stores) stores.set(spec.name, state.register(spec.builder));
+  await state.open();
+  const collector = new RecordCollector(DRAIN_ONLY);
+  const task = new StreamTask({
+    applicationId,
+    partition: 0,
+    graph,
+    collector,
+    deserializationErrors: 'fail',
+    processingErrors: 'fail',
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    stores: {
+      store: (name) => stores.get(name),
+      setSourcePosition: (topic, p, offset) => state.setSourcePosition(topic, p, offset),
+    },
+  });
+  const changelogKey = `${changelogTopic(applicationId, 'counts')}:0`;
+  let changelogOffset = -1n;
+  let changelogRecords = 0;
+  const commit = async () => {
+    const records = state.prepareCommit();
+    changelogRecords += records.length;
+    changelogOffset += BigInt(records.length);
+    // Acknowledged at once: no broker here.
+    await state.completeCommit(new Map([[changelogKey, changelogOffset]]));
+  };
+  let frameworkOut = 0;
+  let commitMs = 0;
+  const frameworkRound = async (batches: ConsumedRecord[][]) => {
+    const started = performance.now();
+    for (let b = 0; b < batches.length; b++) {
+      task.addRecords('words', batches[b]!);
+      task.process();
+      frameworkOut += collector.drain().length;
+      if ((b + 1) % COMMIT_EVERY === 0 || state.needsCommit()) {
+        const commitStarted = performance.now();
+        await commit();
+        commitMs += performance.now() - commitStarted;
+      }
+    }
+    return performance.now() - started;
+  };
+
+  // The baseline: the same work in a loop over a Map, with the same serdes.
+  const counts = new Map<string, number>();
+  let handwrittenOut = 0;
+  const handwrittenRound = (batches: ConsumedRecord[][]) => {
+    const started = performance.now();
+    for (const batch of batches) {
+      const out: { topic: string; key: Uint8Array | null; value: Uint8Array | null; timestamp: number }[] =
+        [];
+      for (const r of batch) {
+        const key = strings.deserialize(r.key)!;
+        strings.deserialize(r.value);
+        const n = (counts.get(key) ?? 0) + 1;
+        counts.set(key, n);
+        out.push({
+          topic: 'word-counts',
+          key: strings.serialize(key),
+          value: strings.serialize(String(n)),
+          timestamp: r.timestamp,
+        });
+      }
+      handwrittenOut += out.length;
+      do_not_optimize(out);
+    }
+    return performance.now() - started;
+  };
+
+  const frameworkMs: number[] = [];
+  const handwrittenMs: number[] = [];
+  let measuredCommitMs = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const before = commitMs;
+    const f = await frameworkRound(freshBatches());
+    const h = handwrittenRound(freshBatches());
+    // The first two rounds warm up the JIT, the LevelDB files and the cache.
+    if (round >= 2) {
+      measuredCommitMs += commitMs - before;
+      frameworkMs.push(f);
+      handwrittenMs.push(h);
+    }
+  }
+  await state.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  const perRound = ROUND_BATCHES * BATCH;
+  if (frameworkOut !== ROUNDS * perRound || handwrittenOut !== ROUNDS * perRound) {
+    throw new Error(`count output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
+  }
+  const fNs = (median(frameworkMs) * 1e6) / perRound;
+  const hNs = (median(handwrittenMs) * 1e6) / perRound;
+  const commitNs = (measuredCommitMs * 1e6) / (perRound * (ROUNDS - 2));
+  process.stdout.write(
+    `count: ${KEYS} keys, batches of ${BATCH}, commit every ${COMMIT_EVERY} batches ` +
+      `(${changelogRecords} changelog records in all); median of ${ROUNDS - 2} rounds of ${perRound} records: ` +
+      `framework ${fNs.toFixed(0)} ns/record (of which commit ${commitNs.toFixed(0)}), ` +
+      `handwritten ${hNs.toFixed(0)} ns/record, ratio ${(fNs / hNs).toFixed(2)}\n`,
+  );
+  return {
+    frameworkNs: Number(fNs.toFixed(1)),
+    handwrittenNs: Number(hNs.toFixed(1)),
+    ratio: Number((fNs / hNs).toFixed(3)),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

@@ -144,6 +144,14 @@ writeFileSync(
   `${JSON.stringify([...previous.filter((r) => !names.has(r.name)), ...results], null, 2)}\n`,
 );
 
+// --- state.restore.*: needs the broker; a child process that merges its own figures into the same file.
+const restore = spawnSync(
+  process.execPath,
+  ['--conditions=eddy-source', '--import', 'tsx', join(here, 'restore.ts')],
+  { stdio: 'inherit', cwd: join(here, '..', '..') },
+);
+if (restore.status !== 0) throw new Error(`the restore benchmark failed with status ${restore.status}`);
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;

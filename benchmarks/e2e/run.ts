@@ -1,0 +1,187 @@
+// End to end against the local broker: consume → count per key → produce, at-least-once, one process. A StreamsApp
+// with a LevelDB-backed count store against the same pipeline written directly on kafkajs, in the same run.
+// Writes benchmarks/results/e2e.json.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StreamsApp } from '@eddy/streams';
+import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
+import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { writeResults } from '../support/results.js';
+
+const RECORDS = Number(process.env.E2E_RECORDS ?? 1_000_000);
+const PARTITIONS = 6;
+const KEYS = 50_000;
+// Below the broker's 1 MiB record batch limit.
+const SEND_BATCH = 5_000;
+const SENDS_IN_FLIGHT = 8;
+/** A pipeline that has not committed everything after this long fails the run. */
+const PIPELINE_TIMEOUT_MS = 5 * 60_000;
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
+const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
+const input = `${prefix}-words`;
+
+const kafka = new Kafka({ clientId: 'bench-e2e', brokers, logLevel: logLevel.ERROR });
+const admin = kafka.admin();
+await admin.connect();
+
+interface PipelineResult {
+  ms: number;
+  rate: number;
+  outputs: number;
+  /** StreamsApp only: changelog records written and offset commits. */
+  changelogRecords?: number;
+  commits?: number;
+}
+
+try {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [input, `${prefix}-raw-out`, `${prefix}-app-out`].map((topic) => ({
+      topic,
+      numPartitions: PARTITIONS,
+    })),
+  });
+  const recordBytes = await fill();
+  const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
+  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`);
+  process.stdout.write(
+    `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
+      `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
+      `StreamsApp ${app.ms.toFixed(0)} ms (${app.outputs} outputs, ${app.changelogRecords} changelog records, ` +
+      `${app.commits} commits)\n`,
+  );
+  await writeResults('e2e', [
+    { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
+    { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
+    {
+      name: 'e2e.count.alos.ratio-vs-raw-kafkajs',
+      value: Number((app.rate / raw.rate).toFixed(3)),
+      unit: 'x',
+    },
+  ]);
+} finally {
+  await cleanUp(admin);
+  await admin.disconnect();
+}
+
+/** Writes RECORDS records of about 100 bytes, keyed by word (partitioned by key, as kafkajs does by default). */
+async function fill(): Promise<number> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = performance.now();
+  const value = 'v'.repeat(88);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SENDS_IN_FLIGHT }, async () => {
+      while (next < RECORDS) {
+        const from = next;
+        next += SEND_BATCH;
+        const messages: Message[] = [];
+        for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) {
+          messages.push({ key: `word-${(i * 7919) % KEYS}`, value });
+        }
+        await producer.sendBatch({ acks: 1, topicMessages: [{ topic: input, messages }] });
+      }
+    }),
+  );
+  await producer.disconnect();
+  process.stdout.write(`filled ${input} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  return `word-${KEYS - 1}`.length + value.length;
+}
+
+/** Resolves once the group's committed offsets reach the end offsets of every input partition. */
+async function committedToEnd(groupId: string, startedAt: number): Promise<void> {
+  const ends = new Map((await admin.fetchTopicOffsets(input)).map((o) => [o.partition, o.high]));
+  for (;;) {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+    const done = (committed?.partitions ?? []).filter((p) => p.offset === ends.get(p.partition)).length;
+    if (done === PARTITIONS) return;
+    if (performance.now() - startedAt > PIPELINE_TIMEOUT_MS) {
+      throw new Error(`${groupId} did not commit all input within ${PIPELINE_TIMEOUT_MS} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function outputCount(topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+}
+
+/**
+ * The baseline: eachBatch → count in a Map → one sendBatch per fetched batch (acks all, idempotent, like the
+ * app's producer) → offsets resolved and committed on the same 1 s interval as the app's default.
+ */
+async function rawKafkajs(groupId: string, output: string): Promise<PipelineResult> {
+  const started = performance.now();
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+  const counts = new Map<string, number>();
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topics: [input], fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+        if (batch.messages.length === 0) return;
+        const messages: Message[] = batch.messages.map((m) => {
+          const key = m.key!.toString('utf8');
+          m.value?.toString('utf8');
+          const n = (counts.get(key) ?? 0) + 1;
+          counts.set(key, n);
+          return { key, value: String(n), timestamp: m.timestamp };
+        });
+        await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages }] });
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+    await committedToEnd(groupId, started);
+    const ms = performance.now() - started;
+    return { ms, rate: (RECORDS / ms) * 1000, outputs: await outputCount(output) };
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
+}
+
+/** The framework: word count with a LevelDB-backed, cached, change-logged store, at-least-once, defaults. */
+async function streamsApp(applicationId: string, output: string): Promise<PipelineResult> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-e2e-'));
+  const started = performance.now();
+  const app = new StreamsApp(wordCountTopology(input, output), {
+    applicationId,
+    brokers,
+    stateDir,
+    logger: { debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
+  });
+  try {
+    await app.start();
+    await committedToEnd(applicationId, started);
+    const ms = performance.now() - started;
+    if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
+    const { changelogRecords, commits } = app.metrics;
+    return { ms, rate: (RECORDS / ms) * 1000, outputs: await outputCount(output), changelogRecords, commits };
+  } finally {
+    await app.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function cleanUp(a: Admin): Promise<void> {
+  const topics = (await a.listTopics()).filter((t) => t.startsWith(prefix));
+  if (topics.length > 0) await a.deleteTopics({ topics }).catch(() => undefined);
+  const { groups } = await a.listGroups();
+  const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+  if (ours.length > 0) await a.deleteGroups(ours).catch(() => undefined);
+}

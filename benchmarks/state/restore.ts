@@ -1,0 +1,174 @@
+// state.restore.records-per-s: a StreamsApp restoring a pre-filled compacted changelog topic on the local broker,
+// against a plain kafkajs consumer reading the same topic in the same run. Merges its figures into results/state.json.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changelogTopic, encodeSourceMarks, SOURCE_MARKS_HEADER } from '@eddy/state';
+import { StreamsApp } from '@eddy/streams';
+import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
+import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { writeResults } from '../support/results.js';
+
+const RECORDS = Number(process.env.RESTORE_RECORDS ?? 1_000_000);
+// Below the broker's 1 MiB message (record batch) limit.
+const SEND_BATCH = 5_000;
+const SENDS_IN_FLIGHT = 8;
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
+const run = randomUUID().slice(0, 8);
+const applicationId = `bench-restore-${run}`;
+const input = `${applicationId}-words`;
+const output = `${applicationId}-counts`;
+const changelog = changelogTopic(applicationId, 'counts');
+
+const kafka = new Kafka({ clientId: 'bench-restore', brokers, logLevel: logLevel.ERROR });
+const admin = kafka.admin();
+await admin.connect();
+
+try {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 1 },
+      { topic: changelog, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    ],
+  });
+  const recordBytes = await fill(changelog);
+  const raw1 = await rawConsume(changelog);
+  const restore = await restoreWithApp();
+  const raw2 = await rawConsume(changelog);
+  const rawRate = (raw1.rate + raw2.rate) / 2;
+  process.stdout.write(
+    `restore: ${RECORDS} records of ${recordBytes} B (key + value + ${SOURCE_MARKS_HEADER} header) in ` +
+      `${restore.ms.toFixed(0)} ms, ${restore.batches} batches; raw kafkajs reads: ` +
+      `${raw1.rate.toFixed(0)} and ${raw2.rate.toFixed(0)} records/s\n`,
+  );
+  await writeResults('state', [
+    { name: 'state.restore.records-per-s', value: Math.round(restore.rate), unit: 'records/s' },
+    { name: 'state.restore.raw-kafkajs-records-per-s', value: Math.round(rawRate), unit: 'records/s' },
+    {
+      name: 'state.restore.ratio-vs-raw-kafkajs',
+      value: Number((restore.rate / rawRate).toFixed(3)),
+      unit: 'x',
+    },
+  ]);
+} finally {
+  await cleanUp(admin);
+  await admin.disconnect();
+}
+
+/** Writes RECORDS distinct keys with count-store values and source-mark headers, as a flush would. */
+async function fill(topic: string): Promise<number> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = performance.now();
+  const value = Buffer.alloc(8);
+  value.writeDoubleBE(1);
+  let recordBytes = 0;
+  const send = async (from: number) => {
+    // All records of one flush carry the same mark: the input position at that flush.
+    const headers = {
+      [SOURCE_MARKS_HEADER]: encodeSourceMarks([{ topic: input, partition: 0, offset: from + SEND_BATCH }]),
+    };
+    const messages: Message[] = [];
+    for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) {
+      messages.push({ key: `word-${String(i).padStart(10, '0')}-${'k'.repeat(32)}`, value, headers });
+    }
+    recordBytes =
+      messages[0]!.key!.length +
+      value.length +
+      SOURCE_MARKS_HEADER.length +
+      headers[SOURCE_MARKS_HEADER].length;
+    await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SENDS_IN_FLIGHT }, async () => {
+      while (next < RECORDS) {
+        const from = next;
+        next += SEND_BATCH;
+        await send(from);
+      }
+    }),
+  );
+  await producer.disconnect();
+  process.stdout.write(
+    `filled ${topic} with ${RECORDS} records in ${(performance.now() - started).toFixed(0)} ms\n`,
+  );
+  return recordBytes;
+}
+
+/** A plain kafkajs consumer of a fresh group reads the topic to its end, with the restore reader's fetch sizes. */
+async function rawConsume(topic: string): Promise<{ rate: number }> {
+  const [partition] = await admin.fetchTopicOffsets(topic);
+  if (partition === undefined) throw new Error(`${topic} has no partitions`);
+  const end = BigInt(partition.high);
+  const consumer = kafka.consumer({
+    groupId: `${applicationId}.raw.${randomUUID()}`,
+    maxBytes: 64 * 1024 * 1024,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let read = 0;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) if (m.key !== null) read++;
+      if (BigInt(batch.lastOffset()) >= end - 1n) finish();
+    },
+  });
+  const t0 = performance.now();
+  await done;
+  const ms = performance.now() - t0;
+  await consumer.disconnect();
+  if (read !== RECORDS) throw new Error(`raw consumer read ${read} of ${RECORDS} records`);
+  return { rate: (RECORDS / ms) * 1000 };
+}
+
+/** Starts the app on an empty state directory and times onRestoreStart → onRestoreEnd of its one store. */
+async function restoreWithApp(): Promise<{ rate: number; ms: number; batches: number }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-restore-'));
+  let startedAt = 0;
+  let batches = 0;
+  let finish: (restored: number) => void = () => undefined;
+  const ended = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const app = new StreamsApp(wordCountTopology(input, output), {
+    applicationId,
+    brokers,
+    stateDir,
+    logger: { debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
+    restoreListener: {
+      onRestoreStart: () => {
+        startedAt = performance.now();
+      },
+      onBatchRestored: () => {
+        batches++;
+      },
+      onRestoreEnd: (_, restored) => finish(restored),
+    },
+  });
+  try {
+    await app.start();
+    const restored = await ended;
+    const ms = performance.now() - startedAt;
+    if (restored !== RECORDS) throw new Error(`restored ${restored} of ${RECORDS} records`);
+    return { rate: (RECORDS / ms) * 1000, ms, batches };
+  } finally {
+    await app.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function cleanUp(a: Admin): Promise<void> {
+  const topics = (await a.listTopics()).filter((t) => t.startsWith(applicationId));
+  if (topics.length > 0) await a.deleteTopics({ topics }).catch(() => undefined);
+}
