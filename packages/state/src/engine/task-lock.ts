@@ -5,6 +5,9 @@ import { StateStoreError } from '../errors.js';
 
 export const LOCK_FILE = '.lock';
 
+/** Lock files this process holds: a file naming our pid that is not in here was left by an earlier process. */
+const heldHere = new Set<string>();
+
 export class TaskLock {
   private held = false;
 
@@ -29,7 +32,10 @@ export class TaskLock {
         });
       }
       const owner = readOwner(this.path);
-      if (mayTakeOver && owner !== undefined && !isAlive(owner)) {
+      // In a container the app is often pid 1 in every incarnation: our own pid on a lock we do not hold means
+      // the previous incarnation died holding it.
+      const stale = owner !== undefined && (owner === process.pid ? !heldHere.has(this.path) : !isAlive(owner));
+      if (mayTakeOver && stale) {
         rmSync(this.path, { force: true });
         this.take(false);
         return;
@@ -46,12 +52,14 @@ export class TaskLock {
       closeSync(fd);
     }
     this.held = true;
+    heldHere.add(this.path);
   }
 
   /** Removes the lock file; idempotent. */
   release(): void {
     if (!this.held) return;
     this.held = false;
+    heldHere.delete(this.path);
     rmSync(this.path, { force: true });
   }
 }

@@ -309,6 +309,21 @@ describe('task directory lock', () => {
   });
 });
 
+describe('task directory lock left by an earlier process with our pid', () => {
+  it('is taken over (a container restarts its app as pid 1 every time)', async () => {
+    const dir = stateDir();
+    const taskDir = join(dir, 'app', '0_1');
+    (await import('node:fs')).mkdirSync(taskDir, { recursive: true });
+    writeFileSync(join(taskDir, '.lock'), String(process.pid));
+    const manager = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
+    await manager.open();
+    // Held by this process now: a second manager here is refused.
+    const second = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
+    expect(await codeOf(() => second.open())).toBe('STORE_LOCKED');
+    await manager.close();
+  });
+});
+
 describe('faults', () => {
   it('a corrupt LevelDB directory fails open with STORE_CORRUPTED; wipe then open rebuilds empty', async () => {
     const dir = stateDir();
