@@ -1,25 +1,15 @@
 // Exactly-once under crashes: a counting app with processingGuarantee 'exactly-once' is SIGKILLed three times
 // mid-run and restarted. The read_committed output holds exactly one output per input (each key's counts are
 // 1, 2, …, n with no gap or repeat), the stores' counts are exact, and no transaction is left open.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
-import { type AppProcess, startApp } from '../support/processes.js';
+import { appProcesses } from '../support/processes.js';
+import { followTopic } from '../support/read.js';
 
 const PARTITIONS = 6;
 const KEYS = 1_000;
 const TOTAL = 200_000;
-const running: AppProcess[] = [];
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const p of running.splice(0)) p.child.kill('SIGKILL');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const apps = appProcesses();
 
 const keyOf = (i: number) => `key-${(i * 7919) % KEYS}`;
 
@@ -47,21 +37,18 @@ describe('exactly-once with crashes', () => {
     // Every count each key received, in order, as a read_committed consumer sees them.
     const counts = new Map<string, number[]>();
     let outputs = 0;
-    const reader = testKafka().consumer({ groupId: uniqueName('reader'), readUncommitted: false });
-    await reader.connect();
-    await reader.subscribe({ topic: output, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
+    const reader = await followTopic(
+      output,
+      ({ key, value }) => {
         outputs++;
-        const key = message.key!.toString();
-        const list = counts.get(key) ?? [];
-        list.push(Number(message.value!.toString()));
-        counts.set(key, list);
+        const list = counts.get(key!);
+        if (list) list.push(Number(value));
+        else counts.set(key!, [Number(value)]);
       },
-    });
+      { readCommitted: true },
+    );
 
-    const dir = mkdtempSync(join(tmpdir(), 'eddy-eos-'));
-    dirs.push(dir);
+    const dir = apps.stateDir();
     const env = {
       KAFKA_BROKERS: brokerList().join(','),
       APPLICATION_ID: applicationId,
@@ -69,11 +56,7 @@ describe('exactly-once with crashes', () => {
       PROCESSING_GUARANTEE: 'exactly-once',
       SESSION_TIMEOUT_MS: '6000',
     };
-    const start = () => {
-      const p = startApp('examples/word-count/app.ts', [input, output], env);
-      running.push(p);
-      return p;
-    };
+    const start = () => apps.start('examples/word-count/app.ts', [input, output], env);
     try {
       let app = start();
       for (const share of [0.15, 0.4, 0.65]) {
@@ -108,7 +91,7 @@ describe('exactly-once with crashes', () => {
       expect(committed!.partitions.reduce((sum, p) => sum + Number(p.offset), 0)).toBe(TOTAL);
     } finally {
       await producer.disconnect();
-      await reader.disconnect();
+      await reader.stop();
     }
   }, 600_000);
 });

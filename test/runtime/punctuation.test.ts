@@ -39,7 +39,11 @@ describe('punctuation against the broker', () => {
         };
       })
       .to(output, { keySerde: s, valueSerde: s });
-    const app = new StreamsApp(b.build(), { applicationId: uniqueName('app'), brokers: brokerList(), commitIntervalMs: 100 });
+    const app = new StreamsApp(b.build(), {
+      applicationId: uniqueName('app'),
+      brokers: brokerList(),
+      commitIntervalMs: 100,
+    });
     apps.push(app);
 
     const ticks: { key: string; value: string; at: number }[] = [];
@@ -57,21 +61,32 @@ describe('punctuation against the broker', () => {
       const base = 1_700_000_000_000;
       await producer.send({
         topic: input,
-        messages: [0, 400, 999, 1_000, 1_500, 3_700, 3_800].map((dt) => ({ key: 'k', value: 'v', timestamp: String(base + dt) })),
+        messages: [0, 400, 999, 1_000, 1_500, 3_700, 3_800].map((dt) => ({
+          key: 'k',
+          value: 'v',
+          timestamp: String(base + dt),
+        })),
       });
       await producer.disconnect();
       await app.start();
 
-      await waitFor(() => ticks.filter((t) => t.key === 'stream').length >= 2, { what: 'two stream-time punctuations' });
+      await waitFor(() => ticks.filter((t) => t.key === 'stream').length >= 2, {
+        what: 'two stream-time punctuations',
+      });
       // Due at base+1000 (seen the record at 1000: 4 records), then once at 3700 for the jump over 2000 and 3000.
-      expect(ticks.filter((t) => t.key === 'stream').map((t) => t.value)).toEqual([`${base + 1_000}:4`, `${base + 3_700}:6`]);
+      expect(ticks.filter((t) => t.key === 'stream').map((t) => t.value)).toEqual([
+        `${base + 1_000}:4`,
+        `${base + 3_700}:6`,
+      ]);
 
       // No more input: wall-clock punctuators keep firing about every 300 ms, each after all 7 records.
       await waitFor(() => ticks.filter((t) => t.key === 'wall' && t.value.endsWith(':7')).length >= 4, {
         timeoutMs: 15_000,
         what: 'four wall-clock punctuations while idle',
       });
-      const wall = ticks.filter((t) => t.key === 'wall' && t.value.endsWith(':7')).map((t) => Number(t.value.split(':')[0]));
+      const wall = ticks
+        .filter((t) => t.key === 'wall' && t.value.endsWith(':7'))
+        .map((t) => Number(t.value.split(':')[0]));
       // On the 300 ms grid: never more than one call per interval, however often the runtime checks.
       const span = wall[wall.length - 1]! - wall[0]!;
       expect(wall.length - 1).toBeLessThanOrEqual(Math.floor(span / 300) + 1);

@@ -1,20 +1,13 @@
 // A corrupt LevelDB directory is detected when the task opens, and the task rebuilds the store from its changelog:
 // nothing is lost while the changelog exists.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
-import { type AppProcess, startApp } from '../support/processes.js';
+import { appProcesses } from '../support/processes.js';
+import { followTopic } from '../support/read.js';
 
-const running: AppProcess[] = [];
-const dirs: string[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.child.kill('SIGKILL');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const apps = appProcesses();
 
 describe('a corrupted state directory', () => {
   it('is wiped and rebuilt from the changelog, and counting continues exactly', async () => {
@@ -26,14 +19,7 @@ describe('a corrupted state directory', () => {
       { topic: output, numPartitions: 2 },
     ]);
     const latest = new Map<string, number>();
-    const reader = testKafka().consumer({ groupId: uniqueName('reader') });
-    await reader.connect();
-    await reader.subscribe({ topic: output, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        latest.set(message.key!.toString(), Number(message.value!.toString()));
-      },
-    });
+    const reader = await followTopic(output, ({ key, value }) => latest.set(key!, Number(value)));
     const producer = testKafka().producer();
     await producer.connect();
     const send = (n: number) =>
@@ -42,8 +28,7 @@ describe('a corrupted state directory', () => {
         messages: Array.from({ length: n }, (_, i) => ({ key: `k${i % 40}`, value: 'x' })),
       });
 
-    const dir = mkdtempSync(join(tmpdir(), 'eddy-corrupt-'));
-    dirs.push(dir);
+    const dir = apps.stateDir();
     const env = {
       KAFKA_BROKERS: brokerList().join(','),
       APPLICATION_ID: applicationId,
@@ -52,8 +37,7 @@ describe('a corrupted state directory', () => {
     };
     try {
       await send(400);
-      const first = startApp('examples/word-count/app.ts', [input, output], env);
-      running.push(first);
+      const first = apps.start('examples/word-count/app.ts', [input, output], env);
       await waitFor(() => latest.size === 40 && [...latest.values()].every((n) => n === 10), {
         what: '10 per key',
       });
@@ -70,8 +54,7 @@ describe('a corrupted state directory', () => {
       }
 
       await send(400);
-      const second = startApp('examples/word-count/app.ts', [input, output], env);
-      running.push(second);
+      const second = apps.start('examples/word-count/app.ts', [input, output], env);
       await waitFor(() => [...latest.values()].every((n) => n === 20), {
         what: '20 per key after the rebuild',
       });
@@ -87,7 +70,7 @@ describe('a corrupted state directory', () => {
       for (const s of starts) expect(s.start).toBe('0');
     } finally {
       await producer.disconnect();
-      await reader.disconnect();
+      await reader.stop();
     }
   });
 });

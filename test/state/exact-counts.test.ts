@@ -2,33 +2,17 @@
 // commit (outputs acknowledged / changelog acknowledged / state written) and restarted on its state directory.
 // Its stores end with the exact count of every key, a restart restores only the changelog's tail, and a restart
 // on an empty state directory restores the same state from the changelog.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { keyValueStore, TaskStateManager } from '@eddy/state';
 import { Serdes } from '@eddy/streams';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
-import { type AppProcess, startApp } from '../support/processes.js';
+import { type AppProcess, appProcesses } from '../support/processes.js';
+import { followTopic } from '../support/read.js';
 
 const PARTITIONS = 3;
 const KEYS = 300;
 const TOTAL = 30_000;
-const running: AppProcess[] = [];
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const p of running.splice(0)) p.child.kill('SIGKILL');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function stateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'eddy-exact-'));
-  dirs.push(dir);
-  return dir;
-}
+const apps = appProcesses();
 
 interface RestoreEvent {
   event: 'restore-start' | 'restore-end';
@@ -89,16 +73,7 @@ describe('exact counts under at-least-once with crashes', () => {
     }
 
     const latest = new Map<string, number>();
-    let outputs = 0;
-    const reader = testKafka().consumer({ groupId: uniqueName('reader') });
-    await reader.connect();
-    await reader.subscribe({ topic: output, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        outputs++;
-        latest.set(message.key!.toString(), Number(message.value!.toString()));
-      },
-    });
+    const reader = await followTopic(output, ({ key, value }) => latest.set(key!, Number(value)));
 
     const producer = testKafka().producer();
     await producer.connect();
@@ -115,7 +90,7 @@ describe('exact counts under at-least-once with crashes', () => {
       }
     })();
 
-    const dir = stateDir();
+    const dir = apps.stateDir();
     const env = {
       KAFKA_BROKERS: brokerList().join(','),
       APPLICATION_ID: applicationId,
@@ -124,11 +99,8 @@ describe('exact counts under at-least-once with crashes', () => {
       // A killed member stays in the group until its session times out; keep that short here.
       SESSION_TIMEOUT_MS: '6000',
     };
-    const start = (crash: Record<string, string> = {}) => {
-      const p = startApp('test/support/apps/crashing-word-count.ts', [input, output], { ...env, ...crash });
-      running.push(p);
-      return p;
-    };
+    const start = (crash: Record<string, string> = {}) =>
+      apps.start('test/support/apps/crashing-word-count.ts', [input, output], { ...env, ...crash });
     try {
       const runs: AppProcess[] = [];
       for (const phase of ['outputs-acked', 'changelog-acked', 'state-written']) {
@@ -177,9 +149,8 @@ describe('exact counts under at-least-once with crashes', () => {
         expect(events(run).filter((e) => e.event === 'restore-start')).toEqual([]);
 
       // A restart on an empty state directory restores everything, to the same state.
-      const fresh = stateDir();
-      const rebuilt = startApp('examples/word-count/app.ts', [input, output], { ...env, STATE_DIR: fresh });
-      running.push(rebuilt);
+      const fresh = apps.stateDir();
+      const rebuilt = apps.start('examples/word-count/app.ts', [input, output], { ...env, STATE_DIR: fresh });
       await waitFor(() => events(rebuilt).filter((e) => e.event === 'restore-end').length === PARTITIONS, {
         what: 'the full restore of every partition',
       });
@@ -190,7 +161,7 @@ describe('exact counts under at-least-once with crashes', () => {
     } finally {
       await producing.catch(() => undefined);
       await producer.disconnect();
-      await reader.disconnect();
+      await reader.stop();
     }
   }, 300_000);
 });

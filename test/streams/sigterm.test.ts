@@ -1,13 +1,11 @@
 // SIGTERM mid-stream: the app process stops gracefully, a restarted process continues, and the output holds
 // every input record exactly once (graceful close commits everything it output).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
-import { type AppProcess, startApp } from '../support/processes.js';
+import { appProcesses } from '../support/processes.js';
+import { followTopic } from '../support/read.js';
 
-const running: AppProcess[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) p.child.kill('SIGKILL');
-});
+const apps = appProcesses();
 
 describe('graceful shutdown of an app process', () => {
   it('loses nothing when SIGTERM stops it mid-stream and it restarts', async () => {
@@ -25,14 +23,7 @@ describe('graceful shutdown of an app process', () => {
     };
 
     const seen: string[] = [];
-    const reader = testKafka().consumer({ groupId: uniqueName('reader') });
-    await reader.connect();
-    await reader.subscribe({ topic: output, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        seen.push(message.value!.toString());
-      },
-    });
+    const reader = await followTopic(output, ({ value }) => seen.push(value!));
 
     const producer = testKafka().producer();
     await producer.connect();
@@ -47,8 +38,7 @@ describe('graceful shutdown of an app process', () => {
     })();
 
     try {
-      const first = startApp('examples/word-split/app.ts', [input, output], env);
-      running.push(first);
+      const first = apps.start('examples/word-split/app.ts', [input, output], env);
       await waitFor(() => seen.length >= 500, { what: 'the first process to output 500 words' });
       first.child.kill('SIGTERM');
       const code = await first.exited;
@@ -57,8 +47,7 @@ describe('graceful shutdown of an app process', () => {
       const afterFirst = seen.length;
       expect(afterFirst).toBeLessThan(total);
 
-      const second = startApp('examples/word-split/app.ts', [input, output], env);
-      running.push(second);
+      const second = apps.start('examples/word-split/app.ts', [input, output], env);
       await producing;
       await waitFor(() => new Set(seen).size >= total, {
         timeoutMs: 90_000,
@@ -73,7 +62,7 @@ describe('graceful shutdown of an app process', () => {
     } finally {
       await producing.catch(() => undefined);
       await producer.disconnect();
-      await reader.disconnect();
+      await reader.stop();
     }
   });
 });

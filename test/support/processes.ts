@@ -1,6 +1,9 @@
 // Runs example apps as child processes (TypeScript through tsx), the way they run in a pod.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -29,4 +32,34 @@ export function startApp(script: string, args: string[], env: Record<string, str
     child.on('exit', (code, signal) => done(code ?? signal ?? -1));
   });
   return { child, output: () => text, exited };
+}
+
+/**
+ * For a test file that runs app processes: `start` runs one (SIGKILLed after each test if still running),
+ * `stateDir` makes a temporary state directory (removed after the file).
+ */
+export function appProcesses(): {
+  start(script: string, args: string[], env: Record<string, string>): AppProcess;
+  stateDir(): string;
+} {
+  const running: AppProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const p of running.splice(0)) p.child.kill('SIGKILL');
+  });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    start(script, args, env) {
+      const p = startApp(script, args, env);
+      running.push(p);
+      return p;
+    },
+    stateDir() {
+      const dir = mkdtempSync(join(tmpdir(), 'eddy-state-'));
+      dirs.push(dir);
+      return dir;
+    },
+  };
 }

@@ -58,3 +58,20 @@ export async function readAll(
   }
   return records;
 }
+
+/** Calls `onRecord` for every record of `topic` from the beginning, until `stop()` is awaited. */
+export async function followTopic(
+  topic: string,
+  onRecord: (record: { key: string | null; value: string | null }) => void,
+  { readCommitted = false } = {},
+): Promise<{ stop(): Promise<void> }> {
+  const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      onRecord({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null });
+    },
+  });
+  return { stop: () => consumer.disconnect() };
+}

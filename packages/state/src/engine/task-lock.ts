@@ -34,7 +34,8 @@ export class TaskLock {
       const owner = readOwner(this.path);
       // In a container the app is often pid 1 in every incarnation: our own pid on a lock we do not hold means
       // the previous incarnation died holding it.
-      const stale = owner !== undefined && (owner === process.pid ? !heldHere.has(this.path) : !isAlive(owner));
+      const stale =
+        owner !== undefined && (owner === process.pid ? !heldHere.has(this.path) : !isAlive(owner));
       if (mayTakeOver && stale) {
         rmSync(this.path, { force: true });
         this.take(false);

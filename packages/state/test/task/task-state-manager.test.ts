@@ -315,7 +315,12 @@ describe('task directory lock left by an earlier process with our pid', () => {
     const taskDir = join(dir, 'app', '0_1');
     (await import('node:fs')).mkdirSync(taskDir, { recursive: true });
     writeFileSync(join(taskDir, '.lock'), String(process.pid));
-    const manager = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
+    const manager = new TaskStateManager({
+      applicationId: 'app',
+      taskId: '0_1',
+      partition: 1,
+      stateDir: dir,
+    });
     await manager.open();
     // Held by this process now: a second manager here is refused.
     const second = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
