@@ -1,6 +1,6 @@
-// End to end against the local broker: consume → count per key → produce, at-least-once, one process. A StreamsApp
-// with a LevelDB-backed count store against the same pipeline written directly on kafkajs, in the same run.
-// Writes benchmarks/results/e2e.json.
+// End to end against the local broker: consume → count per key → produce, one process. A StreamsApp with a
+// LevelDB-backed count store, at-least-once and exactly-once, against the same pipeline written directly on kafkajs,
+// in the same run. Writes benchmarks/results/e2e.json.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ interface PipelineResult {
   ms: number;
   rate: number;
   outputs: number;
-  /** StreamsApp only: changelog records written and offset commits. */
+  /** StreamsApp only: changelog records written and commits (with exactly-once, rounds of one transaction per task). */
   changelogRecords?: number;
   commits?: number;
 }
@@ -38,20 +38,29 @@ interface PipelineResult {
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [input, `${prefix}-raw-out`, `${prefix}-app-out`].map((topic) => ({
+    topics: [input, `${prefix}-raw-out`, `${prefix}-app-out`, `${prefix}-eos-out`].map((topic) => ({
       topic,
       numPartitions: PARTITIONS,
     })),
   });
   const recordBytes = await fill();
   const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
-  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`);
+  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
+  const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
+  const describe = (r: PipelineResult) =>
+    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   process.stdout.write(
     `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
       `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
-      `StreamsApp ${app.ms.toFixed(0)} ms (${app.outputs} outputs, ${app.changelogRecords} changelog records, ` +
-      `${app.commits} commits)\n`,
+      `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}\n`,
   );
+  for (const [name, r] of [
+    ['raw kafkajs', raw],
+    ['at-least-once', app],
+    ['exactly-once', eos],
+  ] as const) {
+    if (r.outputs !== RECORDS) throw new Error(`${name}: ${r.outputs} outputs for ${RECORDS} inputs`);
+  }
   await writeResults('e2e', [
     { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
     { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
@@ -60,6 +69,8 @@ try {
       value: Number((app.rate / raw.rate).toFixed(3)),
       unit: 'x',
     },
+    { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
+    { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
   ]);
 } finally {
   await cleanUp(admin);
@@ -105,9 +116,55 @@ async function committedToEnd(groupId: string, startedAt: number): Promise<void>
   }
 }
 
+/** Records in a topic written without transactions: the sum of its partitions' offset ranges. */
 async function outputCount(topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+}
+
+/**
+ * Records a read_committed consumer sees in a transactionally written topic; offset ranges would also count the
+ * transaction markers and the records of aborted transactions.
+ */
+async function committedOutputCount(topic: string): Promise<number> {
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+  const consumer = kafka.consumer({
+    groupId: `${prefix}-count-${randomUUID().slice(0, 8)}`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 250,
+    maxBytes: 64 * 1024 * 1024,
+  });
+  let read = 0;
+  const reached = new Set<number>();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      const check = (partition: number, next: bigint) => {
+        if (next >= (ends.get(partition) ?? 0n)) reached.add(partition);
+        if (reached.size === ends.size) resolve();
+      };
+      for (const [partition, end] of ends) if (end === 0n) check(partition, 0n);
+      // Also emitted for fetches that hold only transaction markers, which never reach eachBatch.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        check(payload.partition, BigInt(payload.lastOffset) + 1n);
+      });
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          read += batch.messages.length;
+        },
+      });
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`counting ${topic} took over 60 s`)), 60_000);
+    });
+    await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+    return read;
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 /**
@@ -155,14 +212,22 @@ async function rawKafkajs(groupId: string, output: string): Promise<PipelineResu
   }
 }
 
-/** The framework: word count with a LevelDB-backed, cached, change-logged store, at-least-once, defaults. */
-async function streamsApp(applicationId: string, output: string): Promise<PipelineResult> {
+/**
+ * The framework: word count with a LevelDB-backed, cached, change-logged store, default commit interval (1 s with
+ * at-least-once, 100 ms with exactly-once).
+ */
+async function streamsApp(
+  applicationId: string,
+  output: string,
+  processingGuarantee: 'at-least-once' | 'exactly-once',
+): Promise<PipelineResult> {
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-e2e-'));
   const started = performance.now();
   const app = new StreamsApp(wordCountTopology(input, output), {
     applicationId,
     brokers,
     stateDir,
+    processingGuarantee,
     logger: { debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
   });
   try {
@@ -171,7 +236,9 @@ async function streamsApp(applicationId: string, output: string): Promise<Pipeli
     const ms = performance.now() - started;
     if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
     const { changelogRecords, commits } = app.metrics;
-    return { ms, rate: (RECORDS / ms) * 1000, outputs: await outputCount(output), changelogRecords, commits };
+    const outputs =
+      processingGuarantee === 'exactly-once' ? await committedOutputCount(output) : await outputCount(output);
+    return { ms, rate: (RECORDS / ms) * 1000, outputs, changelogRecords, commits };
   } finally {
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });

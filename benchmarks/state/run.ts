@@ -1,19 +1,12 @@
 // State store benchmarks: cached get+put vs a Map, flush cost per dirty key, RSS with 1M keys; writes results/state.json.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bench, do_not_optimize, run, summary } from 'mitata';
+import { avgNs, type Figure, writeResults } from '../support/results.js';
 import { type CountingStack, openCountingStack } from './stack.js';
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-}
-
 const here = dirname(fileURLToPath(import.meta.url));
-const resultsFile = join(here, '..', 'results', 'state.json');
 const WORKING_SET = 1000;
 const keys = Array.from({ length: WORKING_SET }, (_, i) => `key-${i}`);
 
@@ -26,25 +19,22 @@ await stack.commit();
 stack.manager.setSourcePosition('input', 0, 1);
 const map = new Map<string, number>(keys.map((k) => [k, 0]));
 let i = 0;
+const MAP_BENCH = 'Map get+set';
+const STORE_BENCH = 'store get+put (metered → caching → logging → LevelDB)';
 summary(() => {
-  bench('Map get+set', () => {
+  bench(MAP_BENCH, () => {
     const key = keys[i++ % WORKING_SET]!;
     map.set(key, map.get(key)! + 1);
   }).baseline(true);
-  bench('store get+put (metered → caching → logging → LevelDB)', () => {
+  bench(STORE_BENCH, () => {
     const key = keys[i++ % WORKING_SET]!;
     stack.counts.put(key, stack.counts.get(key)! + 1);
   });
 });
 const { benchmarks } = await run();
 do_not_optimize(map);
-const avgOf = (alias: string) => {
-  const stats = benchmarks.find((b) => b.alias.startsWith(alias))?.runs[0]?.stats;
-  if (stats === undefined) throw new Error(`no result for ${alias}`);
-  return stats.avg;
-};
-const mapNs = avgOf('Map get+set');
-const storeNs = avgOf('store get+put');
+const mapNs = avgNs(benchmarks, MAP_BENCH);
+const storeNs = avgNs(benchmarks, STORE_BENCH);
 // The store really counted: every key was incremented as often as its Map twin.
 const storeTotal = keys.reduce((sum, key) => sum + stack.counts.get(key)!, 0);
 const mapTotal = keys.reduce((sum, key) => sum + map.get(key)!, 0);
@@ -116,7 +106,7 @@ if (rss.writePeakBytes > rss.cacheMaxBytes + oneBatchBytes) {
   );
 }
 
-const results: Result[] = [
+const results: Figure[] = [
   { name: 'state.cached-get-put.ratio-vs-map', value: round(storeNs / mapNs), unit: 'x' },
   { name: 'state.flush.us-per-dirty-key', value: round(flushUsPerKey), unit: 'us' },
   { name: 'state.rss-mb.1m-keys', value: round(rss.rssMb), unit: 'MB' },
@@ -132,17 +122,7 @@ console.log(
     `read peak ${rss.maxCacheBytes} B, write peak ${rss.writePeakBytes} B (batches of ${rss.batch}); ` +
     `V8 heap ${rss.heapTotalMb.toFixed(1)} MB; the same process with 0 keys: ${emptyRss.rssMb.toFixed(1)} MB`,
 );
-console.table(results);
-
-mkdirSync(dirname(resultsFile), { recursive: true });
-const previous: Result[] = existsSync(resultsFile)
-  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Result[])
-  : [];
-const names = new Set(results.map((r) => r.name));
-writeFileSync(
-  resultsFile,
-  `${JSON.stringify([...previous.filter((r) => !names.has(r.name)), ...results], null, 2)}\n`,
-);
+await writeResults('state', results);
 
 // --- state.restore.*: needs the broker; a child process that merges its own figures into the same file.
 const restore = spawnSync(

@@ -1,5 +1,5 @@
 // Writes benchmark figures to benchmarks/results/<suite>.json as [{ name, value, unit }], keeping other entries.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 
 export interface Figure {
   name: string;
@@ -17,6 +17,7 @@ export async function writeResults(suite: string, figures: Figure[]): Promise<vo
   }
   const names = new Set(figures.map((f) => f.name));
   const merged = [...existing.filter((f) => !names.has(f.name)), ...figures];
+  await mkdir(new URL('.', file), { recursive: true });
   await writeFile(file, `${JSON.stringify(merged, null, 2)}\n`);
   for (const f of figures) process.stdout.write(`${f.name}: ${f.value} ${f.unit}\n`);
 }
