@@ -72,7 +72,8 @@ function retryFor(budgetMs: number): NonNullable<KafkaConfig['retry']> {
 function toHeaders(headers: IHeaders | undefined): RecordHeaders {
   const out: RecordHeaders = {};
   if (!headers) return out;
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     // kafkajs decodes a header that repeats as an array; the runtime keeps the last one.
     const last = Array.isArray(value) ? value[value.length - 1] : value;
