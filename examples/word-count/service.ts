@@ -1,6 +1,7 @@
 // The word-count service: configuration from the environment, graceful shutdown on signals, and JSON-line events
 // (state changes, restore progress) on stdout. Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR,
-// COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS, PROCESSING_GUARANTEE ('at-least-once' or 'exactly-once').
+// COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS, PROCESSING_GUARANTEE ('at-least-once' or 'exactly-once'), POD_NAME
+// (a stable identity: the instance joins as a static member).
 import { StreamsApp, type StreamsAppOptions } from '@eddy/streams';
 import { wordCountTopology } from './topology.js';
 
@@ -41,6 +42,7 @@ export async function runWordCountService(
     },
     options,
   );
+  app.onAssignment((tasks, generation) => print({ event: 'assigned', tasks, generation }));
   app.closeOnSignals();
   app.onError((err) => process.stderr.write(`word-count stopped: ${err.code}: ${err.message}\n`));
   app.onStateChange((next) => {

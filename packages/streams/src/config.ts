@@ -51,10 +51,18 @@ export interface StreamsConfig {
   stateDir?: string;
   /** Told when stores start, progress and finish restoring from their changelogs. */
   restoreListener?: RestoreListener;
+  /**
+   * This instance's stable identity, e.g. the StatefulSet pod name `app-3`; default the `POD_NAME` environment
+   * variable. With one, the instance is a static group member: a restart within `sessionTimeoutMs` under the same
+   * identity gets its tasks back with no rebalance, and `close()` does not leave the group (pass
+   * `close({ leaveGroup: true })` on a scale-down). Identities must be unique within the application.
+   */
+  instanceId?: string;
 }
 
-export type ResolvedConfig = Required<Omit<StreamsConfig, 'restoreListener'>> & {
+export type ResolvedConfig = Required<Omit<StreamsConfig, 'restoreListener' | 'instanceId'>> & {
   restoreListener: RestoreListener | undefined;
+  instanceId: string | undefined;
 };
 
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
@@ -103,6 +111,13 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     throw new StreamsError(
       'INVALID_CONFIG',
       `stateDir must be a non-empty path, got ${JSON.stringify(config.stateDir)}`,
+    );
+  }
+  const instanceId = config.instanceId ?? (process.env.POD_NAME || undefined);
+  if (instanceId !== undefined && !ID.test(instanceId)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `instanceId must be 1-200 letters, digits, '.', '_' or '-', got ${JSON.stringify(instanceId)}`,
     );
   }
   const reset = config.autoOffsetReset ?? 'earliest';
@@ -156,5 +171,6 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     logger: config.logger ?? jsonLogger(),
     stateDir: config.stateDir ?? join(tmpdir(), 'eddy-state'),
     restoreListener: config.restoreListener,
+    instanceId,
   };
 }

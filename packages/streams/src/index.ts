@@ -7,6 +7,8 @@ export { jsonLogger, type LogFields, type Logger } from './logger.js';
 export { DEAD_LETTER_HEADERS, type ErrorMode } from './runtime/error-handling.js';
 export type { Cancellable, PunctuationType, Punctuator } from './runtime/punctuation.js';
 export {
+  type AssignmentListener,
+  type CloseOptions,
   type CommitPhase,
   type ErrorListener,
   type StateListener,

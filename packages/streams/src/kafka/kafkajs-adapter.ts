@@ -265,7 +265,7 @@ class KafkajsConsumer implements ConsumerPort {
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
         for (const partition of partitions) assigned.push({ topic, partition });
       }
-      options.onGroupJoin?.(assigned);
+      options.onGroupJoin?.(assigned, event.payload.generationId);
     });
     consumer.on(CRASH, (event) => {
       if (!event.payload.restart) options.onCrash?.(event.payload.error);
@@ -312,14 +312,14 @@ class KafkajsConsumer implements ConsumerPort {
     }
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  stop(options: { leaveGroup?: boolean } = {}): Promise<void> {
+    return this.consumer.stop(options);
   }
 
-  async close(): Promise<void> {
+  async close(options: { leaveGroup?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.consumer.disconnect();
+    await this.consumer.disconnect(options);
   }
 }
 
@@ -484,6 +484,7 @@ export function kafkajsClientFactory(
           readUncommitted: !o.readCommitted,
           allowAutoTopicCreation: false,
           maxWaitTimeInMs: 250,
+          ...(o.groupInstanceId === undefined ? {} : { groupInstanceId: o.groupInstanceId }),
           // The runtime decides what a failure means (back off or stop); kafkajs must not restart on its own.
           retry: { ...retry, restartOnFailure: async () => false },
         }),

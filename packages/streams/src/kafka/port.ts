@@ -107,7 +107,12 @@ export interface ConsumerOptions {
   readCommitted: boolean;
   /** Where to start when the group has no committed offset. */
   fromBeginning: boolean;
-  onGroupJoin?: (assigned: { topic: string; partition: number }[]) => void;
+  /**
+   * Makes the consumer a static member (KIP-345): a restart with the same id within the session timeout gets its
+   * partitions back without a rebalance.
+   */
+  groupInstanceId?: string;
+  onGroupJoin?: (assigned: { topic: string; partition: number }[], generationId: number) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
 }
@@ -117,9 +122,9 @@ export interface ConsumerPort {
   subscribe(topics: string[]): Promise<void>;
   run(handler: BatchHandler): Promise<void>;
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  /** Stops fetching, waits for the running batch handler, and leaves the group. */
-  stop(): Promise<void>;
-  close(): Promise<void>;
+  /** Stops fetching, waits for the running batch handler, and leaves the group unless `leaveGroup` is false. */
+  stop(options?: { leaveGroup?: boolean }): Promise<void>;
+  close(options?: { leaveGroup?: boolean }): Promise<void>;
 }
 
 export interface ClientOptions {

@@ -43,6 +43,8 @@ const TRANSITIONS: Record<StreamsState, StreamsState[]> = {
 };
 
 export type StateListener = (next: StreamsState, previous: StreamsState) => void;
+/** Told each time the group assigns this instance its tasks: their ids (`0_<partition>`) and the group generation. */
+export type AssignmentListener = (taskIds: string[], generationId: number) => void;
 export type ErrorListener = (error: StreamsError) => void;
 
 /** The points between the steps of a commit, for fault-injection tests of the commit protocol. */
@@ -64,6 +66,19 @@ export interface StreamsMetrics {
   restoringTasks: number;
   /** Changelog records written. */
   changelogRecords: number;
+  /** Assignments received (group joins), and the group generation of the last one. */
+  rebalances: number;
+  generationId: number;
+}
+
+export interface CloseOptions {
+  /** Bound for the whole close; default `closeTimeoutMs`. */
+  timeoutMs?: number;
+  /**
+   * Whether to leave the consumer group. Default: yes for a dynamic member; no for a static member (one with an
+   * `instanceId`), whose restart should not move its tasks. Pass true when the instance goes away for good.
+   */
+  leaveGroup?: boolean;
 }
 
 export class StreamsApp {
@@ -74,9 +89,13 @@ export class StreamsApp {
   private admin: AdminPort | undefined;
   private reader: ChangelogReaderPort | undefined;
   private changelogRecords = 0;
+  private rebalances = 0;
+  private generationId = -1;
+  private leaveGroup = true;
   private readonly pendingOffsets = new Map<string, TopicPartitionOffset>();
   private readonly stateListeners = new Set<StateListener>();
   private readonly errorListeners = new Set<ErrorListener>();
+  private readonly assignmentListeners = new Set<AssignmentListener>();
   private currentState: StreamsState = 'CREATED';
   private producer: ProducerPort | undefined;
   private consumer: ConsumerPort | undefined;
@@ -131,6 +150,8 @@ export class StreamsApp {
       sent: this.collector?.sent ?? 0,
       commits: this.commits,
       restoringTasks: this.tasks?.restoring ?? 0,
+      rebalances: this.rebalances,
+      generationId: this.generationId,
       changelogRecords: this.changelogRecords,
     };
   }
@@ -138,6 +159,11 @@ export class StreamsApp {
   onStateChange(listener: StateListener): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  onAssignment(listener: AssignmentListener): () => void {
+    this.assignmentListeners.add(listener);
+    return () => this.assignmentListeners.delete(listener);
   }
 
   /** Called once when a failure stops the app (after it has committed what was processed before it). */
@@ -186,8 +212,9 @@ export class StreamsApp {
    * Stops fetching, finishes the running batch, sends its output, commits, and leaves the group.
    * Idempotent: later calls return the same promise.
    */
-  close(timeoutMs = this.config.closeTimeoutMs): Promise<void> {
-    this.closing ??= this.shutdown(timeoutMs);
+  close(options: CloseOptions = {}): Promise<void> {
+    this.leaveGroup = options.leaveGroup ?? this.config.instanceId === undefined;
+    this.closing ??= this.shutdown(options.timeoutMs ?? this.config.closeTimeoutMs);
     return this.closing;
   }
 
@@ -240,7 +267,14 @@ export class StreamsApp {
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       readCommitted: this.config.processingGuarantee === 'exactly-once',
       fromBeginning: this.config.autoOffsetReset === 'earliest',
-      onGroupJoin: (assigned) => this.onAssignment(assigned),
+      onGroupJoin: (assigned, generationId) => {
+        this.rebalances++;
+        this.generationId = generationId;
+        this.assign(assigned);
+        const taskIds = [...new Set(assigned.map((a) => `0_${a.partition}`))].sort();
+        for (const l of this.assignmentListeners) l(taskIds, generationId);
+      },
+      ...(this.config.instanceId === undefined ? {} : { groupInstanceId: this.config.instanceId }),
       onCrash: (error) =>
         this.fail(
           new StreamsError('BROKER_UNREACHABLE', `the Kafka consumer failed: ${errorMessage(error)}`, {
@@ -285,7 +319,7 @@ export class StreamsApp {
     return first[1];
   }
 
-  private onAssignment(assigned: { topic: string; partition: number }[]): void {
+  private assign(assigned: { topic: string; partition: number }[]): void {
     const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     const partitions = new Set(assigned.map((a) => a.partition));
     // Offsets of partitions we no longer own cannot be committed by us any more: the new owner replays them.
@@ -513,7 +547,7 @@ export class StreamsApp {
       await this.exclusive;
       if (this.consumer && this.collector && !this.failure) await this.commit();
       else if (this.consumer && this.collector) await this.commit().catch(() => undefined);
-      await this.consumer?.stop();
+      await this.consumer?.stop({ leaveGroup: this.leaveGroup });
     })();
     let timedOut = false;
     try {
@@ -536,7 +570,7 @@ export class StreamsApp {
 
   private async disconnectAll(): Promise<void> {
     await Promise.allSettled([
-      this.consumer?.close(),
+      this.consumer?.close({ leaveGroup: this.leaveGroup }),
       this.producer?.close(),
       this.reader?.close(),
       this.admin?.close(),
