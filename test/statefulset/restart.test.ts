@@ -1,9 +1,12 @@
 // A StatefulSet, simulated: three app processes named app-0, app-1, app-2, each with its own state directory (its
-// volume). Restarting app-1 (SIGTERM, start again under the same name and directory within the session timeout)
-// gives it exactly its previous tasks, with no rebalance: the other members see no new assignment.
+// volume), under a steady input stream. Restarting a pod under the same name within the session timeout gives it
+// exactly its previous tasks with no rebalance (the other members see no new assignment): after a SIGTERM with its
+// volume, after a SIGKILL with its volume (it restores only the changelog's tail), and with an empty volume (it
+// restores everything). The counts stay exact.
 import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
+import { readAll } from '../support/read.js';
 
 const apps = appProcesses();
 
@@ -23,87 +26,190 @@ function assignments(app: AppProcess): Assigned[] {
 
 const last = (app: AppProcess) => assignments(app).at(-1);
 
-describe('StatefulSet restart with static membership', () => {
-  it('gives a restarted pod its own tasks back without a rebalance', async () => {
-    const input = uniqueName('words');
-    const output = uniqueName('counts');
-    const applicationId = uniqueName('sts');
-    await createTopics([
-      { topic: input, numPartitions: 6 },
-      { topic: output, numPartitions: 6 },
-    ]);
-    const producer = testKafka().producer();
-    await producer.connect();
-    let producing = true;
-    const steady = (async () => {
-      let i = 0;
-      while (producing) {
-        await producer.send({
-          topic: input,
-          messages: Array.from({ length: 60 }, () => ({ key: `k${i++ % 97}`, value: 'x' })),
-        });
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+interface Harness {
+  pods: AppProcess[];
+  before: (Assigned | undefined)[];
+  start(ordinal: number, dir?: string): AppProcess;
+  expected(): Map<string, number>;
+  stop(): Promise<void>;
+  input: string;
+  output: string;
+  applicationId: string;
+}
 
-    const env = (pod: string, dir: string) => ({
-      KAFKA_BROKERS: brokerList().join(','),
-      APPLICATION_ID: applicationId,
-      STATE_DIR: dir,
-      POD_NAME: pod,
-      SESSION_TIMEOUT_MS: '30000',
-      COMMIT_INTERVAL_MS: '500',
-    });
-    const dirs = ['app-0', 'app-1', 'app-2'].map(() => apps.stateDir());
-    const start = (ordinal: number) =>
-      apps.start('examples/word-count/app.ts', [input, output], env(`app-${ordinal}`, dirs[ordinal]!));
-    try {
-      const pods = [start(0), start(1), start(2)];
-      // Settled: the three latest assignments share a generation and split the six tasks between them.
-      const settled = () => {
-        const latest = pods.map(last);
-        if (latest.some((a) => a === undefined)) return false;
-        const generations = new Set(latest.map((a) => a!.generation));
-        const tasks = latest.flatMap((a) => a!.tasks);
-        return generations.size === 1 && tasks.length === 6 && new Set(tasks).size === 6;
-      };
-      await waitFor(settled, { timeoutMs: 60_000, what: 'the three pods to share the six tasks' });
-      const before = pods.map(last);
-      const seenBy0 = assignments(pods[0]!).length;
-      const seenBy2 = assignments(pods[2]!).length;
-
-      pods[1]!.child.kill('SIGTERM');
-      expect(await pods[1]!.exited, pods[1]!.output()).toBe(0);
-      const restarted = start(1);
-      await waitFor(() => last(restarted), {
-        timeoutMs: 30_000,
-        what: 'the restarted app-1 to get its tasks',
-      });
-
-      // Same tasks, same generation: the group did not rebalance.
-      expect(last(restarted)).toEqual(before[1]);
-      // It kept processing: its state was intact (closed cleanly), so nothing was restored.
-      await waitFor(() => restarted.output().includes('"state":"RUNNING"'), { what: 'app-1 running again' });
-      expect(restarted.output()).not.toContain('"event":"restore-start"');
-
-      // The others saw nothing: no new assignment while app-1 was away and back, nor while it processes again.
-      const partitionsOf1 = before[1]!.tasks.map((t) => Number(t.split('_')[1]));
-      const outputOf1 = async () =>
-        (await withAdmin((a) => a.fetchTopicOffsets(output)))
-          .filter((o) => partitionsOf1.includes(o.partition))
-          .reduce((sum, o) => sum + Number(o.high), 0);
-      const atRestart = await outputOf1();
-      await waitFor(async () => (await outputOf1()) >= atRestart + 300, {
-        what: 'app-1 to output 300 more counts',
-      });
-      expect(assignments(pods[0]!)).toHaveLength(seenBy0);
-      expect(assignments(pods[2]!)).toHaveLength(seenBy2);
-      expect(last(pods[0]!)).toEqual(before[0]);
-      expect(last(pods[2]!)).toEqual(before[2]);
-    } finally {
+/** Three settled pods under a steady input stream. */
+async function statefulSet(): Promise<Harness> {
+  const input = uniqueName('words');
+  const output = uniqueName('counts');
+  const applicationId = uniqueName('sts');
+  await createTopics([
+    { topic: input, numPartitions: 6 },
+    { topic: output, numPartitions: 6 },
+  ]);
+  const counts = new Map<string, number>();
+  const producer = testKafka().producer();
+  await producer.connect();
+  let producing = true;
+  let i = 0;
+  const steady = (async () => {
+    while (producing) {
+      const messages = Array.from({ length: 60 }, () => ({ key: `k${i++ % 97}`, value: 'x' }));
+      await producer.send({ topic: input, messages });
+      for (const m of messages) counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const dirs = [0, 1, 2].map(() => apps.stateDir());
+  const env = (ordinal: number, dir: string) => ({
+    KAFKA_BROKERS: brokerList().join(','),
+    APPLICATION_ID: applicationId,
+    STATE_DIR: dir,
+    POD_NAME: `app-${ordinal}`,
+    SESSION_TIMEOUT_MS: '30000',
+    COMMIT_INTERVAL_MS: '500',
+  });
+  const start = (ordinal: number, dir = dirs[ordinal]!) =>
+    apps.start('examples/word-count/app.ts', [input, output], env(ordinal, dir));
+  const pods = [start(0), start(1), start(2)];
+  // Settled: the three latest assignments share a generation and split the six tasks between them.
+  await waitFor(
+    () => {
+      const latestOf = pods.map(last);
+      if (latestOf.some((a) => a === undefined)) return false;
+      const tasks = latestOf.flatMap((a) => a!.tasks);
+      return (
+        new Set(latestOf.map((a) => a!.generation)).size === 1 &&
+        tasks.length === 6 &&
+        new Set(tasks).size === 6
+      );
+    },
+    { timeoutMs: 60_000, what: 'the three pods to share the six tasks' },
+  );
+  // And each task has committed state: its changelog partition holds records.
+  await waitFor(
+    async () =>
+      (await withAdmin((a) => a.fetchTopicOffsets(`${applicationId}-counts-changelog`))).every(
+        (o) => Number(o.high) > 0,
+      ),
+    { what: 'every task to commit its state' },
+  );
+  return {
+    pods,
+    before: pods.map(last),
+    start,
+    expected: () => counts,
+    input,
+    output,
+    applicationId,
+    async stop() {
+      if (!producing) return;
       producing = false;
       await steady;
       await producer.disconnect();
+    },
+  };
+}
+
+/** Waits until the restarted pod processes again and checks that nobody else was reassigned. */
+async function expectNoRebalance(sts: Harness, restarted: AppProcess, ordinal: number): Promise<void> {
+  const others = [0, 1, 2].filter((o) => o !== ordinal);
+  const seen = others.map((o) => assignments(sts.pods[o]!).length);
+  await waitFor(() => last(restarted), {
+    timeoutMs: 30_000,
+    what: `the restarted app-${ordinal} to get its tasks`,
+  });
+  // Same tasks, same generation: the group did not rebalance.
+  expect(last(restarted)).toEqual(sts.before[ordinal]);
+  const partitions = sts.before[ordinal]!.tasks.map((t) => Number(t.split('_')[1]));
+  const outputOf = async () =>
+    (await withAdmin((a) => a.fetchTopicOffsets(sts.output)))
+      .filter((o) => partitions.includes(o.partition))
+      .reduce((sum, o) => sum + Number(o.high), 0);
+  const atRestart = await outputOf();
+  await waitFor(async () => (await outputOf()) >= atRestart + 300, {
+    what: `app-${ordinal} to output 300 more counts`,
+  });
+  // The others saw no new assignment while the pod was away and back, nor while it processes again.
+  others.forEach((o, i) => {
+    expect(assignments(sts.pods[o]!)).toHaveLength(seen[i]!);
+    expect(last(sts.pods[o]!)).toEqual(sts.before[o]);
+  });
+}
+
+/** Stops the input; once the pods have committed all of it, every key's last output is its exact count. */
+async function expectExactCounts(sts: Harness): Promise<void> {
+  await sts.stop();
+  const inputEnd = (await withAdmin((a) => a.fetchTopicOffsets(sts.input))).reduce(
+    (n, o) => n + Number(o.high),
+    0,
+  );
+  await waitFor(
+    async () => {
+      const [c] = await withAdmin((a) => a.fetchOffsets({ groupId: sts.applicationId, topics: [sts.input] }));
+      return c!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === inputEnd;
+    },
+    { timeoutMs: 60_000, what: 'the pods to commit all input' },
+  );
+  const outputEnd = (await withAdmin((a) => a.fetchTopicOffsets(sts.output))).reduce(
+    (n, o) => n + Number(o.high),
+    0,
+  );
+  const latest = new Map<string, number>();
+  for (const r of await readAll(sts.output, outputEnd)) latest.set(r.key!, Number(r.value));
+  expect(latest).toEqual(sts.expected());
+}
+
+const restores = (app: AppProcess) =>
+  app
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{"event":"restore-start"'))
+    .map((l) => JSON.parse(l) as { partition: number; start: string; end: string });
+
+describe('a StatefulSet with static membership', () => {
+  it('restart (SIGTERM): the pod gets its own tasks back without a rebalance and restores nothing', async () => {
+    const sts = await statefulSet();
+    try {
+      sts.pods[1]!.child.kill('SIGTERM');
+      expect(await sts.pods[1]!.exited, sts.pods[1]!.output()).toBe(0);
+      const restarted = sts.start(1);
+      await expectNoRebalance(sts, restarted, 1);
+      expect(restores(restarted)).toEqual([]);
+      await expectExactCounts(sts);
+    } finally {
+      await sts.stop().catch(() => undefined);
+    }
+  }, 180_000);
+
+  it('crash (SIGKILL): the pod comes back to its tasks, restores at most the tail, counts stay exact', async () => {
+    const sts = await statefulSet();
+    try {
+      sts.pods[2]!.child.kill('SIGKILL');
+      await sts.pods[2]!.exited;
+      const restarted = sts.start(2);
+      await expectNoRebalance(sts, restarted, 2);
+      for (const r of restores(restarted)) expect(BigInt(r.start)).toBeGreaterThan(0n);
+      await expectExactCounts(sts);
+    } finally {
+      await sts.stop().catch(() => undefined);
+    }
+  }, 180_000);
+
+  it('lost volume: the pod restarts on an empty state directory, restores fully, and disturbs nobody', async () => {
+    const sts = await statefulSet();
+    try {
+      sts.pods[0]!.child.kill('SIGTERM');
+      expect(await sts.pods[0]!.exited, sts.pods[0]!.output()).toBe(0);
+      const restarted = sts.start(0, apps.stateDir());
+      await expectNoRebalance(sts, restarted, 0);
+      const full = restores(restarted);
+      expect(full.map((r) => r.partition).sort()).toEqual(
+        sts.before[0]!.tasks.map((t) => Number(t.split('_')[1])).sort(),
+      );
+      for (const r of full) expect(r.start).toBe('0');
+      await expectExactCounts(sts);
+    } finally {
+      await sts.stop().catch(() => undefined);
     }
   }, 180_000);
 });

@@ -156,8 +156,13 @@ export class StreamTask {
   }
 
   private processOne(item: QueuedRecord): void {
+    const offset = Number(item.record.offset);
+    // After a rebalance the client fetches a partition this task kept from its last committed offset again: the
+    // records up to the task's own position are already in its state and output.
+    const consumed = this.positions.get(item.topic);
+    if (consumed !== undefined && offset <= Number(consumed)) return;
     const replayed = this.options.replayedUpTo?.get(item.topic);
-    if (replayed !== undefined && Number(item.record.offset) <= replayed) {
+    if (replayed !== undefined && offset <= replayed) {
       this.positions.set(item.topic, item.record.offset);
       if (item.timestamp > this.time) this.time = item.timestamp;
       return;
