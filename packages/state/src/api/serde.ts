@@ -9,4 +9,11 @@ export interface Serde<T> {
    * equal (e.g. `s.toWellFormed()` for UTF-8 strings). Cache hits then skip serialization entirely.
    */
   cacheKey?(value: T): string;
+  /**
+   * Optional: true when `deserialize(serialize(v))` gives back `v` for every value written (e.g. an int32 serde
+   * that is only given int32 numbers). A caching store may then keep numbers, booleans and bigints unserialized
+   * until its flush: a put no longer serializes, a hit no longer deserializes, and each dirty key is serialized
+   * once per flush. A serializer that throws then does so in `prepareCommit` instead of in `put`.
+   */
+  lossless?: boolean;
 }

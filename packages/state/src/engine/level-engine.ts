@@ -2,7 +2,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
 import { StateStoreError } from '../errors.js';
-import { concatBytes, inBounds, type KeyBounds, mapKey } from '../internal/bytes.js';
+import { concatBytes, inBounds, type KeyBounds, mapKey, toBuffer } from '../internal/bytes.js';
 import { type BytesEntry, mergeOverlay, type PendingEntry, sortPending } from '../internal/merge-overlay.js';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import type { EngineState, StoreEngine } from './store-engine.js';
@@ -19,7 +19,15 @@ export class LevelEngine implements StoreEngine {
   readonly persistent = true;
   private state: EngineState = 'created';
   private db: Db | undefined;
-  private readonly pending = new Map<string, PendingEntry>();
+  /** Staged writes in write order (a key may repeat until the index exists; the batch applies the last). */
+  private stagedKeys: Uint8Array[] = [];
+  private stagedValues: (Uint8Array | null)[] = [];
+  /**
+   * Map key → position of a key's latest staged write. Built on the first read of staged writes and kept up to date
+   * from then until the commit: behind a cache the engine is written at flush and committed right after, so the
+   * index (a map insert per key, the larger part of staging) is usually never needed.
+   */
+  private index: Map<string, number> | undefined;
   private pendingRanges: KeyBounds[] = [];
   private pendingSize = 0;
   private pendingDelta = 0;
@@ -41,47 +49,69 @@ export class LevelEngine implements StoreEngine {
 
   get(key: Uint8Array): Uint8Array | undefined {
     this.assertOpen();
-    const staged = this.pending.get(mapKey(key));
-    if (staged !== undefined) return staged[1] ?? undefined;
+    if (this.stagedKeys.length > 0) {
+      const at = this.stagedIndex().get(mapKey(key));
+      if (at !== undefined) return this.stagedValues[at] ?? undefined;
+    }
     if (this.pendingRanges.length > 0 && this.pendingRanges.some((b) => inBounds(key, b))) return undefined;
     return this.db!.getSync(concatBytes(DATA_PREFIX, key));
   }
 
   put(key: Uint8Array, value: Uint8Array | null): void {
     this.assertOpen();
-    const id = mapKey(key);
-    const previous = this.pending.get(id);
-    if (previous !== undefined) {
-      this.pendingSize -= previous[0].length + (previous[1]?.length ?? 0);
-      this.pendingDelta -= previous[1] === null ? -1 : 1;
-    }
-    this.pending.set(id, [key, value]);
     this.pendingSize += key.length + (value?.length ?? 0);
+    const index = this.index;
+    if (index !== undefined) {
+      const id = mapKey(key);
+      const at = index.get(id);
+      if (at !== undefined) {
+        const previous = this.stagedValues[at]!;
+        this.pendingSize -= key.length + (previous?.length ?? 0);
+        this.pendingDelta += (value === null ? -1 : 1) - (previous === null ? -1 : 1);
+        this.stagedValues[at] = value;
+        return;
+      }
+      index.set(id, this.stagedKeys.length);
+    }
+    this.stagedKeys.push(key);
+    this.stagedValues.push(value);
+    // Without the index a repeated write counts again; building the index recounts exactly.
     this.pendingDelta += value === null ? -1 : 1;
   }
 
   deleteRange(bounds: KeyBounds): void {
     this.assertOpen();
-    for (const [id, entry] of this.pending) {
-      if (inBounds(entry[0], bounds)) {
-        this.pending.delete(id);
-        this.pendingSize -= entry[0].length + (entry[1]?.length ?? 0);
+    const keys: Uint8Array[] = [];
+    const values: (Uint8Array | null)[] = [];
+    for (let i = 0; i < this.stagedKeys.length; i++) {
+      const key = this.stagedKeys[i]!;
+      const value = this.stagedValues[i]!;
+      if (inBounds(key, bounds)) {
+        this.pendingSize -= key.length + (value?.length ?? 0);
+      } else {
+        keys.push(key);
+        values.push(value);
       }
     }
+    this.stagedKeys = keys;
+    this.stagedValues = values;
+    this.index = undefined;
     this.pendingRanges.push(bounds);
   }
 
   async *range(bounds: KeyBounds): AsyncGenerator<BytesEntry> {
     this.assertOpen();
-    const staged = sortPending([...this.pending.values()].filter((e) => inBounds(e[0], bounds)));
+    const index = this.stagedIndex();
+    const inRange: PendingEntry[] = [];
+    for (const at of index.values()) {
+      const key = this.stagedKeys[at]!;
+      if (inBounds(key, bounds)) inRange.push([key, this.stagedValues[at]!]);
+    }
+    const staged = sortPending(inRange);
     const ranges = [...this.pendingRanges];
     const committed = this.committedRange(bounds);
     for await (const entry of mergeOverlay(committed, staged)) {
-      if (
-        ranges.length > 0 &&
-        !this.pending.has(mapKey(entry[0])) &&
-        ranges.some((b) => inBounds(entry[0], b))
-      ) {
+      if (ranges.length > 0 && !index.has(mapKey(entry[0])) && ranges.some((b) => inBounds(entry[0], b))) {
         continue;
       }
       yield entry;
@@ -104,9 +134,12 @@ export class LevelEngine implements StoreEngine {
       for (const bounds of this.pendingRanges) await db.clear(this.dataBounds(bounds));
       this.pendingRanges = [];
       const batch = db.batch();
-      for (const [key, value] of this.pending.values()) {
-        if (value === null) batch.del(concatBytes(DATA_PREFIX, key));
-        else batch.put(concatBytes(DATA_PREFIX, key), value);
+      const keys = this.stagedKeys;
+      const values = this.stagedValues;
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i]!;
+        if (value === null) batch.del(concatBytes(DATA_PREFIX, keys[i]!));
+        else batch.put(concatBytes(DATA_PREFIX, keys[i]!), toBuffer(value));
       }
       batch.put(CHECKPOINT_KEY, encodeCheckpoint(checkpoint));
       await batch.write();
@@ -120,15 +153,14 @@ export class LevelEngine implements StoreEngine {
         },
       );
     }
-    this.pending.clear();
-    this.pendingSize = 0;
+    this.clearStaged();
     this.committedCount = Math.max(0, this.committedCount + this.pendingDelta);
     this.pendingDelta = 0;
   }
 
   async writeBatch(entries: readonly PendingEntry[], checkpoint: Checkpoint): Promise<void> {
     this.assertOpen();
-    if (this.pending.size > 0 || this.pendingRanges.length > 0) {
+    if (this.stagedKeys.length > 0 || this.pendingRanges.length > 0) {
       throw new StateStoreError('INVALID_STATE', `store "${this.name}" has uncommitted writes`, {
         store: this.name,
       });
@@ -140,7 +172,7 @@ export class LevelEngine implements StoreEngine {
         batch.del(concatBytes(DATA_PREFIX, key));
         delta--;
       } else {
-        batch.put(concatBytes(DATA_PREFIX, key), value);
+        batch.put(concatBytes(DATA_PREFIX, key), toBuffer(value));
         delta++;
       }
     }
@@ -159,9 +191,8 @@ export class LevelEngine implements StoreEngine {
   async wipe(): Promise<void> {
     if (this.db !== undefined && this.db.status === 'open') await this.db.close();
     rmSync(this.path, { recursive: true, force: true });
-    this.pending.clear();
+    this.clearStaged();
     this.pendingRanges = [];
-    this.pendingSize = 0;
     this.pendingDelta = 0;
     this.committedCount = 0;
     await this.openDb();
@@ -171,8 +202,28 @@ export class LevelEngine implements StoreEngine {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.pending.clear();
+    this.clearStaged();
     await this.db?.close();
+  }
+
+  private stagedIndex(): Map<string, number> {
+    if (this.index === undefined) {
+      const index = new Map<string, number>();
+      for (let i = 0; i < this.stagedKeys.length; i++) index.set(mapKey(this.stagedKeys[i]!), i);
+      let delta = 0;
+      for (const at of index.values()) delta += this.stagedValues[at] === null ? -1 : 1;
+      this.pendingDelta = delta;
+      this.index = index;
+    }
+    return this.index;
+  }
+
+  private clearStaged(): void {
+    // Emptied in place: the arrays keep their capacity for the next commit's writes.
+    this.stagedKeys.length = 0;
+    this.stagedValues.length = 0;
+    this.index = undefined;
+    this.pendingSize = 0;
   }
 
   private async openDb(): Promise<void> {

@@ -43,9 +43,31 @@ export function prefixBounds(prefix: Uint8Array): KeyBounds {
   return { gte: prefix, lt: prefixUpperBound(prefix) };
 }
 
+/** Typed arrays up to this size keep their bytes on the V8 heap; a view of their `.buffer` first moves them off it. */
+const ON_HEAP_MAX_BYTES = 64;
+
+/**
+ * The bytes as a Buffer, without copying where that is cheap. A small plain Uint8Array is copied: wrapping its
+ * `.buffer` (or handing it to native code) costs far more (~1 µs) than a copy into Node's buffer pool.
+ */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  if (Buffer.isBuffer(bytes)) return bytes;
+  const length = bytes.length;
+  if (length > ON_HEAP_MAX_BYTES) return Buffer.from(bytes.buffer, bytes.byteOffset, length);
+  // A byte loop beats `Buffer.from(bytes)` and `set` at these sizes (they pay for generic argument handling).
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = bytes[i]!;
+  return out;
+}
+
 export function concatBytes(a: Uint8Array, b: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+  copyInto(out, a, 0);
+  copyInto(out, b, a.length);
   return out;
+}
+
+function copyInto(out: Buffer, bytes: Uint8Array, at: number): void {
+  if (bytes.length > ON_HEAP_MAX_BYTES) out.set(bytes, at);
+  else for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i]!;
 }

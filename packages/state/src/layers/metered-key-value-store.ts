@@ -5,7 +5,7 @@ import type { Serde } from '../api/serde.js';
 import { type KeyBounds, prefixBounds } from '../internal/bytes.js';
 import type { ReplayGuard } from '../task/replay-guard.js';
 import type { BytesStore } from './bytes-store.js';
-import type { CachingStore } from './caching-store.js';
+import { type CachingStore, NOT_DECODED } from './caching-store.js';
 import type { StoreStatus } from './store-status.js';
 
 export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
@@ -16,6 +16,8 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   /** Set when the cache is the top layer and the key serde gives cache ids: hits then skip key serialization. */
   private readonly cache: CachingStore | undefined;
+  /** The cache keeps immutable values unserialized until its flush (a lossless value serde and a cache). */
+  private readonly typedValues: boolean;
 
   constructor(
     private readonly inner: BytesStore,
@@ -30,6 +32,9 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   ) {
     this.timed = hooks.onOperation !== undefined;
     this.cache = keySerde.cacheKey !== undefined ? cache : undefined;
+    this.typedValues = this.cache !== undefined && valueSerde.lossless === true;
+    if (this.typedValues)
+      this.cache!.acceptTypedValues(valueSerde.serialize as (value: unknown) => Uint8Array);
   }
 
   get name(): string {
@@ -39,16 +44,27 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   get(key: K): V | undefined {
     this.status.assertOpen();
     const started = this.timed ? performance.now() : 0;
-    let bytes: Uint8Array | undefined;
+    let value: V | undefined;
     const cache = this.cache;
     if (cache !== undefined) {
       const id = this.keySerde.cacheKey!(key);
       const entry = cache.lookup(id);
-      bytes = entry !== undefined ? (entry.value ?? undefined) : cache.load(id, this.serializeKey(key));
+      if (entry === undefined) {
+        const bytes = cache.load(id, this.serializeKey(key));
+        value = bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
+      } else if (entry.typed !== NOT_DECODED) {
+        value = entry.typed as V;
+      } else if (entry.value === null || entry.value === undefined) {
+        value = undefined;
+      } else {
+        value = this.valueSerde.deserialize(entry.value);
+        // Immutable values are kept decoded (deserialization is a pure function): the next hit skips it.
+        if (isImmutable(value)) entry.typed = value;
+      }
     } else {
-      bytes = this.inner.get(this.serializeKey(key));
+      const bytes = this.inner.get(this.serializeKey(key));
+      value = bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
     }
-    const value = bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
     if (this.timed) this.record('get', started);
     return value;
   }
@@ -57,7 +73,16 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
     this.status.assertOpen();
     if (this.guard.isReplay()) return;
     const started = this.timed ? performance.now() : 0;
-    this.write(key, this.valueSerde.serialize(value));
+    const cache = this.cache;
+    if (cache !== undefined && this.typedValues && isImmutable(value)) {
+      // Kept typed in the cache and serialized once at flush, however often the key is written before it.
+      const id = this.keySerde.cacheKey!(key);
+      if (!cache.putTyped(id, value)) {
+        cache.putNew(id, this.serializeKey(key), this.valueSerde.serialize(value), value);
+      }
+    } else {
+      this.write(key, this.valueSerde.serialize(value));
+    }
     if (this.timed) this.record('put', started);
   }
 
@@ -141,4 +166,10 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   private record(operation: StoreOperation, started: number): void {
     this.hooks.onOperation!(this.name, operation, Math.round((performance.now() - started) * 1e6));
   }
+}
+
+/** Values a cache may hand out and keep unserialized: nothing can change them behind the store's back. */
+function isImmutable(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'number' || type === 'boolean' || type === 'bigint';
 }

@@ -226,21 +226,23 @@ export class TaskStateManager {
       marks.advanceAll(store.marks.toArray());
       marks.advanceAll(this.position.toArray());
       const markList = marks.toArray();
-      const entries = store.logging?.drain() ?? [];
-      if (entries.length > 0) {
+      const logged = store.logging?.drain();
+      const count = logged?.keys.length ?? 0;
+      if (logged !== undefined && count > 0) {
         const headers = { [SOURCE_MARKS_HEADER]: encodeSourceMarks(markList) };
-        for (const [key, value] of entries) {
+        const { keys, values } = logged;
+        for (let i = 0; i < count; i++) {
           records.push({
             store: store.name,
             topic: store.changelogTopic,
             partition,
-            key: asBuffer(key),
-            value: value === null ? null : asBuffer(value),
+            key: keys[i]!,
+            value: values[i]!,
             headers,
           });
         }
       }
-      prepared.push({ store, marks: markList, logged: entries.length > 0 });
+      prepared.push({ store, marks: markList, logged: count > 0 });
     }
     this.prepared = prepared;
     return records;
@@ -382,8 +384,4 @@ export class TaskStateManager {
       throw new StateStoreError(code, `task state manager is ${this.state}`);
     }
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
