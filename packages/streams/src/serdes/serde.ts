@@ -19,6 +19,11 @@ export interface StoreSerde<T> {
   serialize(value: T): Uint8Array;
   deserialize(bytes: Uint8Array): T;
   cacheKey?(value: T): string;
+  /**
+   * True when `deserialize(serialize(v))` gives back `v` exactly: caching stores may then keep typed values and
+   * serialize only when they flush.
+   */
+  lossless?: boolean;
 }
 
 /** A built-in serde: usable for topics (nullable) and for stores (non-null). */
@@ -57,6 +62,7 @@ const float64Serde = {
     if (b.byteLength !== 8) throw new RangeError(`a float64 needs 8 bytes, got ${b.byteLength}`);
     return asBuffer(b).readDoubleBE(0);
   },
+  lossless: true,
 } as BuiltinSerde<number>;
 
 /** The built-in serdes. For topics, `null` maps to a null key/value (a tombstone) in every one of them. */
