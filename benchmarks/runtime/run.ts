@@ -27,31 +27,31 @@ const keySerde = Serdes.string();
 const valueSerde = Serdes.json<Order>();
 const outSerde = Serdes.json<{ id: number; cents: number }>();
 
-function statelessTask(): { task: StreamTask; collector: RecordCollector } {
+const statelessGraph = (() => {
   const b = new StreamsBuilder();
   b.stream('orders', { keySerde, valueSerde })
     .mapValues((o) => ({ id: o!.id, cents: o!.amount * 100 }))
     .filter((_, v) => v.cents >= 50_000)
     .to('large', { keySerde, valueSerde: outSerde });
-  const collector = new RecordCollector(DRAIN_ONLY);
+  return b.build().seal();
+})();
+const statelessCollector = new RecordCollector(DRAIN_ONLY);
+
+// A task skips offsets it has already consumed, so each iteration feeds the batch to a fresh task (building one
+// costs a few microseconds, under 1 % of a 1,000-record batch).
+bench('runtime.stateless.topology', () => {
   const task = new StreamTask({
     applicationId: 'bench',
     partition: 0,
-    graph: b.build().seal(),
-    collector,
+    graph: statelessGraph,
+    collector: statelessCollector,
     deserializationErrors: 'fail',
     processingErrors: 'fail',
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
-  return { task, collector };
-}
-
-const stateless = statelessTask();
-
-bench('runtime.stateless.topology', () => {
-  stateless.task.addRecords('orders', batch);
-  stateless.task.process();
-  do_not_optimize(stateless.collector.drain());
+  task.addRecords('orders', batch);
+  task.process();
+  do_not_optimize(statelessCollector.drain());
 });
 
 bench('runtime.stateless.handwritten', () => {
