@@ -85,13 +85,19 @@ async function statefulSet(): Promise<Harness> {
     },
     { timeoutMs: 60_000, what: 'the three pods to share the six tasks' },
   );
-  // And each task has committed state: its changelog partition holds records.
+  // And each task's current owner has committed since: an offset commit comes after the state and checkpoint it
+  // covers are written, so every pod now has a checkpoint for its tasks.
+  const committed = async () => {
+    const [c] = await withAdmin((a) => a.fetchOffsets({ groupId: applicationId, topics: [input] }));
+    return new Map(c!.partitions.map((p) => [p.partition, Number(p.offset)]));
+  };
+  const atSettle = await committed();
   await waitFor(
-    async () =>
-      (await withAdmin((a) => a.fetchTopicOffsets(`${applicationId}-counts-changelog`))).every(
-        (o) => Number(o.high) > 0,
-      ),
-    { what: 'every task to commit its state' },
+    async () => {
+      const now = await committed();
+      return [...atSettle].every(([p, o]) => (now.get(p) ?? -1) > o);
+    },
+    { what: 'every task to commit after the group settled' },
   );
   return {
     pods,
