@@ -1,7 +1,7 @@
 // The word-count service: configuration from the environment, graceful shutdown on signals, and JSON-line events
 // (state changes, restore progress) on stdout. Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR,
 // COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS, PROCESSING_GUARANTEE ('at-least-once' or 'exactly-once'), POD_NAME
-// (a stable identity: the instance joins as a static member).
+// (a stable identity: the instance joins as a static member), LEAVE_GROUP_ON_SHUTDOWN.
 import { StreamsApp, type StreamsAppOptions } from '@eddy/streams';
 import { wordCountTopology } from './topology.js';
 
@@ -43,7 +43,8 @@ export async function runWordCountService(
     options,
   );
   app.onAssignment((tasks, generation) => print({ event: 'assigned', tasks, generation }));
-  app.closeOnSignals();
+  // A pod that goes away for good (a scale-down) should leave the group at once rather than after its session.
+  app.closeOnSignals(env.LEAVE_GROUP_ON_SHUTDOWN === 'true' ? { leaveGroup: true } : {});
   app.onError((err) => process.stderr.write(`word-count stopped: ${err.code}: ${err.message}\n`));
   app.onStateChange((next) => {
     print({ event: 'state', state: next });

@@ -29,7 +29,7 @@ const last = (app: AppProcess) => assignments(app).at(-1);
 interface Harness {
   pods: AppProcess[];
   before: (Assigned | undefined)[];
-  start(ordinal: number, dir?: string): AppProcess;
+  start(ordinal: number, dir?: string, extra?: Record<string, string>): AppProcess;
   expected(): Map<string, number>;
   stop(): Promise<void>;
   input: string;
@@ -60,7 +60,8 @@ async function statefulSet(): Promise<Harness> {
     }
   })();
   const dirs = [0, 1, 2].map(() => apps.stateDir());
-  const env = (ordinal: number, dir: string) => ({
+  const env = (ordinal: number, dir: string, extra: Record<string, string> = {}) => ({
+    ...extra,
     KAFKA_BROKERS: brokerList().join(','),
     APPLICATION_ID: applicationId,
     STATE_DIR: dir,
@@ -68,8 +69,11 @@ async function statefulSet(): Promise<Harness> {
     SESSION_TIMEOUT_MS: '30000',
     COMMIT_INTERVAL_MS: '500',
   });
-  const start = (ordinal: number, dir = dirs[ordinal]!) =>
-    apps.start('examples/word-count/app.ts', [input, output], env(ordinal, dir));
+  const start = (
+    ordinal: number,
+    dir = dirs[ordinal] ?? apps.stateDir(),
+    extra: Record<string, string> = {},
+  ) => apps.start('examples/word-count/app.ts', [input, output], env(ordinal, dir, extra));
   const pods = [start(0), start(1), start(2)];
   // Settled: the three latest assignments share a generation and split the six tasks between them.
   await waitFor(
@@ -78,12 +82,13 @@ async function statefulSet(): Promise<Harness> {
       if (latestOf.some((a) => a === undefined)) return false;
       const tasks = latestOf.flatMap((a) => a!.tasks);
       return (
+        latestOf.every((a) => a!.tasks.length === 2) &&
         new Set(latestOf.map((a) => a!.generation)).size === 1 &&
         tasks.length === 6 &&
         new Set(tasks).size === 6
       );
     },
-    { timeoutMs: 60_000, what: 'the three pods to share the six tasks' },
+    { timeoutMs: 60_000, what: 'the three pods to share the six tasks, two each' },
   );
   // And each task's current owner has committed since: an offset commit comes after the state and checkpoint it
   // covers are written, so every pod now has a checkpoint for its tasks.
@@ -134,6 +139,8 @@ async function expectNoRebalance(sts: Harness, restarted: AppProcess, ordinal: n
   const atRestart = await outputOf();
   await waitFor(async () => (await outputOf()) >= atRestart + 300, {
     what: `app-${ordinal} to output 300 more counts`,
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; its output:\n${restarted.output().slice(-4000)}`);
   });
   // The others saw no new assignment while the pod was away and back, nor while it processes again.
   others.forEach((o, i) => {
@@ -218,4 +225,50 @@ describe('a StatefulSet with static membership', () => {
       await sts.stop().catch(() => undefined);
     }
   }, 180_000);
+
+  it('scale 3 → 5 → 3: balanced after each step, only the tasks balance requires move, counts stay exact', async () => {
+    const sts = await statefulSet();
+    const settledWith = async (pods: AppProcess[], what: string) => {
+      await waitFor(
+        () => {
+          const latestOf = pods.map(last);
+          if (latestOf.some((a) => a === undefined)) return false;
+          const tasks = latestOf.flatMap((a) => a!.tasks);
+          const sizes = latestOf.map((a) => a!.tasks.length);
+          return (
+            new Set(latestOf.map((a) => a!.generation)).size === 1 &&
+            new Set(tasks).size === 6 &&
+            tasks.length === 6 &&
+            Math.max(...sizes) - Math.min(...sizes) <= 1
+          );
+        },
+        { timeoutMs: 90_000, what },
+      );
+      return new Map(pods.flatMap((p, i) => last(p)!.tasks.map((t) => [t, i] as const)));
+    };
+    const moved = (a: Map<string, number>, b: Map<string, number>, podsOf: (i: number) => string) =>
+      [...a].filter(([t, i]) => podsOf(i) !== podsOf(b.get(t)!)).length;
+    try {
+      const three = new Map(sts.pods.flatMap((p, i) => last(p)!.tasks.map((t) => [t, i] as const)));
+      // Scale up: app-3 and app-4 join (dynamic leaves are not needed: they join).
+      const up = [
+        ...sts.pods,
+        sts.start(3, undefined, { LEAVE_GROUP_ON_SHUTDOWN: 'true' }),
+        sts.start(4, undefined, { LEAVE_GROUP_ON_SHUTDOWN: 'true' }),
+      ];
+      const five = await settledWith(up, 'five pods to share the six tasks evenly');
+      // 6 tasks over 5 pods: each new pod needs one task; nothing else moves.
+      expect(moved(three, five, (i) => `app-${i}`)).toBe(2);
+      // Scale down, highest ordinals first, as a StatefulSet does: their tasks go back, nothing else moves.
+      up[4]!.child.kill('SIGTERM');
+      expect(await up[4]!.exited).toBe(0);
+      up[3]!.child.kill('SIGTERM');
+      expect(await up[3]!.exited).toBe(0);
+      const back = await settledWith(sts.pods, 'three pods to share the six tasks evenly again');
+      expect(moved(five, back, (i) => `app-${i}`)).toBe(2);
+      await expectExactCounts(sts);
+    } finally {
+      await sts.stop().catch(() => undefined);
+    }
+  }, 240_000);
 });

@@ -1,4 +1,6 @@
 // The kafkajs adapter of the Kafka client port. This is the only module that imports kafkajs.
+
+import { eddyPartitionAssigner } from '@eddy/assignor';
 import {
   type Admin,
   AssignerProtocol,
@@ -485,6 +487,19 @@ export function kafkajsClientFactory(
           allowAutoTopicCreation: false,
           maxWaitTimeInMs: 250,
           ...(o.groupInstanceId === undefined ? {} : { groupInstanceId: o.groupInstanceId }),
+          ...(o.subscription === undefined
+            ? {}
+            : {
+                partitionAssigners: [
+                  eddyPartitionAssigner({
+                    assignerProtocol: AssignerProtocol,
+                    subscriptionInfo: o.subscription,
+                    // Without standby or warm-up replicas yet, every member counts as caught up: balance and
+                    // stickiness decide, and a moved task restores from its changelog.
+                    assignmentOptions: { acceptableRecoveryLag: Number.MAX_SAFE_INTEGER },
+                  }),
+                ],
+              }),
           // The runtime decides what a failure means (back off or stop); kafkajs must not restart on its own.
           retry: { ...retry, restartOnFailure: async () => false },
         }),

@@ -1,6 +1,8 @@
 // The Kafka client port: the small interface the runtime uses to talk to Kafka. Only the adapter
 // (kafkajs-adapter.ts) knows which client library implements it.
 
+import type { SubscriptionInfo } from '@eddy/assignor';
+
 export type RecordHeaders = Record<string, Buffer>;
 
 /** A record as fetched from a partition. Offsets are decimal strings (they are 64-bit). */
@@ -112,6 +114,8 @@ export interface ConsumerOptions {
    * partitions back without a rebalance.
    */
   groupInstanceId?: string;
+  /** Plans assignments with Eddy's sticky, lag-aware assignor; this member's subscription comes from here. */
+  subscription?: () => SubscriptionInfo;
   onGroupJoin?: (assigned: { topic: string; partition: number }[], generationId: number) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;

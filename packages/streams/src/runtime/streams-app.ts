@@ -1,6 +1,7 @@
 // The streams app: one processing loop per process that consumes in a group, runs tasks, sends output and commits.
 
 import { randomUUID } from 'node:crypto';
+import { loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
@@ -218,13 +219,13 @@ export class StreamsApp {
     return this.closing;
   }
 
-  /** Closes the app on SIGTERM and SIGINT, then lets the process exit with `exitCode`. */
-  closeOnSignals(exitCode = 0): () => void {
+  /** Closes the app on SIGTERM and SIGINT (with `options`), then exits the process: 0, or 1 after a failure. */
+  closeOnSignals(options: CloseOptions = {}): () => void {
     const handler = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', handler);
       process.off('SIGINT', handler);
-      this.close().then(
-        () => process.exit(this.failure ? 1 : exitCode),
+      this.close(options).then(
+        () => process.exit(this.failure ? 1 : 0),
         (err) => {
           process.stderr.write(`close after ${signal} failed: ${errorMessage(err)}\n`);
           process.exit(1);
@@ -261,8 +262,20 @@ export class StreamsApp {
       reader: this.reader,
       factory: this.factory,
     });
+    // The process id lives on the state volume, so it follows the pod's state across restarts.
+    const { processId } = await loadOrCreateProcessId(this.config.stateDir, { onCorrupt: 'regenerate' });
+    const identity = this.config.instanceId ?? processId;
     this.consumer = this.factory.consumer({
       groupId: this.config.applicationId,
+      // Until standby and warm-up replicas exist, every member reports every task as caught up: the assignor
+      // then balances tasks and keeps each where it was (it remembers the previous owners); a task that moves
+      // restores from its changelog. Reporting real lags would hold tasks on their old owner and wait for warm-ups
+      // that nothing runs.
+      subscription: () => ({
+        identity,
+        processId,
+        taskLags: new Map(Array.from({ length: partitions }, (_, p) => [`0_${p}`, 0])),
+      }),
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       readCommitted: this.config.processingGuarantee === 'exactly-once',
