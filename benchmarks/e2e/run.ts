@@ -1,13 +1,15 @@
 // End to end against the local broker: consume → count per key → produce, one process. A StreamsApp with a
 // LevelDB-backed count store, at-least-once and exactly-once, against the same pipeline written directly on kafkajs,
 // in the same run. Writes benchmarks/results/e2e.json.
+
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamsApp } from '@eddy/streams';
-import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
 const RECORDS = Number(process.env.E2E_RECORDS ?? 1_000_000);
@@ -73,7 +75,7 @@ try {
     { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
   ]);
 } finally {
-  await cleanUp(admin);
+  await removeByPrefix(admin, prefix);
   await admin.disconnect();
 }
 
@@ -266,12 +268,4 @@ async function streamsApp(
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
-}
-
-async function cleanUp(a: Admin): Promise<void> {
-  const topics = (await a.listTopics()).filter((t) => t.startsWith(prefix));
-  if (topics.length > 0) await a.deleteTopics({ topics }).catch(() => undefined);
-  const { groups } = await a.listGroups();
-  const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-  if (ours.length > 0) await a.deleteGroups(ours).catch(() => undefined);
 }

@@ -1,13 +1,15 @@
 // state.restore.records-per-s: a StreamsApp restoring a pre-filled compacted changelog topic on the local broker,
 // against a plain kafkajs consumer reading the same topic in the same run. Merges its figures into results/state.json.
+
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changelogTopic, encodeSourceMarks, SOURCE_MARKS_HEADER } from '@eddy/state';
 import { StreamsApp } from '@eddy/streams';
-import { type Admin, Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
 const RECORDS = Number(process.env.RESTORE_RECORDS ?? 1_000_000);
@@ -54,7 +56,7 @@ try {
     },
   ]);
 } finally {
-  await cleanUp(admin);
+  await removeByPrefix(admin, applicationId);
   await admin.disconnect();
 }
 
@@ -166,9 +168,4 @@ async function restoreWithApp(): Promise<{ rate: number; ms: number; batches: nu
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
-}
-
-async function cleanUp(a: Admin): Promise<void> {
-  const topics = (await a.listTopics()).filter((t) => t.startsWith(applicationId));
-  if (topics.length > 0) await a.deleteTopics({ topics }).catch(() => undefined);
 }
