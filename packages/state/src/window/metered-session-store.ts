@@ -1,11 +1,6 @@
 // The typed session store: sessions segmented by end time, keyed by key · end · start, retention by range delete.
-import type { Serde } from '../api/serde.js';
 import type { Session, SessionKeyValue, SessionStore } from '../api/session-store.js';
 import { StateStoreError } from '../errors.js';
-import type { BytesStore } from '../layers/bytes-store.js';
-import type { StoreStatus } from '../layers/store-status.js';
-import type { ReplayGuard } from '../task/replay-guard.js';
-import type { SegmentRetention } from './retention.js';
 import {
   assertTime,
   decodeSegmentedKey,
@@ -14,27 +9,9 @@ import {
   segmentBounds,
   segmentOf,
 } from './segmented-key.js';
+import { SegmentedStore } from './segmented-store.js';
 
-export class MeteredSessionStore<K, V> implements SessionStore<K, V> {
-  constructor(
-    private readonly inner: BytesStore,
-    private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
-    private readonly retention: SegmentRetention,
-    private readonly status: StoreStatus,
-    private readonly guard: ReplayGuard,
-    private readonly onFlush: () => void,
-    private readonly onClose: () => Promise<void>,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get retentionMs(): number {
-    return this.retention.retentionMs;
-  }
-
+export class MeteredSessionStore<K, V> extends SegmentedStore<K, V> implements SessionStore<K, V> {
   put(key: K, session: Session, value: V): void {
     this.write(key, session, value);
   }
@@ -60,15 +37,6 @@ export class MeteredSessionStore<K, V> implements SessionStore<K, V> {
     assertTime('earliestEnd', earliestEnd);
     assertTime('latestStart', latestStart);
     return this.find(this.keySerde.serialize(key), earliestEnd, latestStart);
-  }
-
-  flush(): void {
-    this.status.assertOpen();
-    this.onFlush();
-  }
-
-  close(): Promise<void> {
-    return this.onClose();
   }
 
   private write(key: K, session: Session, value: V | null): void {

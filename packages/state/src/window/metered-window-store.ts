@@ -1,11 +1,6 @@
 // The typed window store over the bytes layers: segmented keys, retention by range delete, serdes, replay dropping.
-import type { Serde } from '../api/serde.js';
 import type { WindowedKeyValue, WindowStore } from '../api/window-store.js';
 import type { KeyBounds } from '../internal/bytes.js';
-import type { BytesStore } from '../layers/bytes-store.js';
-import type { StoreStatus } from '../layers/store-status.js';
-import type { ReplayGuard } from '../task/replay-guard.js';
-import type { SegmentRetention } from './retention.js';
 import {
   assertTime,
   decodeSegmentedKey,
@@ -14,27 +9,9 @@ import {
   segmentBounds,
   segmentOf,
 } from './segmented-key.js';
+import { SegmentedStore } from './segmented-store.js';
 
-export class MeteredWindowStore<K, V> implements WindowStore<K, V> {
-  constructor(
-    private readonly inner: BytesStore,
-    private readonly keySerde: Serde<K>,
-    private readonly valueSerde: Serde<V>,
-    private readonly retention: SegmentRetention,
-    private readonly status: StoreStatus,
-    private readonly guard: ReplayGuard,
-    private readonly onFlush: () => void,
-    private readonly onClose: () => Promise<void>,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get retentionMs(): number {
-    return this.retention.retentionMs;
-  }
-
+export class MeteredWindowStore<K, V> extends SegmentedStore<K, V> implements WindowStore<K, V> {
   put(key: K, value: V | null, windowStart: number): void {
     this.status.assertOpen();
     assertTime('windowStart', windowStart);
@@ -74,15 +51,6 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V> {
       last === Number.MAX_SAFE_INTEGER ? undefined : last + 1,
     );
     return this.scan(bounds, from, timeTo);
-  }
-
-  flush(): void {
-    this.status.assertOpen();
-    this.onFlush();
-  }
-
-  close(): Promise<void> {
-    return this.onClose();
   }
 
   private async *scanKey(
