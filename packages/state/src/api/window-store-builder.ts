@@ -37,12 +37,16 @@ function retentionOf(options: TimeBoundedStoreOptions<unknown, unknown>): Segmen
   return new SegmentRetention(retentionMs, interval);
 }
 
-export function windowStore<K, V>(options: TimeBoundedStoreOptions<K, V>): StoreBuilder<WindowStore<K, V>> {
+/** Both typed stores take the same parts: the layers, serdes, a fresh retention per task, and lifecycle hooks. */
+function segmentedBuilder<K, V, S>(
+  options: TimeBoundedStoreOptions<K, V>,
+  Store: new (...args: ConstructorParameters<typeof MeteredWindowStore<K, V>>) => S,
+): StoreBuilder<S> {
   const check = retentionOf(options as TimeBoundedStoreOptions<unknown, unknown>);
   return {
     options,
     build: (p) =>
-      new MeteredWindowStore(
+      new Store(
         p.top,
         options.keySerde,
         options.valueSerde,
@@ -55,20 +59,10 @@ export function windowStore<K, V>(options: TimeBoundedStoreOptions<K, V>): Store
   };
 }
 
+export function windowStore<K, V>(options: TimeBoundedStoreOptions<K, V>): StoreBuilder<WindowStore<K, V>> {
+  return segmentedBuilder<K, V, WindowStore<K, V>>(options, MeteredWindowStore);
+}
+
 export function sessionStore<K, V>(options: TimeBoundedStoreOptions<K, V>): StoreBuilder<SessionStore<K, V>> {
-  const check = retentionOf(options as TimeBoundedStoreOptions<unknown, unknown>);
-  return {
-    options,
-    build: (p) =>
-      new MeteredSessionStore(
-        p.top,
-        options.keySerde,
-        options.valueSerde,
-        new SegmentRetention(check.retentionMs, check.segmentIntervalMs),
-        p.status,
-        p.guard,
-        p.flush,
-        p.close,
-      ),
-  };
+  return segmentedBuilder<K, V, SessionStore<K, V>>(options, MeteredSessionStore);
 }
