@@ -16,43 +16,13 @@ for (const persistent of [false, true]) {
     for (const logging of [true, false]) {
       const label = `${persistent ? 'leveldb' : 'memory'}, caching ${caching ? 'on' : 'off'}, logging ${logging ? 'on' : 'off'}`;
       describe(label, () => {
-        if (caching) {
-          runKeyValueStoreConformance(`${label}, cache ids from the key serde`, async () => {
-            const tmp = tempStateDir();
-            const acks = new ImmediateAcks();
-            const builder = keyValueStore({
-              name: 'kv',
-              keySerde: bytesSerdeWithCacheKey,
-              valueSerde: bytesSerde,
-              persistent,
-              logging,
-              cacheMaxBytes: 4096,
-            });
-            let opened = await openManager(persistent ? tmp.dir : undefined, builder);
-            return {
-              store: opened.store,
-              commit: () => commit(opened.manager, acks),
-              reopen: persistent
-                ? async () => {
-                    await opened.manager.close();
-                    opened = await openManager(tmp.dir, builder);
-                    return opened.store;
-                  }
-                : undefined,
-              close: async () => {
-                await opened.manager.close();
-                tmp.remove();
-              },
-            };
-          });
-        }
-
-        runKeyValueStoreConformance(label, async (): Promise<KeyValueStoreHarness> => {
+        /** A key-value store of this engine and layer combination, opened by a task state manager. */
+        const harness = (keySerde: typeof bytesSerde) => async (): Promise<KeyValueStoreHarness> => {
           const tmp = tempStateDir();
           const acks = new ImmediateAcks();
           const builder = keyValueStore({
             name: 'kv',
-            keySerde: bytesSerde,
+            keySerde,
             valueSerde: bytesSerde,
             persistent,
             caching,
@@ -75,7 +45,14 @@ for (const persistent of [false, true]) {
               tmp.remove();
             },
           };
-        });
+        };
+        if (caching) {
+          runKeyValueStoreConformance(
+            `${label}, cache ids from the key serde`,
+            harness(bytesSerdeWithCacheKey),
+          );
+        }
+        runKeyValueStoreConformance(label, harness(bytesSerde));
 
         runWindowStoreConformance(
           label,
