@@ -1,7 +1,8 @@
 // The word-count service: configuration from the environment, graceful shutdown on signals, and JSON-line events
 // (state changes, restore progress) on stdout. Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR,
 // COMMIT_INTERVAL_MS, SESSION_TIMEOUT_MS, PROCESSING_GUARANTEE ('at-least-once' or 'exactly-once'), POD_NAME
-// (a stable identity: the instance joins as a static member), LEAVE_GROUP_ON_SHUTDOWN.
+// (a stable identity: the instance joins as a static member), LEAVE_GROUP_ON_SHUTDOWN, NUM_STANDBY_REPLICAS,
+// ACCEPTABLE_RECOVERY_LAG, PROBING_REBALANCE_INTERVAL_MS, APPLICATION_SERVER (host:port for query routing).
 import { StreamsApp, type StreamsAppOptions } from '@eddy/streams';
 import { wordCountTopology } from './topology.js';
 
@@ -24,6 +25,12 @@ export async function runWordCountService(
         ? { processingGuarantee: 'exactly-once' as const }
         : {}),
       ...(env.STATE_DIR ? { stateDir: env.STATE_DIR } : {}),
+      ...(env.NUM_STANDBY_REPLICAS ? { numStandbyReplicas: Number(env.NUM_STANDBY_REPLICAS) } : {}),
+      ...(env.ACCEPTABLE_RECOVERY_LAG ? { acceptableRecoveryLag: Number(env.ACCEPTABLE_RECOVERY_LAG) } : {}),
+      ...(env.PROBING_REBALANCE_INTERVAL_MS
+        ? { probingRebalanceIntervalMs: Number(env.PROBING_REBALANCE_INTERVAL_MS) }
+        : {}),
+      ...(env.APPLICATION_SERVER ? { applicationServer: env.APPLICATION_SERVER } : {}),
       ...(env.SESSION_TIMEOUT_MS
         ? { sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS), heartbeatIntervalMs: 500 }
         : {}),
@@ -42,7 +49,15 @@ export async function runWordCountService(
     },
     options,
   );
-  app.onAssignment((tasks, generation) => print({ event: 'assigned', tasks, generation }));
+  app.onAssignment((a) =>
+    print({
+      event: 'assigned',
+      tasks: a.active,
+      standby: a.standby,
+      warmup: a.warmup,
+      generation: a.generationId,
+    }),
+  );
   // A pod that goes away for good (a scale-down) should leave the group at once rather than after its session.
   app.closeOnSignals(env.LEAVE_GROUP_ON_SHUTDOWN === 'true' ? { leaveGroup: true } : {});
   app.onError((err) => process.stderr.write(`word-count stopped: ${err.code}: ${err.message}\n`));

@@ -89,7 +89,11 @@ async function statefulSet(): Promise<Harness> {
       );
     },
     { timeoutMs: 60_000, what: 'the three pods to share the six tasks, two each' },
-  );
+  ).catch((err: Error) => {
+    // What each pod printed says why the group did not settle.
+    const tails = pods.map((p, i) => `--- app-${i}:\n${p.output().split('\n').slice(-25).join('\n')}`);
+    throw new Error(`${err.message}\n${tails.join('\n')}`);
+  });
   // And each task's current owner has committed since: an offset commit comes after the state and checkpoint it
   // covers are written, so every pod now has a checkpoint for its tasks.
   const committed = async () => {

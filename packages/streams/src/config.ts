@@ -58,15 +58,51 @@ export interface StreamsConfig {
    * `close({ leaveGroup: true })` on a scale-down). Identities must be unique within the application.
    */
   instanceId?: string;
+  /**
+   * Standby replicas per stateful task, on other instances (and racks, when `rackId` is set): kept current from
+   * the changelogs, so the instance that takes the task over restores only the tail. Default 0.
+   */
+  numStandbyReplicas?: number;
+  /**
+   * An instance whose state for a task is at most this many changelog records behind counts as caught up: it may
+   * take the task over at once. A task whose state is further behind everywhere but on an overloaded instance gets
+   * a warm-up replica first. Default 10000.
+   */
+  acceptableRecoveryLag?: number;
+  /** Warm-up replicas the group runs at once. Default 2. */
+  maxWarmupReplicas?: number;
+  /**
+   * While warm-up replicas are not caught up, the longest wait before an instance asks for a rebalance anyway to
+   * report its progress (ms). A warm-up that catches up asks at once. Default 60000.
+   */
+  probingRebalanceIntervalMs?: number;
+  /** How often standby and warm-up replicas read the new tail of their changelogs (ms). Default 1000. */
+  replicaPollIntervalMs?: number;
+  /** This instance's interactive-query endpoint, `host:port`, shared with the group for query routing. */
+  applicationServer?: string;
+  /** Rack or zone of this instance; standbys go to other racks where possible. */
+  rackId?: string;
 }
 
-export type ResolvedConfig = Required<Omit<StreamsConfig, 'restoreListener' | 'instanceId'>> & {
+export type ResolvedConfig = Required<
+  Omit<StreamsConfig, 'restoreListener' | 'instanceId' | 'applicationServer' | 'rackId'>
+> & {
   restoreListener: RestoreListener | undefined;
   instanceId: string | undefined;
+  applicationServer: string | undefined;
+  rackId: string | undefined;
 };
 
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
+
+function count(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new StreamsError('INVALID_CONFIG', `${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -148,6 +184,18 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       );
     }
   }
+  if (config.applicationServer !== undefined && !BROKER.test(String(config.applicationServer))) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `applicationServer must be of the form "host:port", got ${JSON.stringify(config.applicationServer)}`,
+    );
+  }
+  if (config.rackId !== undefined && (typeof config.rackId !== 'string' || config.rackId.length === 0)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `rackId must be a non-empty string, got ${JSON.stringify(config.rackId)}`,
+    );
+  }
   return {
     applicationId: config.applicationId,
     brokers: [...config.brokers],
@@ -172,5 +220,16 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     stateDir: config.stateDir ?? join(tmpdir(), 'eddy-state'),
     restoreListener: config.restoreListener,
     instanceId,
+    numStandbyReplicas: count('numStandbyReplicas', config.numStandbyReplicas, 0, 0),
+    acceptableRecoveryLag: count('acceptableRecoveryLag', config.acceptableRecoveryLag, 10_000, 0),
+    maxWarmupReplicas: count('maxWarmupReplicas', config.maxWarmupReplicas, 2, 1),
+    probingRebalanceIntervalMs: positive(
+      'probingRebalanceIntervalMs',
+      config.probingRebalanceIntervalMs,
+      60_000,
+    ),
+    replicaPollIntervalMs: positive('replicaPollIntervalMs', config.replicaPollIntervalMs, 1_000),
+    applicationServer: config.applicationServer,
+    rackId: config.rackId,
   };
 }

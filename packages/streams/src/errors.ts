@@ -30,6 +30,8 @@ export const STREAMS_ERROR_CODES = [
   'STATE_FAILED',
   /** The app is in a state that does not allow the call (e.g. start after close). */
   'ILLEGAL_STATE',
+  /** A query named a state store the topology does not have. */
+  'UNKNOWN_STORE',
   /** close() did not finish within its timeout. */
   'CLOSE_TIMEOUT',
 ] as const;

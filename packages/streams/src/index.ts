@@ -6,6 +6,7 @@ export type { RecordHeaders } from './kafka/port.js';
 export { jsonLogger, type LogFields, type Logger } from './logger.js';
 export { DEAD_LETTER_HEADERS, type ErrorMode } from './runtime/error-handling.js';
 export type { Cancellable, PunctuationType, Punctuator } from './runtime/punctuation.js';
+export type { KeyQueryMetadata, StreamsMetadata } from './runtime/query-metadata.js';
 export {
   type AssignmentListener,
   type CloseOptions,
@@ -16,6 +17,7 @@ export {
   type StreamsAppOptions,
   type StreamsMetrics,
   type StreamsState,
+  type TaskAssignment,
 } from './runtime/streams-app.js';
 export {
   type BuiltinSerde,

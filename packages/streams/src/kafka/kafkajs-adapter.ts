@@ -1,6 +1,6 @@
 // The kafkajs adapter of the Kafka client port. This is the only module that imports kafkajs.
 
-import { eddyPartitionAssigner } from '@eddy/assignor';
+import { type DecodedAssignment, decodeOwnAssignment, eddyPartitionAssigner } from '@eddy/assignor';
 import {
   type Admin,
   AssignerProtocol,
@@ -102,6 +102,18 @@ function toMessage(r: OutgoingRecord): Message {
   return m;
 }
 
+/** How long the admin waits for the partitions of a newly created topic to have leaders. */
+const LEADER_WAIT_MS = 10_000;
+
+function isLeadershipError(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return (
+    type === 'NOT_LEADER_FOR_PARTITION' ||
+    type === 'LEADER_NOT_AVAILABLE' ||
+    type === 'UNKNOWN_TOPIC_OR_PARTITION'
+  );
+}
+
 class KafkajsAdmin implements AdminPort {
   private closed = false;
   constructor(private readonly admin: Admin) {}
@@ -111,10 +123,21 @@ class KafkajsAdmin implements AdminPort {
   }
 
   async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
-    return offsets
-      .map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }))
-      .sort((a, b) => a.partition - b.partition);
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        return offsets
+          .map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }))
+          .sort((a, b) => a.partition - b.partition);
+      } catch (err) {
+        // A topic another instance has just created: its leaders are elected, but this client's metadata still
+        // has none (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). Refresh it and ask again, for a bounded time.
+        if (!isLeadershipError(err) || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+        await this.admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      }
+    }
   }
 
   async partitionCounts(topics: string[]): Promise<Map<string, number>> {
@@ -128,7 +151,8 @@ class KafkajsAdmin implements AdminPort {
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
-    await this.admin.createTopics({
+    // Resolves false, without waiting for leaders, when another instance created a topic first.
+    const created = await this.admin.createTopics({
       waitForLeaders: true,
       topics: topics.map((t) => ({
         topic: t.topic,
@@ -137,6 +161,19 @@ class KafkajsAdmin implements AdminPort {
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
+    if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
+  }
+
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const meta = await this.admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+      const led = meta?.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async close(): Promise<void> {
@@ -267,7 +304,14 @@ class KafkajsConsumer implements ConsumerPort {
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
         for (const partition of partitions) assigned.push({ topic, partition });
       }
-      options.onGroupJoin?.(assigned, event.payload.generationId);
+      options.onGroupJoin?.({
+        assigned,
+        generationId: event.payload.generationId,
+        assignment:
+          options.subscription === undefined
+            ? undefined
+            : decodeOrNone(event.payload.memberAssignmentUserData),
+      });
     });
     consumer.on(CRASH, (event) => {
       if (!event.payload.restart) options.onCrash?.(event.payload.error);
@@ -318,10 +362,23 @@ class KafkajsConsumer implements ConsumerPort {
     return this.consumer.stop(options);
   }
 
+  requestRejoin(): void {
+    this.consumer.requestRejoin();
+  }
+
   async close(options: { leaveGroup?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.consumer.disconnect(options);
+  }
+}
+
+/** The Eddy assignment in a member's userData, or undefined when the group's leader did not write one. */
+function decodeOrNone(userData: Buffer | null): DecodedAssignment | undefined {
+  try {
+    return decodeOwnAssignment(userData);
+  } catch {
+    return undefined;
   }
 }
 
@@ -494,9 +551,8 @@ export function kafkajsClientFactory(
                   eddyPartitionAssigner({
                     assignerProtocol: AssignerProtocol,
                     subscriptionInfo: o.subscription,
-                    // Without standby or warm-up replicas yet, every member counts as caught up: balance and
-                    // stickiness decide, and a moved task restores from its changelog.
-                    assignmentOptions: { acceptableRecoveryLag: Number.MAX_SAFE_INTEGER },
+                    ...(o.assignmentOptions === undefined ? {} : { assignmentOptions: o.assignmentOptions }),
+                    ...(o.statefulTasks === undefined ? {} : { statefulTasks: o.statefulTasks }),
                   }),
                 ],
               }),

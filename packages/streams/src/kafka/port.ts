@@ -1,7 +1,7 @@
 // The Kafka client port: the small interface the runtime uses to talk to Kafka. Only the adapter
 // (kafkajs-adapter.ts) knows which client library implements it.
 
-import type { SubscriptionInfo } from '@eddy/assignor';
+import type { AssignmentOptions, DecodedAssignment, SubscriptionInfo } from '@eddy/assignor';
 
 export type RecordHeaders = Record<string, Buffer>;
 
@@ -116,9 +116,22 @@ export interface ConsumerOptions {
   groupInstanceId?: string;
   /** Plans assignments with Eddy's sticky, lag-aware assignor; this member's subscription comes from here. */
   subscription?: () => SubscriptionInfo;
-  onGroupJoin?: (assigned: { topic: string; partition: number }[], generationId: number) => void;
+  /** Options of the Eddy assignor (standbys, acceptable lag, warm-ups), used when this member leads the group. */
+  assignmentOptions?: Partial<AssignmentOptions>;
+  /** Whether the tasks hold state (default true); the assignor ignores lags of stateless tasks. */
+  statefulTasks?: boolean;
+  onGroupJoin?: (join: GroupJoin) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
+}
+
+/** What a member received in one generation of the group. */
+export interface GroupJoin {
+  /** The partitions to fetch: those of the active tasks. */
+  assigned: { topic: string; partition: number }[];
+  generationId: number;
+  /** The Eddy assignment (active, standby and warm-up tasks, host map, probing flag); absent without `subscription`. */
+  assignment: DecodedAssignment | undefined;
 }
 
 export interface ConsumerPort {
@@ -129,6 +142,8 @@ export interface ConsumerPort {
   /** Stops fetching, waits for the running batch handler, and leaves the group unless `leaveGroup` is false. */
   stop(options?: { leaveGroup?: boolean }): Promise<void>;
   close(options?: { leaveGroup?: boolean }): Promise<void>;
+  /** Rejoins the group after the running batch, with a fresh subscription: a rebalance. */
+  requestRejoin(): void;
 }
 
 export interface ClientOptions {

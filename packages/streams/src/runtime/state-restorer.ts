@@ -8,6 +8,16 @@ export interface RestoreContext {
   reader: ChangelogReaderPort;
   logger: Logger;
   listener: RestoreListener | undefined;
+  /** Polled before each batch; when it returns true the restore stops early with RestoreStopped. */
+  shouldStop?: () => boolean;
+}
+
+/** A restore given up because its task or replica is going away; what was applied is checkpointed. */
+export class RestoreStopped extends Error {
+  constructor() {
+    super('restore stopped');
+    this.name = 'RestoreStopped';
+  }
 }
 
 /** Records restored per store of one task. */
@@ -89,6 +99,7 @@ export async function restoreTask(state: TaskStateManager, ctx: RestoreContext):
   await ctx.reader.read(
     todo.map((p) => p.range),
     async (range, records) => {
+      if (ctx.shouldStop?.()) throw new RestoreStopped();
       const store = byRange.get(`${range.topic}:${range.partition}`)!;
       // A changelog record always has a key; anything else in the topic was not written by a store.
       await state.applyRestoreBatch(

@@ -1,7 +1,7 @@
 // The streams app: one processing loop per process that consumes in a group, runs tasks, sends output and commits.
 
 import { randomUUID } from 'node:crypto';
-import { loadOrCreateProcessId } from '@eddy/assignor';
+import { type DecodedAssignment, loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
@@ -11,15 +11,20 @@ import type {
   ChangelogReaderPort,
   ConsumerPort,
   FetchedBatch,
+  GroupJoin,
   KafkaClientFactory,
   ProducerPort,
   TopicPartitionOffset,
 } from '../kafka/port.js';
+import type { Serializer } from '../serdes/serde.js';
 import type { SealedTopology, Topology } from '../topology/topology.js';
 import { changelogTopicSpecs, ensureChangelogTopics } from './changelog-topics.js';
 import { deadLetterTopicOf } from './error-handling.js';
+import { type KeyQueryMetadata, QueryMetadata, type StreamsMetadata } from './query-metadata.js';
 import { RecordCollector } from './record-collector.js';
+import { ReplicaManager } from './replica-manager.js';
 import type { StreamTask } from './stream-task.js';
+import { scanLocalState, TaskLags } from './task-lags.js';
 import { TaskManager } from './task-manager.js';
 
 /** How often idle tasks are checked for due wall-clock punctuators. */
@@ -44,8 +49,19 @@ const TRANSITIONS: Record<StreamsState, StreamsState[]> = {
 };
 
 export type StateListener = (next: StreamsState, previous: StreamsState) => void;
-/** Told each time the group assigns this instance its tasks: their ids (`0_<partition>`) and the group generation. */
-export type AssignmentListener = (taskIds: string[], generationId: number) => void;
+/** What the group gave this instance in one generation. Task ids are `0_<partition>`, sorted. */
+export interface TaskAssignment {
+  generationId: number;
+  /** Tasks this instance processes. */
+  active: string[];
+  /** Replicas kept current so that this instance can take the task over with only the tail to restore. */
+  standby: string[];
+  /** Replicas catching up before a later (probing) rebalance moves the task here. */
+  warmup: string[];
+}
+
+/** Told each time the group assigns this instance its tasks. */
+export type AssignmentListener = (assignment: TaskAssignment) => void;
 export type ErrorListener = (error: StreamsError) => void;
 
 /** The points between the steps of a commit, for fault-injection tests of the commit protocol. */
@@ -70,6 +86,11 @@ export interface StreamsMetrics {
   /** Assignments received (group joins), and the group generation of the last one. */
   rebalances: number;
   generationId: number;
+  /** Standby and warm-up replicas this instance runs. */
+  standbyTasks: number;
+  warmupTasks: number;
+  /** Rebalances this instance asked for because its warm-up replicas caught up or the probing interval passed. */
+  probingRebalances: number;
 }
 
 export interface CloseOptions {
@@ -89,6 +110,19 @@ export class StreamsApp {
   private tasks: TaskManager | undefined;
   private admin: AdminPort | undefined;
   private reader: ChangelogReaderPort | undefined;
+  private replicaReader: ChangelogReaderPort | undefined;
+  private replicas: ReplicaManager | undefined;
+  private lags: TaskLags | undefined;
+  private partitionCount = 0;
+  /** Partitions of the active tasks of the current generation; they report lag 0. */
+  private activePartitions = new Set<number>();
+  private ownAssignment: DecodedAssignment | undefined;
+  private assignedAt = 0;
+  private queryMetadata: QueryMetadata | undefined;
+  /** The warm-up set a catch-up rejoin was asked for, so that the same set is not asked for again at once. */
+  private probedWarmups: string | undefined;
+  private probingRequestedAt = -1;
+  private probingRebalances = 0;
   private changelogRecords = 0;
   private rebalances = 0;
   private generationId = -1;
@@ -154,12 +188,47 @@ export class StreamsApp {
       rebalances: this.rebalances,
       generationId: this.generationId,
       changelogRecords: this.changelogRecords,
+      standbyTasks: this.ownAssignment?.standby.length ?? 0,
+      warmupTasks: this.ownAssignment?.warmup.length ?? 0,
+      probingRebalances: this.probingRebalances,
     };
   }
 
   onStateChange(listener: StateListener): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * Where key `key` of store `storeName` lives: its task, and the `applicationServer` endpoints of the instances
+   * running it as active and as standby. `keySerializer` must produce the bytes the input topic is partitioned by
+   * (default: the key is those bytes). Needs an assignment (ILLEGAL_STATE before); UNKNOWN_STORE for a store the
+   * topology does not have.
+   */
+  queryMetadataForKey<K>(storeName: string, key: K, keySerializer?: Serializer<K>): KeyQueryMetadata {
+    const bytes = keySerializer === undefined ? key : keySerializer.serialize(key);
+    if (!(bytes instanceof Uint8Array)) {
+      throw new StreamsError(
+        'SERIALIZATION_FAILED',
+        'queryMetadataForKey needs the key as bytes, or a keySerializer that turns it into bytes',
+      );
+    }
+    return this.routing().forKey(storeName, bytes);
+  }
+
+  /** Every instance of the application that set `applicationServer`, with its active and standby tasks. */
+  allMetadata(): StreamsMetadata[] {
+    return this.routing().all();
+  }
+
+  private routing(): QueryMetadata {
+    if (this.queryMetadata === undefined) {
+      throw new StreamsError(
+        'ILLEGAL_STATE',
+        'no assignment yet: query metadata exists once the app has joined',
+      );
+    }
+    return this.queryMetadata;
   }
 
   onAssignment(listener: AssignmentListener): () => void {
@@ -254,6 +323,29 @@ export class StreamsApp {
     await this.producer.connect();
     // A private group per process run: the restore consumer must never share a group with another instance.
     this.reader = this.factory.changelogReader(`${this.config.applicationId}.restore.${randomUUID()}`);
+    this.partitionCount = partitions;
+    const stateful = this.graph.stores.length > 0;
+    if (stateful) {
+      // What this instance reports at its first join: the state already on its volume, against the changelog ends.
+      const lags = new TaskLags(
+        changelogTopicSpecs(this.config.applicationId, this.graph.stores, partitions).map((t) => t.topic),
+        partitions,
+      );
+      await scanLocalState(lags, this.config, this.graph, partitions);
+      await lags.refreshEnds(admin);
+      this.lags = lags;
+      this.replicaReader = this.factory.changelogReader(
+        `${this.config.applicationId}.replicas.${randomUUID()}`,
+      );
+      this.replicas = new ReplicaManager({
+        config: this.config,
+        graph: this.graph,
+        admin,
+        reader: this.replicaReader,
+        lags,
+        onCaughtUp: () => this.probeIfWarm(),
+      });
+    }
     this.tasks = new TaskManager({
       config: this.config,
       graph: this.graph,
@@ -261,32 +353,34 @@ export class StreamsApp {
       admin,
       reader: this.reader,
       factory: this.factory,
+      onStateClosing: (partition, positions) => this.lags?.record(partition, positions),
     });
     // The process id lives on the state volume, so it follows the pod's state across restarts.
     const { processId } = await loadOrCreateProcessId(this.config.stateDir, { onCorrupt: 'regenerate' });
     const identity = this.config.instanceId ?? processId;
+    const { applicationServer, rackId } = this.config;
     this.consumer = this.factory.consumer({
       groupId: this.config.applicationId,
-      // Until standby and warm-up replicas exist, every member reports every task as caught up: the assignor
-      // then balances tasks and keeps each where it was (it remembers the previous owners); a task that moves
-      // restores from its changelog. Reporting real lags would hold tasks on their old owner and wait for warm-ups
-      // that nothing runs.
+      // Called at every join: active tasks report lag 0, replicas and state left on the volume their distance from
+      // the changelog ends, and tasks without local state their whole changelog.
       subscription: () => ({
         identity,
         processId,
-        taskLags: new Map(Array.from({ length: partitions }, (_, p) => [`0_${p}`, 0])),
+        taskLags: this.lags?.lags(this.activePartitions) ?? new Map(),
+        ...(applicationServer === undefined ? {} : { endpoint: applicationServer }),
+        ...(rackId === undefined ? {} : { rack: rackId }),
       }),
+      assignmentOptions: {
+        numStandbyReplicas: this.config.numStandbyReplicas,
+        acceptableRecoveryLag: this.config.acceptableRecoveryLag,
+        maxWarmupReplicas: this.config.maxWarmupReplicas,
+      },
+      statefulTasks: stateful,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       readCommitted: this.config.processingGuarantee === 'exactly-once',
       fromBeginning: this.config.autoOffsetReset === 'earliest',
-      onGroupJoin: (assigned, generationId) => {
-        this.rebalances++;
-        this.generationId = generationId;
-        this.assign(assigned);
-        const taskIds = [...new Set(assigned.map((a) => `0_${a.partition}`))].sort();
-        for (const l of this.assignmentListeners) l(taskIds, generationId);
-      },
+      onGroupJoin: (join) => this.onGroupJoin(join),
       ...(this.config.instanceId === undefined ? {} : { groupInstanceId: this.config.instanceId }),
       onCrash: (error) =>
         this.fail(
@@ -332,14 +426,69 @@ export class StreamsApp {
     return first[1];
   }
 
-  private assign(assigned: { topic: string; partition: number }[]): void {
+  private onGroupJoin({ assigned, generationId, assignment }: GroupJoin): void {
+    this.rebalances++;
+    this.generationId = generationId;
+    this.ownAssignment = assignment;
+    this.assignedAt = Date.now();
+    this.activePartitions = new Set(assigned.map((a) => a.partition));
+    if (assignment !== undefined) {
+      this.queryMetadata = new QueryMetadata(
+        assignment.hostOf,
+        this.graph.stores.map((s) => s.name),
+        this.partitionCount,
+      );
+    }
+    const replicaPartitions = new Set(
+      [...(assignment?.standby ?? []), ...(assignment?.warmup ?? [])].map(partitionOfTask),
+    );
+    this.assign(assigned, replicaPartitions);
+    const event: TaskAssignment = {
+      generationId,
+      active: [...this.activePartitions].sort((a, b) => a - b).map((p) => `0_${p}`),
+      standby: [...(assignment?.standby ?? [])],
+      warmup: [...(assignment?.warmup ?? [])],
+    };
+    for (const l of this.assignmentListeners) l(event);
+  }
+
+  /**
+   * A member with warm-up replicas asks for a rebalance (the probing rebalance) once they are all within the
+   * acceptable lag, so the group can move the tasks here; or, if they do not catch up, after the probing interval.
+   */
+  private probeIfWarm(): void {
+    const assignment = this.ownAssignment;
+    const lags = this.lags;
+    if (assignment === undefined || lags === undefined || assignment.warmup.length === 0) return;
+    if (this.stopping || this.failure || this.probingRequestedAt === this.generationId) return;
+    const warmups = assignment.warmup.join(',');
+    const caughtUp = assignment.warmup.every(
+      (t) => lags.lagOf(partitionOfTask(t)) <= this.config.acceptableRecoveryLag,
+    );
+    const overdue = Date.now() - this.assignedAt >= this.config.probingRebalanceIntervalMs;
+    // The same warm-ups given again after a catch-up rejoin: wait for the interval rather than rejoin in a loop.
+    if (!overdue && !(caughtUp && this.probedWarmups !== warmups)) return;
+    this.probedWarmups = caughtUp ? warmups : undefined;
+    this.probingRequestedAt = this.generationId;
+    this.probingRebalances++;
+    this.config.logger.info('asking for a probing rebalance', {
+      warmups,
+      reason: caughtUp ? 'warm-up replicas caught up' : 'probing interval passed',
+    });
+    this.consumer?.requestRejoin();
+  }
+
+  private assign(assigned: { topic: string; partition: number }[], replicaPartitions: Set<number>): void {
     const owned = new Set(assigned.map((a) => `${a.topic}:${a.partition}`));
     const partitions = new Set(assigned.map((a) => a.partition));
     // Offsets of partitions we no longer own cannot be committed by us any more: the new owner replays them.
-    for (const [key, o] of this.pendingOffsets) if (!owned.has(key)) this.pendingOffsets.delete(key);
+    for (const key of [...this.pendingOffsets.keys()]) if (!owned.has(key)) this.pendingOffsets.delete(key);
     const tasks = this.tasks!;
     // Between batches (kafkajs joins only then), but after a running wall-clock punctuation.
+    const replicas = this.replicas;
     void this.runExclusive(async () => {
+      // A replica that becomes active hands its directory over: the task opens it and restores only the tail.
+      await replicas?.release(partitions);
       await tasks.retainOnly(partitions);
       for (const { task } of tasks.active()) {
         for (const topic of this.topology.sourceTopics()) {
@@ -350,6 +499,8 @@ export class StreamsApp {
       for (const partition of partitions) {
         tasks.ensure(partition).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
       }
+      // Replicas open in the background; a task this instance just gave up becomes one once its lock is free.
+      await replicas?.assign(replicaPartitions);
     }).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
     if (this.currentState === 'REBALANCING') this.transition('RUNNING');
   }
@@ -572,6 +723,9 @@ export class StreamsApp {
       this.failure ??= asStreamsError(err, 'COMMIT_FAILED');
     } finally {
       // Releases the task locks; everything committed is checkpointed, the rest is dropped.
+      await this.replicas
+        ?.close()
+        .catch((err) => this.config.logger.error('closing replicas failed', { error: errorMessage(err) }));
       await this.tasks
         ?.closeAll()
         .catch((err) => this.config.logger.error('closing tasks failed', { error: errorMessage(err) }));
@@ -586,6 +740,7 @@ export class StreamsApp {
       this.consumer?.close({ leaveGroup: this.leaveGroup }),
       this.producer?.close(),
       this.reader?.close(),
+      this.replicaReader?.close(),
       this.admin?.close(),
     ]);
   }
@@ -599,6 +754,10 @@ export class StreamsApp {
     this.currentState = next;
     for (const l of this.stateListeners) l(next, previous);
   }
+}
+
+function partitionOfTask(taskId: string): number {
+  return Number(taskId.slice(taskId.indexOf('_') + 1));
 }
 
 function asStreamsError(err: unknown, code: StreamsError['code']): StreamsError {

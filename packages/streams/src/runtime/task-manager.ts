@@ -1,5 +1,5 @@
 // Creates, restores, commits and closes the tasks of the partitions this instance is assigned.
-import { type ChangelogRecord, StateStoreError, TaskStateManager } from '@eddy/state';
+import type { ChangelogPartition, ChangelogRecord, TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import type {
@@ -13,6 +13,7 @@ import type { SealedTopology } from '../topology/topology.js';
 import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
 import { StreamTask } from './stream-task.js';
+import { createTaskState, openTaskState } from './task-state.js';
 
 /**
  * A task and, for a stateful topology, the manager of its stores. With exactly-once, the task also has its own
@@ -33,6 +34,8 @@ export interface TaskManagerDeps {
   admin: AdminPort;
   reader: ChangelogReaderPort;
   factory: KafkaClientFactory;
+  /** Told where a task's stores stand (their checkpoints) as the task closes; its state stays on disk. */
+  onStateClosing?: (partition: number, positions: ChangelogPartition[]) => void;
 }
 
 /**
@@ -58,14 +61,12 @@ function replayedUpTo(
   return out;
 }
 
-/** How long a task waits for another holder of its state directory lock to let go. */
-const LOCK_WAIT_MS = 15_000;
-
 export class TaskManager {
   private readonly ready = new Map<number, ActiveTask>();
   private readonly creating = new Map<number, Promise<ActiveTask>>();
   private readonly closing = new Map<number, Promise<void>>();
   private restoringCount = 0;
+  private prepared: TaskStateManager[] = [];
 
   constructor(private readonly deps: TaskManagerDeps) {}
 
@@ -106,13 +107,23 @@ export class TaskManager {
   /** Flushes every task's caches and returns the changelog records to send before completeCommit. */
   prepareCommit(): ChangelogRecord[] {
     const records: ChangelogRecord[] = [];
-    for (const { state } of this.ready.values()) if (state) records.push(...state.prepareCommit());
+    this.prepared = [];
+    for (const { state } of this.ready.values()) {
+      if (!state) continue;
+      records.push(...state.prepareCommit());
+      this.prepared.push(state);
+    }
     return records;
   }
 
-  /** Writes each task's flushed state and checkpoint, now that its changelog records are acknowledged. */
+  /**
+   * Writes the flushed state and checkpoint of each task prepared by prepareCommit, now that its changelog records
+   * are acknowledged. A task that became ready in between has nothing of this commit.
+   */
   async completeCommit(changelogOffsets: ReadonlyMap<string, bigint>): Promise<void> {
-    for (const { state } of this.ready.values()) await state?.completeCommit(changelogOffsets);
+    const prepared = this.prepared;
+    this.prepared = [];
+    for (const state of prepared) await state.completeCommit(changelogOffsets);
   }
 
   /**
@@ -143,6 +154,7 @@ export class TaskManager {
     if (!active) return this.closing.get(partition) ?? Promise.resolve();
     this.ready.delete(partition);
     active.task.close();
+    if (active.state) this.deps.onStateClosing?.(partition, active.state.changelogPartitions());
     const done = Promise.allSettled([active.state?.close(), active.producer?.close()])
       .then(() => undefined)
       .finally(() => this.closing.delete(partition));
@@ -164,18 +176,12 @@ export class TaskManager {
       collector = new RecordCollector(DRAIN_ONLY);
     }
     let state: TaskStateManager | undefined;
-    const stores = new Map<string, unknown>();
+    let stores = new Map<string, unknown>();
     if (graph.stores.length > 0) {
       this.restoringCount++;
       try {
-        state = new TaskStateManager({
-          applicationId: config.applicationId,
-          taskId: `0_${partition}`,
-          partition,
-          stateDir: config.stateDir,
-        });
-        for (const spec of graph.stores) stores.set(spec.name, state.register(spec.builder));
-        await this.open(state);
+        ({ state, stores } = createTaskState(config, graph, partition));
+        await openTaskState(state, config);
         const restored = await restoreTask(state, {
           admin: this.deps.admin,
           reader: this.deps.reader,
@@ -217,45 +223,5 @@ export class TaskManager {
     const active = { task, state, collector, producer };
     this.ready.set(partition, active);
     return active;
-  }
-
-  /**
-   * Opens the stores: a corrupted store is wiped (it is rebuilt from its changelog), a lock still held by another
-   * owner is waited for a bounded time.
-   */
-  private async open(state: TaskStateManager): Promise<void> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let wiped = 0;
-    let waitingLogged = false;
-    for (;;) {
-      try {
-        await state.open();
-        return;
-      } catch (err) {
-        if (!(err instanceof StateStoreError)) throw err;
-        if (err.code === 'STORE_CORRUPTED' && err.store !== undefined && wiped < state.storeNames().length) {
-          this.deps.config.logger.warn('store is corrupted; wiping it and rebuilding it from its changelog', {
-            store: err.store,
-            task: state.options.taskId,
-            error: err.message,
-          });
-          await state.wipe(err.store);
-          wiped++;
-          continue;
-        }
-        if (err.code === 'STORE_LOCKED' && Date.now() < deadline) {
-          if (!waitingLogged) {
-            this.deps.config.logger.warn('task state is locked by another owner; waiting for it', {
-              task: state.options.taskId,
-              error: err.message,
-            });
-            waitingLogged = true;
-          }
-          await new Promise((r) => setTimeout(r, 250));
-          continue;
-        }
-        throw err;
-      }
-    }
   }
 }

@@ -1,0 +1,174 @@
+// Standby and warm-up replicas: local copies of other instances' task state, kept current from the changelogs.
+import type { TaskStateManager } from '@eddy/state';
+import type { ResolvedConfig } from '../config.js';
+import { errorMessage } from '../errors.js';
+import type { AdminPort, ChangelogReaderPort } from '../kafka/port.js';
+import type { SealedTopology } from '../topology/topology.js';
+import { RestoreStopped, restoreTask } from './state-restorer.js';
+import type { TaskLags } from './task-lags.js';
+import { createTaskState, openTaskState } from './task-state.js';
+
+export interface ReplicaManagerDeps {
+  config: ResolvedConfig;
+  graph: SealedTopology;
+  admin: AdminPort;
+  /** A reader of its own, so that replicas never hold up the restore of an active task. */
+  reader: ChangelogReaderPort;
+  lags: TaskLags;
+  /** Called after every round of catching up, with the lags just measured. */
+  onCaughtUp?: () => void;
+}
+
+interface Replica {
+  readonly partition: number;
+  state: TaskStateManager | undefined;
+  /** Settles once the state is open (or failed to open). */
+  opened: Promise<void>;
+  /** The read in progress, if any. */
+  reading: Promise<unknown> | undefined;
+  released: boolean;
+}
+
+/**
+ * Runs a replica per assigned standby or warm-up task. Every `replicaPollIntervalMs` each replica reads its
+ * changelogs from its checkpoint to their current end (`restoreTask`, without the restore listener, which is for
+ * active tasks), so its stores and checkpoints on disk are always a consistent, recent copy. Promoting a replica
+ * means releasing it: the active task then opens the same directory and restores only the tail.
+ */
+export class ReplicaManager {
+  private readonly replicas = new Map<number, Replica>();
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: ReplicaManagerDeps) {}
+
+  /** Partitions with a replica (open or opening). */
+  get partitions(): number[] {
+    return [...this.replicas.keys()].sort((a, b) => a - b);
+  }
+
+  /** Runs replicas for exactly `partitions`: opens the new ones in the background, closes the others. */
+  async assign(partitions: ReadonlySet<number>): Promise<void> {
+    if (this.closed) return;
+    await this.release([...this.replicas.keys()].filter((p) => !partitions.has(p)));
+    for (const partition of partitions) {
+      if (this.replicas.has(partition)) continue;
+      const replica: Replica = {
+        partition,
+        state: undefined,
+        opened: Promise.resolve(),
+        reading: undefined,
+        released: false,
+      };
+      replica.opened = this.open(replica);
+      this.replicas.set(partition, replica);
+    }
+    this.schedule(0);
+  }
+
+  /** Closes the replicas of `partitions` (e.g. to promote them to active tasks); resolves once their locks are free. */
+  async release(partitions: Iterable<number>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const partition of partitions) {
+      const replica = this.replicas.get(partition);
+      if (replica === undefined) continue;
+      this.replicas.delete(partition);
+      replica.released = true;
+      closing.push(this.closeReplica(replica));
+    }
+    await Promise.all(closing);
+  }
+
+  /** Stops polling and closes every replica. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.release([...this.replicas.keys()]);
+    await this.round?.catch(() => undefined);
+  }
+
+  private async open(replica: Replica): Promise<void> {
+    const { config, graph, lags } = this.deps;
+    const { state } = createTaskState(config, graph, replica.partition);
+    try {
+      await openTaskState(state, config);
+    } catch (err) {
+      await state.close().catch(() => undefined);
+      if (!replica.released) {
+        config.logger.warn('a replica could not open its state; running without it', {
+          task: `0_${replica.partition}`,
+          error: errorMessage(err),
+        });
+        this.replicas.delete(replica.partition);
+      }
+      return;
+    }
+    if (replica.released) {
+      await state.close();
+      return;
+    }
+    replica.state = state;
+    lags.record(replica.partition, state.changelogPartitions());
+  }
+
+  private async closeReplica(replica: Replica): Promise<void> {
+    // A read in progress stops at its next batch (RestoreStopped); what it applied is checkpointed.
+    await replica.opened;
+    await replica.reading?.catch(() => undefined);
+    const state = replica.state;
+    replica.state = undefined;
+    if (state === undefined) return;
+    this.deps.lags.record(replica.partition, state.changelogPartitions());
+    await state.close();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.round !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.round = this.catchUp().finally(() => {
+        this.round = undefined;
+        this.schedule(this.deps.config.replicaPollIntervalMs);
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One round: every open replica reads its changelogs up to their current end. */
+  private async catchUp(): Promise<void> {
+    const { admin, reader, config, lags } = this.deps;
+    try {
+      await lags.refreshEnds(admin);
+    } catch (err) {
+      config.logger.warn('reading changelog ends failed; replicas retry', { error: errorMessage(err) });
+      return;
+    }
+    for (const replica of [...this.replicas.values()]) {
+      await replica.opened;
+      const state = replica.state;
+      if (state === undefined || replica.released) continue;
+      replica.reading = restoreTask(state, {
+        admin,
+        reader,
+        logger: config.logger,
+        listener: undefined,
+        shouldStop: () => replica.released || this.closed,
+      });
+      try {
+        await replica.reading;
+      } catch (err) {
+        if (!(err instanceof RestoreStopped)) {
+          config.logger.warn('a replica failed to catch up; it retries', {
+            task: `0_${replica.partition}`,
+            error: errorMessage(err),
+          });
+        }
+      }
+      replica.reading = undefined;
+      if (!replica.released) lags.record(replica.partition, state.changelogPartitions());
+    }
+    this.deps.onCaughtUp?.();
+  }
+}
