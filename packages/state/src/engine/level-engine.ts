@@ -12,6 +12,11 @@ const META_PREFIX = Uint8Array.of(0x00);
 const DATA_PREFIX = Uint8Array.of(0x01);
 const DATA_END = Uint8Array.of(0x02);
 const CHECKPOINT_KEY = concatBytes(META_PREFIX, Buffer.from('checkpoint'));
+/**
+ * The approximate entry count, written in the same batch as the data it counts: counting a large store at open
+ * (seconds at a million keys) would make a restart on local state as slow as its size.
+ */
+const COUNT_KEY = concatBytes(META_PREFIX, Buffer.from('count'));
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
@@ -43,7 +48,9 @@ export class LevelEngine implements StoreEngine {
     this.state = 'open';
     const raw = this.db!.getSync(CHECKPOINT_KEY);
     const checkpoint = raw === undefined ? undefined : decodeCheckpoint(raw, this.name);
-    this.committedCount = await this.countEntries();
+    const count = this.db!.getSync(COUNT_KEY);
+    // Stores written before the count was kept are counted once.
+    this.committedCount = count === undefined ? await this.countEntries() : decodeCount(count);
     return checkpoint;
   }
 
@@ -142,6 +149,7 @@ export class LevelEngine implements StoreEngine {
         else batch.put(concatBytes(DATA_PREFIX, keys[i]!), toBuffer(value));
       }
       batch.put(CHECKPOINT_KEY, encodeCheckpoint(checkpoint));
+      batch.put(COUNT_KEY, encodeCount(this.committedCount + this.pendingDelta));
       await batch.write();
     } catch (cause) {
       throw new StateStoreError(
@@ -177,6 +185,7 @@ export class LevelEngine implements StoreEngine {
       }
     }
     batch.put(CHECKPOINT_KEY, encodeCheckpoint(checkpoint));
+    batch.put(COUNT_KEY, encodeCount(this.committedCount + delta));
     try {
       await batch.write();
     } catch (cause) {
@@ -293,4 +302,16 @@ export class LevelEngine implements StoreEngine {
       throw new StateStoreError(code, `store "${this.name}" is ${this.state}`, { store: this.name });
     }
   }
+}
+
+function encodeCount(count: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeDoubleBE(Math.max(0, count));
+  return out;
+}
+
+function decodeCount(raw: Uint8Array): number {
+  if (raw.length !== 8) return 0;
+  const count = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).readDoubleBE(0);
+  return Number.isFinite(count) && count >= 0 ? count : 0;
 }
