@@ -1,9 +1,11 @@
-// Benchmarks the pure assignment function at 1000 tasks × 100 members; writes benchmarks/results/assignor.json.
+// Benchmarks the pure assignment function at 1000 tasks × 100 members, then a member's restart against the broker
+// (restart.ts); writes benchmarks/results/assignor.json.
 
-import { readFile, writeFile } from 'node:fs/promises';
 import type { AssignmentInput, AssignmentMember, AssignmentPlan, AssignmentTask } from '@eddy/assignor';
 import { assignTasks } from '@eddy/assignor';
 import { bench, do_not_optimize, run } from 'mitata';
+import { writeResults } from '../support/results.js';
+import { measureRestart } from './restart.js';
 
 const TASKS = 1000;
 const MEMBERS = 100;
@@ -74,14 +76,13 @@ const results = benchmarks.map((trial) => {
   return { name: trial.alias, value: Number((stats.avg / 1e6).toFixed(3)), unit: 'ms' };
 });
 
-const file = new URL('../results/assignor.json', import.meta.url);
-let existing: { name: string; value: number; unit: string }[] = [];
-try {
-  existing = JSON.parse(await readFile(file, 'utf8'));
-} catch (err) {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-}
-const names = new Set(results.map((r) => r.name));
-const merged = [...existing.filter((e) => !names.has(e.name)), ...results];
-await writeFile(file, `${JSON.stringify(merged, null, 2)}\n`);
-for (const r of results) console.log(`${r.name} = ${r.value} ${r.unit}`);
+await writeResults('assignor', results);
+
+await writeResults(
+  'assignor',
+  await measureRestart({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(','),
+    records: Number(process.env.RESTART_RECORDS ?? 1_000_000),
+    rounds: Number(process.env.RESTART_ROUNDS ?? 3),
+  }),
+);

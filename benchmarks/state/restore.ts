@@ -5,17 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changelogTopic, encodeSourceMarks, SOURCE_MARKS_HEADER } from '@eddy/state';
+import { changelogTopic, SOURCE_MARKS_HEADER } from '@eddy/state';
 import { StreamsApp } from '@eddy/streams';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { fillChangelog } from '../support/changelog-fill.js';
 import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
 const RECORDS = Number(process.env.RESTORE_RECORDS ?? 1_000_000);
-// Below the broker's 1 MiB message (record batch) limit.
-const SEND_BATCH = 5_000;
-const SENDS_IN_FLIGHT = 8;
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const run = randomUUID().slice(0, 8);
 const applicationId = `bench-restore-${run}`;
@@ -36,7 +34,7 @@ try {
       { topic: changelog, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     ],
   });
-  const recordBytes = await fill(changelog);
+  const recordBytes = await fillChangelog(kafka, { topic: changelog, records: RECORDS, sourceTopic: input });
   const raw1 = await rawConsume(changelog);
   const restore = await restoreWithApp();
   const raw2 = await rawConsume(changelog);
@@ -58,47 +56,6 @@ try {
 } finally {
   await removeByPrefix(admin, applicationId);
   await admin.disconnect();
-}
-
-/** Writes RECORDS distinct keys with count-store values and source-mark headers, as a flush would. */
-async function fill(topic: string): Promise<number> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = performance.now();
-  const value = Buffer.alloc(8);
-  value.writeDoubleBE(1);
-  let recordBytes = 0;
-  const send = async (from: number) => {
-    // All records of one flush carry the same mark: the input position at that flush.
-    const headers = {
-      [SOURCE_MARKS_HEADER]: encodeSourceMarks([{ topic: input, partition: 0, offset: from + SEND_BATCH }]),
-    };
-    const messages: Message[] = [];
-    for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) {
-      messages.push({ key: `word-${String(i).padStart(10, '0')}-${'k'.repeat(32)}`, value, headers });
-    }
-    recordBytes =
-      messages[0]!.key!.length +
-      value.length +
-      SOURCE_MARKS_HEADER.length +
-      headers[SOURCE_MARKS_HEADER].length;
-    await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
-  };
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: SENDS_IN_FLIGHT }, async () => {
-      while (next < RECORDS) {
-        const from = next;
-        next += SEND_BATCH;
-        await send(from);
-      }
-    }),
-  );
-  await producer.disconnect();
-  process.stdout.write(
-    `filled ${topic} with ${RECORDS} records in ${(performance.now() - started).toFixed(0)} ms\n`,
-  );
-  return recordBytes;
 }
 
 /** A plain kafkajs consumer of a fresh group reads the topic to its end, with the restore reader's fetch sizes. */
