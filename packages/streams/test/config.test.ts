@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
 import { Serdes, StreamsApp, StreamsBuilder, type StreamsConfig, StreamsError } from '../src/index.js';
 
 function topology() {
@@ -53,5 +54,70 @@ describe('StreamsApp options', () => {
     await app.close();
     await app.close();
     expect(app.state).toBe('ERROR');
+  });
+});
+
+describe('replica, probing and query options', () => {
+  const app = (config: Partial<StreamsConfig>) =>
+    new StreamsApp(topology(), { applicationId: 'app', brokers: ['127.0.0.1:9092'], ...config });
+
+  it('default to no standbys, 10000 acceptable lag, 2 warm-ups, 60 s probing, 1 s polling, no endpoint or rack', () => {
+    const config = resolveConfig({ applicationId: 'app', brokers: ['127.0.0.1:9092'] });
+    expect(config).toMatchObject({
+      numStandbyReplicas: 0,
+      acceptableRecoveryLag: 10_000,
+      maxWarmupReplicas: 2,
+      probingRebalanceIntervalMs: 60_000,
+      replicaPollIntervalMs: 1_000,
+      applicationServer: undefined,
+      rackId: undefined,
+    });
+  });
+
+  it('keeps valid values', () => {
+    const config = resolveConfig({
+      applicationId: 'app',
+      brokers: ['127.0.0.1:9092'],
+      numStandbyReplicas: 2,
+      acceptableRecoveryLag: 0,
+      maxWarmupReplicas: 1,
+      probingRebalanceIntervalMs: 500,
+      replicaPollIntervalMs: 50,
+      applicationServer: 'app-3.app.svc:7070',
+      rackId: 'eu-west-1a',
+    });
+    expect(config).toMatchObject({
+      numStandbyReplicas: 2,
+      acceptableRecoveryLag: 0,
+      maxWarmupReplicas: 1,
+      probingRebalanceIntervalMs: 500,
+      replicaPollIntervalMs: 50,
+      applicationServer: 'app-3.app.svc:7070',
+      rackId: 'eu-west-1a',
+    });
+    expect(() => app({ numStandbyReplicas: 1, applicationServer: '127.0.0.1:7070' })).not.toThrow();
+  });
+
+  it.each([
+    [{ numStandbyReplicas: -1 }, 'numStandbyReplicas'],
+    [{ numStandbyReplicas: 1.5 }, 'numStandbyReplicas'],
+    [{ numStandbyReplicas: Number.NaN }, 'numStandbyReplicas'],
+    [{ numStandbyReplicas: '1' as never }, 'numStandbyReplicas'],
+    [{ acceptableRecoveryLag: -1 }, 'acceptableRecoveryLag'],
+    [{ acceptableRecoveryLag: 0.5 }, 'acceptableRecoveryLag'],
+    [{ maxWarmupReplicas: 0 }, 'maxWarmupReplicas'],
+    [{ maxWarmupReplicas: 2.5 }, 'maxWarmupReplicas'],
+    [{ probingRebalanceIntervalMs: 0 }, 'probingRebalanceIntervalMs'],
+    [{ replicaPollIntervalMs: -5 }, 'replicaPollIntervalMs'],
+    [{ applicationServer: 'localhost' }, 'applicationServer'],
+    [{ applicationServer: 'host:port' }, 'applicationServer'],
+    [{ applicationServer: 'two words:7070' }, 'applicationServer'],
+    [{ applicationServer: '' }, 'applicationServer'],
+    [{ rackId: '' }, 'rackId'],
+    [{ rackId: 7 as never }, 'rackId'],
+  ])('rejects %o with INVALID_CONFIG naming the option', (bad, named) => {
+    const err = configError(bad);
+    expect(err.code).toBe('INVALID_CONFIG');
+    expect(err.message).toContain(named);
   });
 });
