@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { AdminPort, ChangelogReaderPort } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
-import { RestoreStopped, restoreTask } from './state-restorer.js';
+import { RestoreStopped, restoreTasks } from './state-restorer.js';
 import type { TaskLags } from './task-lags.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
@@ -30,8 +30,8 @@ interface Replica {
 }
 
 /**
- * Runs a replica per assigned standby or warm-up task. Every `replicaPollIntervalMs` each replica reads its
- * changelogs from its checkpoint to their current end (`restoreTask`, without the restore listener, which is for
+ * Runs a replica per assigned standby or warm-up task. Every `replicaPollIntervalMs` the replicas read their
+ * changelogs from their checkpoints to the current ends (`restoreTasks`, without the restore listener, which is for
  * active tasks), so its stores and checkpoints on disk are always a consistent, recent copy. Promoting a replica
  * means releasing it: the active task then opens the same directory and restores only the tail.
  */
@@ -136,7 +136,10 @@ export class ReplicaManager {
     this.timer.unref();
   }
 
-  /** One round: every open replica reads its changelogs up to their current end. */
+  /**
+   * One round: every open replica reads its changelogs up to their current end, all in one read. Releasing a replica
+   * stops the round at its next batch; the others continue from their checkpoints in the next round.
+   */
   private async catchUp(): Promise<void> {
     const { admin, reader, config, lags } = this.deps;
     try {
@@ -145,29 +148,32 @@ export class ReplicaManager {
       config.logger.warn('reading changelog ends failed; replicas retry', { error: errorMessage(err) });
       return;
     }
-    for (const replica of [...this.replicas.values()]) {
-      await replica.opened;
-      const state = replica.state;
-      if (state === undefined || replica.released) continue;
-      replica.reading = restoreTask(state, {
-        admin,
-        reader,
-        logger: config.logger,
-        listener: undefined,
-        shouldStop: () => replica.released || this.closed,
-      });
+    const replicas = [...this.replicas.values()];
+    await Promise.all(replicas.map((r) => r.opened));
+    const open = replicas.filter((r) => r.state !== undefined && !r.released);
+    if (open.length > 0) {
+      const reading = restoreTasks(
+        open.map((r) => r.state!),
+        {
+          admin,
+          reader,
+          logger: config.logger,
+          listener: undefined,
+          shouldStop: () => this.closed || open.some((r) => r.released),
+        },
+      );
+      for (const r of open) r.reading = reading;
       try {
-        await replica.reading;
+        await reading;
       } catch (err) {
         if (!(err instanceof RestoreStopped)) {
-          config.logger.warn('a replica failed to catch up; it retries', {
-            task: `0_${replica.partition}`,
-            error: errorMessage(err),
-          });
+          config.logger.warn('replicas failed to catch up; they retry', { error: errorMessage(err) });
         }
       }
-      replica.reading = undefined;
-      if (!replica.released) lags.record(replica.partition, state.changelogPartitions());
+      for (const r of open) {
+        r.reading = undefined;
+        if (!r.released && r.state !== undefined) lags.record(r.partition, r.state.changelogPartitions());
+      }
     }
     this.deps.onCaughtUp?.();
   }

@@ -32,9 +32,9 @@ async function plan(
   state: TaskStateManager,
   partitions: ChangelogPartition[],
   ctx: RestoreContext,
+  offsetsByTopic: Map<string, Awaited<ReturnType<AdminPort['partitionOffsets']>>>,
 ): Promise<{ range: ChangelogRange; store: string }[]> {
   const out: { range: ChangelogRange; store: string }[] = [];
-  const offsetsByTopic = new Map<string, Awaited<ReturnType<AdminPort['partitionOffsets']>>>();
   for (const p of partitions) {
     let offsets = offsetsByTopic.get(p.topic);
     if (!offsets) {
@@ -84,10 +84,29 @@ async function plan(
 
 /** Brings every logged store of a task up to the end of its changelog. */
 export async function restoreTask(state: TaskStateManager, ctx: RestoreContext): Promise<RestoreSummary> {
-  const planned = await plan(state, state.changelogPartitions(), ctx);
-  const summary: RestoreSummary = new Map(planned.map((p) => [p.store, 0]));
-  const byRange = new Map(planned.map((p) => [`${p.range.topic}:${p.range.partition}`, p.store]));
-  const todo = planned.filter((p) => p.range.startOffset < p.range.endOffset);
+  return (await restoreTasks([state], ctx)).get(state)!;
+}
+
+/**
+ * Brings the stores of several tasks up to the ends of their changelogs, in one read (one reader group) for all of
+ * them. The tasks have different partitions, so each changelog partition belongs to one store of one task.
+ */
+export async function restoreTasks(
+  states: readonly TaskStateManager[],
+  ctx: RestoreContext,
+): Promise<Map<TaskStateManager, RestoreSummary>> {
+  const offsetsByTopic = new Map<string, Awaited<ReturnType<AdminPort['partitionOffsets']>>>();
+  const summaries = new Map<TaskStateManager, RestoreSummary>();
+  const owners = new Map<string, { state: TaskStateManager; store: string }>();
+  const todo: { range: ChangelogRange; store: string; state: TaskStateManager }[] = [];
+  for (const state of states) {
+    const planned = await plan(state, state.changelogPartitions(), ctx, offsetsByTopic);
+    summaries.set(state, new Map(planned.map((p) => [p.store, 0])));
+    for (const p of planned) {
+      owners.set(`${p.range.topic}:${p.range.partition}`, { state, store: p.store });
+      if (p.range.startOffset < p.range.endOffset) todo.push({ ...p, state });
+    }
+  }
   for (const p of todo) {
     ctx.listener?.onRestoreStart?.(
       { store: p.store, topic: p.range.topic, partition: p.range.partition },
@@ -95,12 +114,12 @@ export async function restoreTask(state: TaskStateManager, ctx: RestoreContext):
       p.range.endOffset,
     );
   }
-  if (todo.length === 0) return summary;
+  if (todo.length === 0) return summaries;
   await ctx.reader.read(
     todo.map((p) => p.range),
     async (range, records) => {
       if (ctx.shouldStop?.()) throw new RestoreStopped();
-      const store = byRange.get(`${range.topic}:${range.partition}`)!;
+      const { state, store } = owners.get(`${range.topic}:${range.partition}`)!;
       // A changelog record always has a key; anything else in the topic was not written by a store.
       await state.applyRestoreBatch(
         store,
@@ -108,6 +127,7 @@ export async function restoreTask(state: TaskStateManager, ctx: RestoreContext):
           r.key === null ? [] : [{ offset: r.offset, key: r.key, value: r.value, headers: r.headers }],
         ),
       );
+      const summary = summaries.get(state)!;
       summary.set(store, (summary.get(store) ?? 0) + records.length);
       ctx.listener?.onBatchRestored?.(
         { store, topic: range.topic, partition: range.partition },
@@ -119,8 +139,8 @@ export async function restoreTask(state: TaskStateManager, ctx: RestoreContext):
   for (const p of todo) {
     ctx.listener?.onRestoreEnd?.(
       { store: p.store, topic: p.range.topic, partition: p.range.partition },
-      summary.get(p.store) ?? 0,
+      summaries.get(p.state)!.get(p.store) ?? 0,
     );
   }
-  return summary;
+  return summaries;
 }
