@@ -38,7 +38,7 @@ describe('replicas', () => {
       // Where the changelogs ended a while before the kill: standbys read their tail every second, so by the kill they
       // hold at least this much.
       const endsBefore = await changelogEnds(sts);
-      await new Promise((r) => setTimeout(r, 4_000));
+      await new Promise((r) => setTimeout(r, 6_000));
       sts.pods[victim]!.child.kill('SIGKILL');
       await sts.pods[victim]!.exited;
       const survivors = sts.pods.filter((_, i) => i !== victim);
