@@ -8,6 +8,9 @@ import { RestoreStopped, restoreTasks } from './state-restorer.js';
 import type { TaskLags } from './task-lags.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
+/** How often the changelog ends are read while this instance runs no replicas. */
+const IDLE_REFRESH_MS = 10_000;
+
 export interface ReplicaManagerDeps {
   config: ResolvedConfig;
   graph: SealedTopology;
@@ -130,7 +133,9 @@ export class ReplicaManager {
       this.timer = undefined;
       this.round = this.catchUp().finally(() => {
         this.round = undefined;
-        this.schedule(this.deps.config.replicaPollIntervalMs);
+        // Without replicas, the rounds only keep the reported lags fresh; that needs no per-second requests.
+        const poll = this.deps.config.replicaPollIntervalMs;
+        this.schedule(this.replicas.size > 0 ? poll : Math.max(poll, IDLE_REFRESH_MS));
       });
     }, delayMs);
     this.timer.unref();
