@@ -37,6 +37,7 @@ export {
   EDDY_ASSIGNER_VERSION,
   eddyPartitionAssigner,
 } from './kafkajs/partition-assigner.js';
+export { partitionsOf } from './kafkajs/source-tasks.js';
 export { murmur2, partitionForKey } from './murmur2.js';
 export type {
   AssignmentInput,
@@ -50,4 +51,5 @@ export type {
 export { DEFAULT_ASSIGNMENT_OPTIONS } from './plan.js';
 export type { KeyLocation, QueryRouter, QueryRoutingMetadata } from './routing.js';
 export { createQueryRouter } from './routing.js';
-export { compareTaskIds } from './task-id.js';
+export type { ParsedTaskId } from './task-id.js';
+export { compareTaskIds, formatTaskId, parseTaskId } from './task-id.js';

@@ -1,5 +1,5 @@
 // Interactive-query routing: which instance hosts key K of store S, from the group's latest assignment.
-import { createQueryRouter, type HostTasks, type QueryRouter } from '@eddy/assignor';
+import { createQueryRouter, type HostTasks, isAssignorError, type QueryRouter } from '@eddy/assignor';
 import { StreamsError } from '../errors.js';
 
 /** Where a key of a store lives. */
@@ -35,14 +35,23 @@ export class QueryMetadata {
 
   /** The hosts of `keyBytes` (the key serialized as the input topic's producer wrote it) in `storeName`. */
   forKey(storeName: string, keyBytes: Uint8Array): KeyQueryMetadata {
-    if (!this.storeNames.includes(storeName)) {
-      throw new StreamsError(
-        'UNKNOWN_STORE',
-        `the topology has no store ${JSON.stringify(storeName)}; it has ${this.storeNames.join(', ') || 'none'}`,
+    try {
+      const { taskId, partition, active, standbys } = this.router.hostFor(
+        storeName,
+        keyBytes,
+        this.partitions,
       );
+      return { taskId, partition, active, standbys };
+    } catch (err) {
+      if (isAssignorError(err, 'ASSIGNOR_UNKNOWN_STORE')) {
+        throw new StreamsError(
+          'UNKNOWN_STORE',
+          `the topology has no store ${JSON.stringify(storeName)}; it has ${this.storeNames.join(', ') || 'none'}`,
+          { cause: err },
+        );
+      }
+      throw err;
     }
-    const { taskId, partition, active, standbys } = this.router.hostFor(storeName, keyBytes, this.partitions);
-    return { taskId, partition, active, standbys };
   }
 
   /** Every instance that announced an `applicationServer`, sorted by endpoint. */

@@ -46,11 +46,6 @@ export class ReplicaManager {
 
   constructor(private readonly deps: ReplicaManagerDeps) {}
 
-  /** Partitions with a replica (open or opening). */
-  get partitions(): number[] {
-    return [...this.replicas.keys()].sort((a, b) => a - b);
-  }
-
   /** Runs replicas for exactly `partitions`: opens the new ones in the background, closes the others. */
   async assign(partitions: ReadonlySet<number>): Promise<void> {
     if (this.closed) return;

@@ -1,7 +1,7 @@
 // The streams app: one processing loop per process that consumes in a group, runs tasks, sends output and commits.
 
 import { randomUUID } from 'node:crypto';
-import { type DecodedAssignment, loadOrCreateProcessId } from '@eddy/assignor';
+import { type DecodedAssignment, loadOrCreateProcessId, parseTaskId, partitionsOf } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
@@ -314,10 +314,8 @@ export class StreamsApp {
     this.admin = admin;
     await admin.connect();
     const partitions = await this.checkTopics(admin.partitionCounts.bind(admin));
-    await ensureChangelogTopics(
-      admin,
-      changelogTopicSpecs(this.config.applicationId, this.graph.stores, partitions),
-    );
+    const changelogs = changelogTopicSpecs(this.config.applicationId, this.graph.stores, partitions);
+    await ensureChangelogTopics(admin, changelogs);
     this.producer = this.factory.producer();
     this.collector = new RecordCollector(this.producer);
     await this.producer.connect();
@@ -328,7 +326,7 @@ export class StreamsApp {
     if (stateful) {
       // What this instance reports at its first join: the state already on its volume, against the changelog ends.
       const lags = new TaskLags(
-        changelogTopicSpecs(this.config.applicationId, this.graph.stores, partitions).map((t) => t.topic),
+        changelogs.map((t) => t.topic),
         partitions,
       );
       await scanLocalState(lags, this.config, this.graph, partitions);
@@ -440,7 +438,7 @@ export class StreamsApp {
       );
     }
     const replicaPartitions = new Set(
-      [...(assignment?.standby ?? []), ...(assignment?.warmup ?? [])].map(partitionOfTask),
+      partitionsOf([...(assignment?.standby ?? []), ...(assignment?.warmup ?? [])]),
     );
     this.assign(assigned, replicaPartitions);
     const event: TaskAssignment = {
@@ -463,7 +461,7 @@ export class StreamsApp {
     if (this.stopping || this.failure || this.probingRequestedAt === this.generationId) return;
     const warmups = assignment.warmup.join(',');
     const caughtUp = assignment.warmup.every(
-      (t) => lags.lagOf(partitionOfTask(t)) <= this.config.acceptableRecoveryLag,
+      (t) => lags.lagOf(parseTaskId(t).partition) <= this.config.acceptableRecoveryLag,
     );
     const overdue = Date.now() - this.assignedAt >= this.config.probingRebalanceIntervalMs;
     // The same warm-ups given again after a catch-up rejoin: wait for the interval rather than rejoin in a loop.
@@ -754,10 +752,6 @@ export class StreamsApp {
     this.currentState = next;
     for (const l of this.stateListeners) l(next, previous);
   }
-}
-
-function partitionOfTask(taskId: string): number {
-  return Number(taskId.slice(taskId.indexOf('_') + 1));
 }
 
 function asStreamsError(err: unknown, code: StreamsError['code']): StreamsError {
