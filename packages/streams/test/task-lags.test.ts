@@ -5,37 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ResolvedConfig, resolveConfig } from '../src/config.js';
 import { Serdes, StreamsBuilder } from '../src/index.js';
-import type { AdminPort, PartitionOffsets, TopicSpec } from '../src/kafka/port.js';
 import type { LogFields, Logger } from '../src/logger.js';
 import { scanLocalState, TaskLags } from '../src/runtime/task-lags.js';
 import { createTaskState } from '../src/runtime/task-state.js';
-
-/** An admin whose changelog partitions have the starts and ends the test sets. */
-class FakeAdmin implements AdminPort {
-  readonly offsets = new Map<string, PartitionOffsets[]>();
-
-  set(topic: string, ...ranges: [low: number, high: number][]): void {
-    this.offsets.set(
-      topic,
-      ranges.map(([low, high], partition) => ({ partition, low: BigInt(low), high: BigInt(high) })),
-    );
-  }
-
-  async connect(): Promise<void> {}
-  async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
-    return this.offsets.get(topic) ?? [];
-  }
-  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    for (const t of topics) {
-      const o = this.offsets.get(t);
-      if (o !== undefined) counts.set(t, o.length);
-    }
-    return counts;
-  }
-  async createTopics(_topics: TopicSpec[]): Promise<void> {}
-  async close(): Promise<void> {}
-}
+import { FakeAdmin } from './fake-admin.js';
 
 /** A store position as `TaskStateManager.changelogPartitions()` reports it. */
 function at(topic: string, partition: number, checkpointOffset: bigint | undefined) {
