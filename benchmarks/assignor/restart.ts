@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { changelogTopic } from '@eddy/state';
 import { Kafka, logLevel } from 'kafkajs';
-import { fillChangelog } from '../support/changelog-fill.js';
+import { createWordCountTopics, fillChangelog } from '../support/changelog-fill.js';
 import { removeByPrefix } from '../support/cleanup.js';
 import type { Figure } from '../support/results.js';
 import type { RestartTimeline } from './restart-app.js';
@@ -105,18 +105,7 @@ export async function measureRestart(options: RestartOptions): Promise<Figure[]>
   };
 
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic: input, numPartitions: 1 },
-        { topic: output, numPartitions: 1 },
-        {
-          topic: changelog,
-          numPartitions: 1,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        },
-      ],
-    });
+    await createWordCountTopics(admin, { input, output, changelog });
     // Marks of -1: the state covers no input yet, so the inputs produced below are all processed.
     await fillChangelog(kafka, {
       topic: changelog,

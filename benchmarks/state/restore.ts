@@ -9,7 +9,7 @@ import { changelogTopic, SOURCE_MARKS_HEADER } from '@eddy/state';
 import { StreamsApp } from '@eddy/streams';
 import { Kafka, logLevel } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
-import { fillChangelog } from '../support/changelog-fill.js';
+import { createWordCountTopics, fillChangelog } from '../support/changelog-fill.js';
 import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
@@ -26,14 +26,7 @@ const admin = kafka.admin();
 await admin.connect();
 
 try {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: input, numPartitions: 1 },
-      { topic: output, numPartitions: 1 },
-      { topic: changelog, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-    ],
-  });
+  await createWordCountTopics(admin, { input, output, changelog });
   const recordBytes = await fillChangelog(kafka, { topic: changelog, records: RECORDS, sourceTopic: input });
   const raw1 = await rawConsume(changelog);
   const restore = await restoreWithApp();

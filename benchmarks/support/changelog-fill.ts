@@ -1,6 +1,6 @@
 // Pre-fills a changelog topic with distinct count-store keys and source-mark headers, as the app's flushes would.
 import { encodeSourceMarks, SOURCE_MARKS_HEADER } from '@eddy/state';
-import type { Kafka, Message } from 'kafkajs';
+import type { Admin, Kafka, Message } from 'kafkajs';
 
 // Below the broker's 1 MiB message (record batch) limit.
 const SEND_BATCH = 5_000;
@@ -66,4 +66,23 @@ export async function fillChangelog(kafka: Kafka, fill: ChangelogFill): Promise<
     `filled ${topic} with ${records} records in ${(performance.now() - started).toFixed(0)} ms\n`,
   );
   return recordBytes;
+}
+
+/** The one-partition input, output and compacted changelog topics of a word-count benchmark app. */
+export async function createWordCountTopics(
+  admin: Admin,
+  topics: { input: string; output: string; changelog: string },
+): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topics.input, numPartitions: 1 },
+      { topic: topics.output, numPartitions: 1 },
+      {
+        topic: topics.changelog,
+        numPartitions: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+    ],
+  });
 }

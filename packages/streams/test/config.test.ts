@@ -75,9 +75,7 @@ describe('replica, probing and query options', () => {
   });
 
   it('keeps valid values', () => {
-    const config = resolveConfig({
-      applicationId: 'app',
-      brokers: ['127.0.0.1:9092'],
+    const replicaOptions = {
       numStandbyReplicas: 2,
       acceptableRecoveryLag: 0,
       maxWarmupReplicas: 1,
@@ -85,16 +83,9 @@ describe('replica, probing and query options', () => {
       replicaPollIntervalMs: 50,
       applicationServer: 'app-3.app.svc:7070',
       rackId: 'eu-west-1a',
-    });
-    expect(config).toMatchObject({
-      numStandbyReplicas: 2,
-      acceptableRecoveryLag: 0,
-      maxWarmupReplicas: 1,
-      probingRebalanceIntervalMs: 500,
-      replicaPollIntervalMs: 50,
-      applicationServer: 'app-3.app.svc:7070',
-      rackId: 'eu-west-1a',
-    });
+    };
+    const config = resolveConfig({ applicationId: 'app', brokers: ['127.0.0.1:9092'], ...replicaOptions });
+    expect(config).toMatchObject(replicaOptions);
     expect(() => app({ numStandbyReplicas: 1, applicationServer: '127.0.0.1:7070' })).not.toThrow();
   });
 
