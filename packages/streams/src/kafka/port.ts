@@ -102,8 +102,57 @@ export interface TransactionalProducerPort {
   close(): Promise<void>;
 }
 
+/** A member of the group as the leader sees it when it plans the assignment. */
+export interface GroupMemberSubscription {
+  memberId: string;
+  /** The group instance id of a static member. */
+  groupInstanceId?: string;
+  /** The bytes the member's `GroupProtocol.subscription()` returned when it joined. */
+  userData: Buffer;
+}
+
+/** What the leader gives one member: the partitions its consumer fetches, and bytes the member decodes itself. */
+export interface MemberPlan {
+  partitions: { topic: string; partition: number }[];
+  userData: Buffer;
+}
+
+/**
+ * How the members of a group are assigned partitions, as opaque bytes: each member announces `subscription()`,
+ * the leader turns all of them into a plan per member. The client only carries the bytes (JoinGroup metadata in,
+ * SyncGroup assignment out); `@eddy/assignor` provides Eddy's protocol.
+ */
+export interface GroupProtocol {
+  /** Announced in JoinGroup; every member of a group must announce the same name. */
+  readonly name: string;
+  /** This member's subscription userData; called at every join (lags change between rebalances). */
+  subscription(): Buffer;
+  /**
+   * Leader only: a plan for every member. `partitionCount(topic)` is the topic's partition count in the leader's
+   * metadata, 0 when it has none. Must not throw for a problem the members should hear about: encode it in the
+   * userData instead, so every member stops with the same error rather than each new leader crashing in turn.
+   */
+  assign(
+    members: GroupMemberSubscription[],
+    partitionCount: (topic: string) => number,
+  ): Map<string, MemberPlan> | Promise<Map<string, MemberPlan>>;
+}
+
+/** The consumer's position in the group; transactional offset commits carry it so a zombie's commit is refused. */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId?: string;
+}
+
 export interface ConsumerOptions {
   groupId: string;
+  /**
+   * The group protocol that assigns partitions (replaces `subscription`, `assignmentOptions` and `statefulTasks`,
+   * which are being removed).
+   */
+  protocol?: GroupProtocol;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   readCommitted: boolean;
@@ -132,6 +181,10 @@ export interface GroupJoin {
   generationId: number;
   /** The Eddy assignment (active, standby and warm-up tasks, host map, probing flag); absent without `subscription`. */
   assignment: DecodedAssignment | undefined;
+  /** This member's id in the group. */
+  memberId?: string;
+  /** The assignment bytes the leader's `GroupProtocol.assign` wrote for this member (null when there were none). */
+  userData?: Buffer | null;
 }
 
 export interface ConsumerPort {
