@@ -3,9 +3,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changelogTopic, TaskStateManager } from '@eddy/state';
+import { changelogTopic } from '@eddy/state';
 import { Serdes, StreamsBuilder } from '@eddy/streams';
-import { type ConsumedRecord, DRAIN_ONLY, RecordCollector, StreamTask } from '@eddy/streams/internals';
+import {
+  type ConsumedRecord,
+  createTask,
+  createTaskState,
+  DRAIN_ONLY,
+  RecordCollector,
+  TaskId,
+} from '@eddy/streams/internals';
 import { bench, do_not_optimize, run } from 'mitata';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
 import { avgNs, writeResults } from '../support/results.js';
@@ -33,21 +40,27 @@ const statelessGraph = (() => {
     .mapValues((o) => ({ id: o!.id, cents: o!.amount * 100 }))
     .filter((_, v) => v.cents >= 50_000)
     .to('large', { keySerde, valueSerde: outSerde });
-  return b.build().seal();
+  return b.build().seal('bench');
 })();
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const benchConfig = (stateDir: string) => ({
+  applicationId: 'bench',
+  stateDir,
+  deserializationErrors: 'fail' as const,
+  processingErrors: 'fail' as const,
+  logger: silent,
+});
 const statelessCollector = new RecordCollector(DRAIN_ONLY);
 
 // A task skips offsets it has already consumed, so each iteration feeds the batch to a fresh task (building one
 // costs a few microseconds, under 1 % of a 1,000-record batch).
 bench('runtime.stateless.topology', () => {
-  const task = new StreamTask({
-    applicationId: 'bench',
-    partition: 0,
+  const task = createTask({
+    id: TaskId.of(0, 0),
     graph: statelessGraph,
+    config: benchConfig(tmpdir()),
     collector: statelessCollector,
-    deserializationErrors: 'fail',
-    processingErrors: 'fail',
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    state: undefined,
   });
   task.addRecords('orders', batch);
   task.process();
@@ -134,26 +147,14 @@ async function countFigures(COMMIT_EVERY: number) {
 
   // The framework: a StreamTask over a TaskStateManager with a cached LevelDB store, wired as the task manager does.
   const applicationId = 'bench';
-  const graph = wordCountTopology('words', 'word-counts').seal();
+  const graph = wordCountTopology('words', 'word-counts').seal(applicationId);
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-runtime-'));
-  const state = new TaskStateManager({ applicationId, taskId: '0_0', partition: 0, stateDir });
-  const stores = new Map<string, unknown>();
-  for (const spec of graph.stores) stores.set(spec.name, state.register(spec.builder));
+  const id = TaskId.of(0, 0);
+  const taskState = createTaskState(benchConfig(stateDir), graph, id)!;
+  const { state } = taskState;
   await state.open();
   const collector = new RecordCollector(DRAIN_ONLY);
-  const task = new StreamTask({
-    applicationId,
-    partition: 0,
-    graph,
-    collector,
-    deserializationErrors: 'fail',
-    processingErrors: 'fail',
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
-    stores: {
-      store: (name) => stores.get(name),
-      setSourcePosition: (topic, p, offset) => state.setSourcePosition(topic, p, offset),
-    },
-  });
+  const task = createTask({ id, graph, config: benchConfig(stateDir), collector, state: taskState });
   const changelogKey = `${changelogTopic(applicationId, 'counts')}:0`;
   let changelogOffset = -1n;
   let changelogRecords = 0;

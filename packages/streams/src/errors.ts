@@ -34,6 +34,8 @@ export const STREAMS_ERROR_CODES = [
   'UNKNOWN_STORE',
   /** close() did not finish within its timeout. */
   'CLOSE_TIMEOUT',
+  /** close() was called while start() was running: start gave up and released everything it had created. */
+  'CLOSED_DURING_START',
 ] as const;
 
 export type StreamsErrorCode = (typeof STREAMS_ERROR_CODES)[number];

@@ -6,6 +6,9 @@ import { StreamsError } from '../src/errors.js';
 import { QueryMetadata } from '../src/runtime/query-metadata.js';
 
 const PARTITIONS = 4;
+/** Stores of subtopology 0, and its partition count. */
+const stores = (...names: string[]) => new Map(names.map((n) => [n, 0]));
+const parts = (count: number) => new Map([[0, count]]);
 
 const hostOf = new Map<string, HostTasks>([
   ['10.0.0.3:7070', { active: ['0_3'], standby: ['0_0', '0_1'] }],
@@ -21,7 +24,7 @@ const standbysOf = (task: string) =>
     .sort();
 
 describe('QueryMetadata', () => {
-  const metadata = new QueryMetadata(hostOf, ['counts', 'totals'], PARTITIONS);
+  const metadata = new QueryMetadata(hostOf, stores('counts', 'totals'), parts(PARTITIONS));
 
   it('routes a key to the task of its murmur2 partition, with its active and standby endpoints', () => {
     const seen = new Set<number>();
@@ -57,8 +60,8 @@ describe('QueryMetadata', () => {
   it('names no active endpoint for a task nobody runs', () => {
     const partial = new QueryMetadata(
       new Map<string, HostTasks>([['h:1', { active: ['0_0'], standby: [] }]]),
-      ['counts'],
-      2,
+      stores('counts'),
+      parts(2),
     );
     const key = [...Array(20).keys()]
       .map((i) => Buffer.from(`k${i}`))
@@ -83,7 +86,7 @@ describe('QueryMetadata', () => {
     expect((caught as StreamsError).code).toBe('UNKNOWN_STORE');
     expect((caught as StreamsError).message).toContain('nope');
 
-    const stateless = new QueryMetadata(hostOf, [], PARTITIONS);
+    const stateless = new QueryMetadata(hostOf, stores(), parts(PARTITIONS));
     expect(() => stateless.forKey('counts', Buffer.from('k'))).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_STORE' }),
     );
@@ -95,6 +98,6 @@ describe('QueryMetadata', () => {
       { endpoint: '10.0.0.2:7070', activeTasks: ['0_2'], standbyTasks: ['0_0', '0_3'] },
       { endpoint: '10.0.0.3:7070', activeTasks: ['0_3'], standbyTasks: ['0_0', '0_1'] },
     ]);
-    expect(new QueryMetadata(new Map(), ['counts'], PARTITIONS).all()).toEqual([]);
+    expect(new QueryMetadata(new Map(), stores('counts'), parts(PARTITIONS)).all()).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import type { LogFields, Logger } from '../src/logger.js';
 import type { ErrorMode } from '../src/runtime/error-handling.js';
 import { RecordCollector } from '../src/runtime/record-collector.js';
 import { StreamTask } from '../src/runtime/stream-task.js';
+import { TaskId } from '../src/runtime/task-id.js';
 
 /** A producer port that keeps what it is sent. */
 class CapturingProducer implements ProducerPort {
@@ -29,8 +30,8 @@ function taskFor(
   const collector = new RecordCollector(producer);
   const task = new StreamTask({
     applicationId: 'app',
-    partition: 2,
-    graph: topology.seal(),
+    id: TaskId.of(0, 2),
+    graph: topology.seal('app'),
     collector,
     deserializationErrors: modes.deserialization ?? 'fail',
     processingErrors: modes.processing ?? 'fail',

@@ -58,7 +58,7 @@ describe('Topology', () => {
           .addProcessor('p', () => ({ process() {} }), 'k'),
       ),
     ).toBe('INVALID_TOPOLOGY');
-    expect(codeOf(() => new Topology().seal())).toBe('INVALID_TOPOLOGY');
+    expect(codeOf(() => new Topology().seal('app'))).toBe('INVALID_TOPOLOGY');
   });
 
   it('lists source and sink topics', () => {

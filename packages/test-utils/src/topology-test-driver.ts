@@ -1,10 +1,10 @@
 // TopologyTestDriver: runs a topology in memory, synchronously, for users' unit tests. The same Topology object
-// runs here and against Kafka; records are processed by the runtime's own task code.
+// runs here and against Kafka; records are processed by the runtime's own task code, one task per subtopology, and
+// records written to a repartition topic are handed to the subtopology that reads it.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TaskStateManager } from '@eddy/state';
 import type {
   Deserializer,
   ErrorMode,
@@ -17,17 +17,22 @@ import type {
 import { StreamsError } from '@eddy/streams';
 import {
   type ConsumedRecord,
+  createTask,
+  createTaskState,
   DRAIN_ONLY,
   type OutgoingRecord,
   RecordCollector,
-  StreamTask,
+  type SealedTopology,
+  type StreamTask,
+  TaskId,
+  type TaskState,
 } from '@eddy/streams/internals';
 
 export interface TestDriverOptions {
   applicationId?: string;
   /** Where persistent stores live; default a fresh temporary directory, deleted by close(). */
   stateDir?: string;
-  /** The partition number of the single task the driver runs. Default 0. */
+  /** The partition number of the tasks the driver runs (one per subtopology). Default 0. */
   partition?: number;
   /** The driver's wall-clock time at start (ms). Default 0. */
   initialWallClockTime?: number;
@@ -147,12 +152,14 @@ export class TestOutputTopic<K, V> {
 }
 
 export class TopologyTestDriver {
-  private readonly task: StreamTask;
+  /** One task per subtopology, in subtopology order. */
+  private readonly tasks: StreamTask[] = [];
+  private readonly states: TaskState[] = [];
+  private readonly graph: SealedTopology;
   private readonly collector: RecordCollector;
   private readonly outputs = new Map<string, OutgoingRecord[]>();
   private readonly offsets = new Map<string, bigint>();
   private readonly sourceTopics: Set<string>;
-  private readonly state: TaskStateManager | undefined;
   private readonly stores = new Map<string, unknown>();
   private readonly ownStateDir: string | undefined;
   private readonly opened: Promise<void>;
@@ -167,41 +174,40 @@ export class TopologyTestDriver {
     this.wallClock = options.initialWallClockTime ?? 0;
     this.sourceTopics = new Set(topology.sourceTopics());
     this.collector = new RecordCollector(DRAIN_ONLY);
-    const graph = topology.seal();
     const applicationId = options.applicationId ?? 'test-driver';
+    this.graph = topology.seal(applicationId);
     const partition = options.partition ?? 0;
-    if (graph.stores.length > 0) {
+    if (this.graph.stores.length > 0) {
       this.ownStateDir =
         options.stateDir === undefined ? mkdtempSync(join(tmpdir(), 'eddy-test-driver-')) : undefined;
-      const state = new TaskStateManager({
-        applicationId,
-        taskId: `0_${partition}`,
-        partition,
-        stateDir: options.stateDir ?? this.ownStateDir,
-      });
-      for (const spec of graph.stores) this.stores.set(spec.name, state.register(spec.builder));
-      this.state = state;
     }
-    this.opened = (this.state?.open() ?? Promise.resolve()).then(() => {
-      this.isOpen = true;
-    });
-    const state = this.state;
-    this.task = new StreamTask({
+    const config = {
       applicationId,
-      partition,
-      graph,
-      stores: state && {
-        store: (name) => {
-          if (!this.stores.has(name)) throw new StreamsError('INVALID_TOPOLOGY', `no store named ${name}`);
-          return this.stores.get(name);
-        },
-        setSourcePosition: (topic, p, offset) => state.setSourcePosition(topic, p, offset),
-      },
-      collector: this.collector,
+      stateDir: options.stateDir ?? this.ownStateDir ?? tmpdir(),
       deserializationErrors: options.deserializationErrors ?? 'fail',
       processingErrors: options.processingErrors ?? 'fail',
       logger: options.logger ?? silent,
-      clock: () => this.wallClock,
+    };
+    for (const sub of this.graph.subtopologies) {
+      const id = TaskId.of(sub.id, partition);
+      const state = createTaskState(config, this.graph, id);
+      if (state !== undefined) {
+        this.states.push(state);
+        for (const [name, store] of state.stores) this.stores.set(name, store);
+      }
+      this.tasks.push(
+        createTask({
+          id,
+          graph: this.graph,
+          config,
+          collector: this.collector,
+          state,
+          clock: () => this.wallClock,
+        }),
+      );
+    }
+    this.opened = Promise.all(this.states.map((s) => s.state.open())).then(() => {
+      this.isOpen = true;
     });
   }
 
@@ -244,13 +250,13 @@ export class TopologyTestDriver {
   advanceWallClockTime(ms: number): void {
     this.checkOpen();
     this.wallClock += ms;
-    this.task.punctuateWallClock(this.wallClock);
+    for (const task of this.tasks) task.punctuateWallClock(this.wallClock);
     this.collect();
   }
 
-  /** The task's stream time: the highest record timestamp processed. */
+  /** Stream time: the highest record timestamp processed (by any subtopology's task). */
   get streamTime(): number {
-    return this.task.streamTime;
+    return Math.max(...this.tasks.map((t) => t.streamTime));
   }
 
   /** Names of topics that received output, in first-write order. */
@@ -262,11 +268,11 @@ export class TopologyTestDriver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.task.close();
+    for (const task of this.tasks) task.close();
     try {
       await Promise.all(this.writes);
     } finally {
-      await this.state?.close();
+      for (const { state } of this.states) await state.close();
     }
     if (this.ownStateDir) rmSync(this.ownStateDir, { recursive: true, force: true });
   }
@@ -284,6 +290,17 @@ export class TopologyTestDriver {
     headers: RecordHeaders,
   ): void {
     this.checkOpen();
+    this.deliver(topic, key, value, timestamp, headers);
+  }
+
+  /** Hands a record to the task that reads `topic`, processes it, and delivers what it wrote to internal topics. */
+  private deliver(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: RecordHeaders,
+  ): void {
     const offset = this.offsets.get(topic) ?? 0n;
     this.offsets.set(topic, offset + 1n);
     const record: ConsumedRecord = {
@@ -293,18 +310,21 @@ export class TopologyTestDriver {
       timestamp,
       headers: { ...headers },
     };
-    this.task.addRecords(topic, [record]);
+    const task = this.tasks[this.graph.subtopologyOfTopic.get(topic)!]!;
+    task.addRecords(topic, [record]);
+    let internal: OutgoingRecord[];
     try {
-      this.task.process();
+      task.process();
     } finally {
-      this.collect();
+      internal = this.collect();
     }
     // Like the runtime, write the stores' caches through once they pass their bound (changelog acks are simulated).
-    if (this.state?.needsCommit()) this.commitState();
+    for (const { state } of this.states) if (state.needsCommit()) this.commitState(state);
+    for (const r of internal)
+      this.deliver(r.topic, r.key, r.value, r.timestamp ?? timestamp, r.headers ?? {});
   }
 
-  private commitState(): void {
-    const state = this.state!;
+  private commitState(state: TaskState['state']): void {
     const acked = new Map<string, bigint>();
     for (const r of state.prepareCommit()) acked.set(`${r.topic}:${r.partition}`, this.changelogOffset++);
     // completeCommit takes the prepared writes synchronously; its LevelDB write finishes in the background and
@@ -317,17 +337,24 @@ export class TopologyTestDriver {
     return this.outputs.get(topic) ?? [];
   }
 
-  private collect(): void {
+  /** Files the collected output under its topics; returns the records written to internal topics, to deliver. */
+  private collect(): OutgoingRecord[] {
+    const internal: OutgoingRecord[] = [];
     for (const r of this.collector.drain()) {
+      if (this.graph.subtopologyOfTopic.has(r.topic)) {
+        internal.push(r);
+        continue;
+      }
       const q = this.outputs.get(r.topic);
       if (q) q.push(r);
       else this.outputs.set(r.topic, [r]);
     }
+    return internal;
   }
 
   private checkOpen(): void {
     if (this.closed) throw new StreamsError('ILLEGAL_STATE', 'the test driver is closed');
-    if (this.state && this.state.storeNames().length > 0 && !this.isOpen) {
+    if (this.states.length > 0 && !this.isOpen) {
       throw new StreamsError(
         'ILLEGAL_STATE',
         'create a driver for a stateful topology with `await TopologyTestDriver.create(...)`',

@@ -4,7 +4,7 @@ import { StreamsError } from '../errors.js';
 
 /** Where a key of a store lives. */
 export interface KeyQueryMetadata {
-  /** The task holding the key, `0_<partition>`. */
+  /** The task holding the key, `<subtopology>_<partition>`. */
   readonly taskId: string;
   readonly partition: number;
   /** `applicationServer` of the instance running the task as active; undefined while none is known. */
@@ -24,23 +24,27 @@ export interface StreamsMetadata {
 export class QueryMetadata {
   private readonly router: QueryRouter;
 
+  private readonly storeNames: readonly string[];
+
+  /**
+   * `storeSubtopologies`: each store's subtopology; `partitions`: each subtopology's partition count (a store's keys
+   * are spread over the partitions of its subtopology).
+   */
   constructor(
     private readonly hostOf: ReadonlyMap<string, HostTasks>,
-    private readonly storeNames: readonly string[],
-    private readonly partitions: number,
+    private readonly storeSubtopologies: ReadonlyMap<string, number>,
+    private readonly partitions: ReadonlyMap<number, number>,
   ) {
-    // One subtopology today: every store lives in the tasks `0_<partition>`.
-    this.router = createQueryRouter({ hostOf, storeSubtopologies: new Map(storeNames.map((s) => [s, 0])) });
+    this.storeNames = [...storeSubtopologies.keys()];
+    this.router = createQueryRouter({ hostOf, storeSubtopologies });
   }
 
   /** The hosts of `keyBytes` (the key serialized as the input topic's producer wrote it) in `storeName`. */
   forKey(storeName: string, keyBytes: Uint8Array): KeyQueryMetadata {
     try {
-      const { taskId, partition, active, standbys } = this.router.hostFor(
-        storeName,
-        keyBytes,
-        this.partitions,
-      );
+      const subtopology = this.storeSubtopologies.get(storeName);
+      const partitions = subtopology === undefined ? 1 : (this.partitions.get(subtopology) ?? 1);
+      const { taskId, partition, active, standbys } = this.router.hostFor(storeName, keyBytes, partitions);
       return { taskId, partition, active, standbys };
     } catch (err) {
       if (isAssignorError(err, 'ASSIGNOR_UNKNOWN_STORE')) {

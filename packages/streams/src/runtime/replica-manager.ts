@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import type { AdminPort, ChangelogReaderPort } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
 import { RestoreStopped, restoreTasks } from './state-restorer.js';
+import type { TaskId } from './task-id.js';
 import type { TaskLags } from './task-lags.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
@@ -23,7 +24,7 @@ export interface ReplicaManagerDeps {
 }
 
 interface Replica {
-  readonly partition: number;
+  readonly id: TaskId;
   state: TaskStateManager | undefined;
   /** Settles once the state is open (or failed to open). */
   opened: Promise<void>;
@@ -39,39 +40,39 @@ interface Replica {
  * means releasing it: the active task then opens the same directory and restores only the tail.
  */
 export class ReplicaManager {
-  private readonly replicas = new Map<number, Replica>();
+  private readonly replicas = new Map<TaskId, Replica>();
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly deps: ReplicaManagerDeps) {}
 
-  /** Runs replicas for exactly `partitions`: opens the new ones in the background, closes the others. */
-  async assign(partitions: ReadonlySet<number>): Promise<void> {
+  /** Runs replicas for exactly `ids`: opens the new ones in the background, closes the others. */
+  async assign(ids: ReadonlySet<TaskId>): Promise<void> {
     if (this.closed) return;
-    await this.release([...this.replicas.keys()].filter((p) => !partitions.has(p)));
-    for (const partition of partitions) {
-      if (this.replicas.has(partition)) continue;
+    await this.release([...this.replicas.keys()].filter((id) => !ids.has(id)));
+    for (const id of ids) {
+      if (this.replicas.has(id)) continue;
       const replica: Replica = {
-        partition,
+        id,
         state: undefined,
         opened: Promise.resolve(),
         reading: undefined,
         released: false,
       };
       replica.opened = this.open(replica);
-      this.replicas.set(partition, replica);
+      this.replicas.set(id, replica);
     }
     this.schedule(0);
   }
 
-  /** Closes the replicas of `partitions` (e.g. to promote them to active tasks); resolves once their locks are free. */
-  async release(partitions: Iterable<number>): Promise<void> {
+  /** Closes the replicas of `ids` (e.g. to promote them to active tasks); resolves once their locks are free. */
+  async release(ids: Iterable<TaskId>): Promise<void> {
     const closing: Promise<void>[] = [];
-    for (const partition of partitions) {
-      const replica = this.replicas.get(partition);
+    for (const id of ids) {
+      const replica = this.replicas.get(id);
       if (replica === undefined) continue;
-      this.replicas.delete(partition);
+      this.replicas.delete(id);
       replica.released = true;
       closing.push(this.closeReplica(replica));
     }
@@ -88,17 +89,22 @@ export class ReplicaManager {
 
   private async open(replica: Replica): Promise<void> {
     const { config, graph, lags } = this.deps;
-    const { state } = createTaskState(config, graph, replica.partition);
+    const taskState = createTaskState(config, graph, replica.id);
+    if (taskState === undefined) {
+      this.replicas.delete(replica.id);
+      return;
+    }
+    const { state } = taskState;
     try {
       await openTaskState(state, config);
     } catch (err) {
       await state.close().catch(() => undefined);
       if (!replica.released) {
         config.logger.warn('a replica could not open its state; running without it', {
-          task: `0_${replica.partition}`,
+          task: replica.id.toString(),
           error: errorMessage(err),
         });
-        this.replicas.delete(replica.partition);
+        this.replicas.delete(replica.id);
       }
       return;
     }
@@ -107,7 +113,7 @@ export class ReplicaManager {
       return;
     }
     replica.state = state;
-    lags.record(replica.partition, state.changelogPartitions());
+    lags.record(replica.id, state.changelogPartitions());
   }
 
   private async closeReplica(replica: Replica): Promise<void> {
@@ -117,7 +123,7 @@ export class ReplicaManager {
     const state = replica.state;
     replica.state = undefined;
     if (state === undefined) return;
-    this.deps.lags.record(replica.partition, state.changelogPartitions());
+    this.deps.lags.record(replica.id, state.changelogPartitions());
     await state.close();
   }
 
@@ -172,7 +178,7 @@ export class ReplicaManager {
       }
       for (const r of open) {
         r.reading = undefined;
-        if (!r.released && r.state !== undefined) lags.record(r.partition, r.state.changelogPartitions());
+        if (!r.released && r.state !== undefined) lags.record(r.id, r.state.changelogPartitions());
       }
     }
     this.deps.onCaughtUp?.();

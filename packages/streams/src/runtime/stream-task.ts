@@ -9,6 +9,7 @@ import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.
 import { PartitionGroup, type QueuedRecord } from './partition-group.js';
 import { type Cancellable, PunctuationQueue, type PunctuationType, type Punctuator } from './punctuation.js';
 import type { RecordCollector } from './record-collector.js';
+import type { TaskId } from './task-id.js';
 
 type Forward = (record: StreamRecord<unknown, unknown>) => void;
 type SourceSpec = Extract<NodeSpec, { kind: 'source' }>;
@@ -27,7 +28,8 @@ export interface TaskStores {
 
 export interface TaskOptions {
   applicationId: string;
-  partition: number;
+  /** The subtopology whose nodes this task runs, and the partition number it runs them for. */
+  id: TaskId;
   graph: SealedTopology;
   collector: RecordCollector;
   /** Required when the topology has stores. */
@@ -42,7 +44,7 @@ export interface TaskOptions {
 }
 
 export class StreamTask {
-  readonly id: string;
+  readonly id: TaskId;
   readonly partition: number;
   private readonly sources = new Map<string, SourceNode>();
   private readonly processors: Processor<unknown, unknown, unknown, unknown>[] = [];
@@ -58,13 +60,20 @@ export class StreamTask {
   private closed = false;
 
   constructor(private readonly options: TaskOptions) {
-    this.id = `0_${options.partition}`;
-    this.partition = options.partition;
+    this.id = options.id;
+    this.partition = options.id.partition;
     this.collector = options.collector;
     this.clock = options.clock ?? Date.now;
     const forwards = new Map<string, Forward>();
+    const subtopology = options.graph.subtopologies[options.id.subtopology];
+    if (subtopology === undefined) {
+      throw new StreamsError(
+        'ILLEGAL_STATE',
+        `task ${options.id} names a subtopology the topology does not have`,
+      );
+    }
     // Nodes are declared parents-first; wire them children-first so each forward closure exists when needed.
-    for (const spec of [...options.graph.nodes].reverse()) {
+    for (const spec of [...subtopology.nodes].reverse()) {
       const kids = (options.graph.children.get(spec.name) ?? []).map((k) => ({
         name: k,
         forward: forwards.get(k)!,
@@ -239,7 +248,7 @@ export class StreamTask {
     this.options.logger.warn(`skipped after a ${kind} error`, {
       code: error.code,
       error: error.message,
-      task: this.id,
+      task: this.id.toString(),
       ...(dlq ? { deadLetterTopic: dlq } : {}),
     });
     if (dlq && this.current) this.collector.add(deadLetter(dlq, this.current.record, this.position(), error));
@@ -298,7 +307,7 @@ export class StreamTask {
     );
     return {
       applicationId: this.options.applicationId,
-      taskId: this.id,
+      taskId: this.id.toString(),
       get topic() {
         return task.current?.topic ?? '';
       },

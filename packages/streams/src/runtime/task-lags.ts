@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { AdminPort, PartitionOffsets } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
+import type { TaskId } from './task-id.js';
 import { createTaskState } from './task-state.js';
 
 /**
@@ -15,36 +16,37 @@ import { createTaskState } from './task-state.js';
 export class TaskLags {
   /** `topic:partition` → the changelog partition's start and end. */
   private readonly ends = new Map<string, PartitionOffsets>();
-  /** partition → changelog topic → next offset the local state needs (undefined: none, start over). */
-  private readonly positions = new Map<number, Map<string, bigint | undefined>>();
+  /** task → changelog topic → next offset the local state needs (undefined: none, start over). */
+  private readonly positions = new Map<TaskId, Map<string, bigint | undefined>>();
+  private readonly topics: string[];
 
-  constructor(
-    private readonly changelogTopics: readonly string[],
-    private readonly partitions: number,
-  ) {}
+  /** `changelogs`: every stateful task of the app with the changelog topics of its stores. */
+  constructor(private readonly changelogs: ReadonlyMap<TaskId, readonly string[]>) {
+    this.topics = [...new Set([...changelogs.values()].flat())];
+  }
 
   /** Reads the current start and end of every changelog partition. */
   async refreshEnds(admin: AdminPort): Promise<void> {
-    for (const topic of this.changelogTopics) {
+    for (const topic of this.topics) {
       for (const o of await admin.partitionOffsets(topic)) this.ends.set(`${topic}:${o.partition}`, o);
     }
   }
 
   /** Records where the local stores of a task stand (from `TaskStateManager.changelogPartitions()`). */
-  record(partition: number, stores: readonly ChangelogPartition[]): void {
+  record(id: TaskId, stores: readonly ChangelogPartition[]): void {
     const topics = new Map<string, bigint | undefined>();
     for (const s of stores) {
       topics.set(s.topic, s.checkpointOffset === undefined ? undefined : s.checkpointOffset + 1n);
     }
-    this.positions.set(partition, topics);
+    this.positions.set(id, topics);
   }
 
-  /** Changelog records task `0_<partition>` is behind on this instance. */
-  lagOf(partition: number): number {
-    const local = this.positions.get(partition);
+  /** Changelog records task `id` is behind on this instance. */
+  lagOf(id: TaskId): number {
+    const local = this.positions.get(id);
     let lag = 0n;
-    for (const topic of this.changelogTopics) {
-      const end = this.ends.get(`${topic}:${partition}`);
+    for (const topic of this.changelogs.get(id) ?? []) {
+      const end = this.ends.get(`${topic}:${id.partition}`);
       if (end === undefined) continue;
       const next = local?.get(topic);
       const from = next === undefined || next < end.low || next > end.high ? end.low : next;
@@ -53,10 +55,10 @@ export class TaskLags {
     return Number(lag);
   }
 
-  /** The lags to report: every task, 0 for those running here as active. */
-  lags(active: ReadonlySet<number>): Map<string, number> {
+  /** The lags to report: every stateful task, 0 for those running here as active. */
+  lags(active: ReadonlySet<TaskId>): Map<string, number> {
     const out = new Map<string, number>();
-    for (let p = 0; p < this.partitions; p++) out.set(`0_${p}`, active.has(p) ? 0 : this.lagOf(p));
+    for (const id of this.changelogs.keys()) out.set(id.toString(), active.has(id) ? 0 : this.lagOf(id));
     return out;
   }
 }
@@ -69,17 +71,17 @@ export async function scanLocalState(
   lags: TaskLags,
   config: ResolvedConfig,
   graph: SealedTopology,
-  partitions: number,
+  tasks: readonly TaskId[],
 ): Promise<void> {
-  for (let p = 0; p < partitions; p++) {
-    const { state } = createTaskState(config, graph, p);
-    if (state.taskDir === undefined || !existsSync(state.taskDir)) continue;
+  for (const id of tasks) {
+    const state = createTaskState(config, graph, id)?.state;
+    if (state?.taskDir === undefined || !existsSync(state.taskDir)) continue;
     try {
       await state.open();
-      lags.record(p, state.changelogPartitions());
+      lags.record(id, state.changelogPartitions());
     } catch (err) {
       config.logger.info('local state of a task is unreadable before joining; reporting it as absent', {
-        task: `0_${p}`,
+        task: id.toString(),
         error: errorMessage(err),
       });
     } finally {

@@ -1,18 +1,19 @@
-// Creates, restores, commits and closes the tasks of the partitions this instance is assigned.
-import type { ChangelogPartition, ChangelogRecord, TaskStateManager } from '@eddy/state';
+// Creates, restores, commits and closes the active tasks this instance is assigned.
+import type { ChangelogPartition, TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
 import type {
   AdminPort,
   ChangelogReaderPort,
   KafkaClientFactory,
-  TopicPartitionOffset,
   TransactionalProducerPort,
 } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
+import { createTask } from './create-task.js';
 import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
-import { StreamTask } from './stream-task.js';
+import type { StreamTask } from './stream-task.js';
+import type { TaskId } from './task-id.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
 /**
@@ -35,38 +36,14 @@ export interface TaskManagerDeps {
   reader: ChangelogReaderPort;
   factory: KafkaClientFactory;
   /** Told where a task's stores stand (their checkpoints) as the task closes; its state stays on disk. */
-  onStateClosing?: (partition: number, positions: ChangelogPartition[]) => void;
-}
-
-/**
- * Per source topic, the offset up to which every store of the task already holds the input's effect (the lowest
- * source mark among the stores). Those records are skipped on replay: their state changes are in the stores and
- * their outputs were acknowledged before the changelog records that carry the marks were written.
- */
-function replayedUpTo(
-  state: TaskStateManager,
-  graph: SealedTopology,
-  partition: number,
-): Map<string, number> {
-  const out = new Map<string, number>();
-  const topics = graph.nodes.flatMap((n) => (n.kind === 'source' ? n.topics : []));
-  for (const topic of topics) {
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const name of state.storeNames()) {
-      const mark = state.sourceMarks(name).find((m) => m.topic === topic && m.partition === partition);
-      lowest = Math.min(lowest, mark?.offset ?? -1);
-    }
-    if (Number.isFinite(lowest) && lowest >= 0) out.set(topic, lowest);
-  }
-  return out;
+  onStateClosing?: (id: TaskId, positions: ChangelogPartition[]) => void;
 }
 
 export class TaskManager {
-  private readonly ready = new Map<number, ActiveTask>();
-  private readonly creating = new Map<number, Promise<ActiveTask>>();
-  private readonly closing = new Map<number, Promise<void>>();
+  private readonly ready = new Map<TaskId, ActiveTask>();
+  private readonly creating = new Map<TaskId, Promise<ActiveTask>>();
+  private readonly closing = new Map<TaskId, Promise<void>>();
   private restoringCount = 0;
-  private prepared: TaskStateManager[] = [];
 
   constructor(private readonly deps: TaskManagerDeps) {}
 
@@ -80,22 +57,27 @@ export class TaskManager {
     return this.restoringCount;
   }
 
-  /** The task of `partition`, created (and its stores restored) on first use. */
-  ensure(partition: number): Promise<ActiveTask> {
-    const ready = this.ready.get(partition);
+  /** The task `id` if it is ready. */
+  get(id: TaskId): ActiveTask | undefined {
+    return this.ready.get(id);
+  }
+
+  /** The task `id`, created (and its stores restored) on first use. */
+  ensure(id: TaskId): Promise<ActiveTask> {
+    const ready = this.ready.get(id);
     if (ready) return Promise.resolve(ready);
-    let pending = this.creating.get(partition);
+    let pending = this.creating.get(id);
     if (!pending) {
-      pending = this.create(partition).finally(() => this.creating.delete(partition));
-      this.creating.set(partition, pending);
+      pending = this.create(id).finally(() => this.creating.delete(id));
+      this.creating.set(id, pending);
     }
     return pending;
   }
 
-  /** Closes the tasks of partitions no longer assigned. Their uncommitted changes are dropped, not logged. */
-  async retainOnly(partitions: ReadonlySet<number>): Promise<void> {
-    const lost = [...this.ready.keys()].filter((p) => !partitions.has(p));
-    await Promise.all(lost.map((p) => this.close(p)));
+  /** Closes the tasks no longer assigned. Their uncommitted changes are dropped, not logged. */
+  async retainOnly(ids: ReadonlySet<TaskId>): Promise<void> {
+    const lost = [...this.ready.keys()].filter((id) => !ids.has(id));
+    await Promise.all(lost.map((id) => this.close(id)));
   }
 
   /** True when a task's stores hold more unflushed data than their bound. */
@@ -104,43 +86,12 @@ export class TaskManager {
     return false;
   }
 
-  /** Flushes every task's caches and returns the changelog records to send before completeCommit. */
-  prepareCommit(): ChangelogRecord[] {
-    const records: ChangelogRecord[] = [];
-    this.prepared = [];
-    for (const { state } of this.ready.values()) {
-      if (!state) continue;
-      records.push(...state.prepareCommit());
-      this.prepared.push(state);
-    }
-    return records;
-  }
-
   /**
-   * Writes the flushed state and checkpoint of each task prepared by prepareCommit, now that its changelog records
-   * are acknowledged. A task that became ready in between has nothing of this commit.
+   * Closes a task without committing (its output and state changes since the last commit are dropped), e.g. after
+   * its producer was fenced by a newer owner.
    */
-  async completeCommit(changelogOffsets: ReadonlyMap<string, bigint>): Promise<void> {
-    const prepared = this.prepared;
-    this.prepared = [];
-    for (const state of prepared) await state.completeCommit(changelogOffsets);
-  }
-
-  /**
-   * Exactly-once commit of every task: its buffered output, its changelog records and its input offsets in one
-   * transaction; then, once committed, its state and checkpoint. Returns the number of changelog records written.
-   */
-  async commitTransactions(offsetsOf: (partition: number) => TopicPartitionOffset[]): Promise<number> {
-    let changelogRecords = 0;
-    for (const [partition, { state, collector, producer }] of this.ready) {
-      const changelog = state?.prepareCommit() ?? [];
-      const records = [...collector.drain(), ...changelog];
-      const offsets = offsetsOf(partition);
-      const written = await producer!.commitTransaction(records, this.deps.config.applicationId, offsets);
-      await state?.completeCommit(written);
-      changelogRecords += changelog.length;
-    }
-    return changelogRecords;
+  closeDirty(id: TaskId): Promise<void> {
+    return this.close(id);
   }
 
   async closeAll(): Promise<void> {
@@ -149,54 +100,48 @@ export class TaskManager {
     await Promise.all(this.closing.values());
   }
 
-  private close(partition: number): Promise<void> {
-    const active = this.ready.get(partition);
-    if (!active) return this.closing.get(partition) ?? Promise.resolve();
-    this.ready.delete(partition);
+  private close(id: TaskId): Promise<void> {
+    const active = this.ready.get(id);
+    if (!active) return this.closing.get(id) ?? Promise.resolve();
+    this.ready.delete(id);
     active.task.close();
-    if (active.state) this.deps.onStateClosing?.(partition, active.state.changelogPartitions());
+    if (active.state) this.deps.onStateClosing?.(id, active.state.changelogPartitions());
     const done = Promise.allSettled([active.state?.close(), active.producer?.close()])
       .then(() => undefined)
-      .finally(() => this.closing.delete(partition));
-    this.closing.set(partition, done);
+      .finally(() => this.closing.delete(id));
+    this.closing.set(id, done);
     return done;
   }
 
-  private async create(partition: number): Promise<ActiveTask> {
-    await this.closing.get(partition);
+  private async create(id: TaskId): Promise<ActiveTask> {
+    await this.closing.get(id);
     const { config, graph } = this.deps;
-    const taskId = `0_${partition}`;
     let producer: TransactionalProducerPort | undefined;
     let collector = this.deps.collector;
     if (config.processingGuarantee === 'exactly-once') {
       // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
       // does the changelog's committed end stop moving, so this comes before the restore.
-      producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${taskId}`);
+      producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${id}`);
       await producer.connect();
       collector = new RecordCollector(DRAIN_ONLY);
     }
-    let state: TaskStateManager | undefined;
-    let stores = new Map<string, unknown>();
-    if (graph.stores.length > 0) {
+    const taskState = createTaskState(config, graph, id);
+    if (taskState !== undefined) {
       this.restoringCount++;
       try {
-        ({ state, stores } = createTaskState(config, graph, partition));
-        await openTaskState(state, config);
-        const restored = await restoreTask(state, {
+        await openTaskState(taskState.state, config);
+        const restored = await restoreTask(taskState.state, {
           admin: this.deps.admin,
           reader: this.deps.reader,
           logger: config.logger,
           listener: config.restoreListener,
         });
-        config.logger.debug('task restored', {
-          task: `0_${partition}`,
-          records: Object.fromEntries(restored),
-        });
+        config.logger.debug('task restored', { task: id.toString(), records: Object.fromEntries(restored) });
       } catch (err) {
-        await state?.close().catch(() => undefined);
+        await taskState.state.close().catch(() => undefined);
         throw new StreamsError(
           'STATE_FAILED',
-          `opening the state of task 0_${partition} failed: ${errorMessage(err)}`,
+          `opening the state of task ${id} failed: ${errorMessage(err)}`,
           {
             cause: err,
           },
@@ -205,23 +150,10 @@ export class TaskManager {
         this.restoringCount--;
       }
     }
-    const s = state;
-    const task = new StreamTask({
-      replayedUpTo: state ? replayedUpTo(state, graph, partition) : undefined,
-      applicationId: config.applicationId,
-      partition,
-      graph,
-      collector,
-      deserializationErrors: config.deserializationErrors,
-      processingErrors: config.processingErrors,
-      logger: config.logger,
-      stores: s && {
-        store: (name) => stores.get(name),
-        setSourcePosition: (topic, p, offset) => s.setSourcePosition(topic, p, offset),
-      },
-    });
+    const task = createTask({ id, graph, config, collector, state: taskState });
+    const state = taskState?.state;
     const active = { task, state, collector, producer };
-    this.ready.set(partition, active);
+    this.ready.set(id, active);
     return active;
   }
 }

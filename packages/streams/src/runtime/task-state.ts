@@ -2,6 +2,7 @@
 import { StateStoreError, TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import type { SealedTopology } from '../topology/topology.js';
+import type { TaskId } from './task-id.js';
 
 /** How long opening waits for another holder of a task directory's lock to let go. */
 const LOCK_WAIT_MS = 15_000;
@@ -12,16 +13,25 @@ export interface TaskState {
   stores: Map<string, unknown>;
 }
 
-/** The state manager of task `0_<partition>` with every store of the topology registered; not yet open. */
-export function createTaskState(config: ResolvedConfig, graph: SealedTopology, partition: number): TaskState {
+/**
+ * The state manager of task `id` with the stores of its subtopology registered (not yet open); undefined for a
+ * subtopology without stores.
+ */
+export function createTaskState(
+  config: Pick<ResolvedConfig, 'applicationId' | 'stateDir'>,
+  graph: SealedTopology,
+  id: TaskId,
+): TaskState | undefined {
+  const specs = graph.subtopologies[id.subtopology]?.stores ?? [];
+  if (specs.length === 0) return undefined;
   const state = new TaskStateManager({
     applicationId: config.applicationId,
-    taskId: `0_${partition}`,
-    partition,
+    taskId: id.toString(),
+    partition: id.partition,
     stateDir: config.stateDir,
   });
   const stores = new Map<string, unknown>();
-  for (const spec of graph.stores) stores.set(spec.name, state.register(spec.builder));
+  for (const spec of specs) stores.set(spec.name, state.register(spec.builder));
   return { state, stores };
 }
 

@@ -1,19 +1,28 @@
-// The topology: a graph of named source, processor and sink nodes, built with the Processor API.
+// The topology: a graph of named source, processor and sink nodes, built with the Processor API, and sealed into
+// subtopologies that meet only at internal (repartition) topics.
 import type { StoreBuilder } from '@eddy/state';
 import { StreamsError } from '../errors.js';
 import type { Deserializer, Serializer } from '../serdes/serde.js';
 import type { ProcessorSupplier, TimestampExtractor, TopicNameExtractor } from './processor.js';
 
 export interface SourceOptions<K, V> {
-  topics: string[];
+  /** The topics to read; or, instead, `repartitionTopic`. */
+  topics?: string[];
+  /** An internal topic declared with `addRepartitionTopic`, written by a sink of this topology. */
+  repartitionTopic?: string;
   keySerde: Deserializer<K>;
   valueSerde: Deserializer<V>;
   timestampExtractor?: TimestampExtractor;
 }
 
 export interface SinkOptions<K, V> {
-  /** A topic, or a function that picks one per record (that topic must exist). */
-  topic: string | TopicNameExtractor<K, V>;
+  /** A topic, or a function that picks one per record (that topic must exist); or, instead, `repartitionTopic`. */
+  topic?: string | TopicNameExtractor<K, V>;
+  /**
+   * An internal topic declared with `addRepartitionTopic`: records go to the partition of their serialized key, and
+   * the subtopology that reads it processes them as tasks of its own.
+   */
+  repartitionTopic?: string;
   keySerde: Serializer<K>;
   valueSerde: Serializer<V>;
 }
@@ -23,7 +32,10 @@ export type NodeSpec =
   | {
       kind: 'source';
       name: string;
+      /** Topic names as the cluster knows them (an internal topic's full name once sealed). */
       topics: string[];
+      /** The logical name of the repartition topic this source reads, if it reads one. */
+      repartitionTopic: string | undefined;
       keySerde: Deserializer<unknown>;
       valueSerde: Deserializer<unknown>;
       timestampExtractor: TimestampExtractor | undefined;
@@ -39,6 +51,8 @@ export type NodeSpec =
       name: string;
       parents: string[];
       topic: string | TopicNameExtractor<unknown, unknown>;
+      /** The logical name of the repartition topic this sink writes, if it writes one. */
+      repartitionTopic: string | undefined;
       keySerde: Serializer<unknown>;
       valueSerde: Serializer<unknown>;
     };
@@ -50,11 +64,46 @@ export interface StoreSpec {
   processors: Set<string>;
 }
 
+/** @internal an internal topic between two subtopologies. */
+export interface RepartitionTopicSpec {
+  /** The name given to `addRepartitionTopic`. */
+  name: string;
+  /** `<applicationId>-<name>-repartition`. */
+  topic: string;
+  /** Configured partition count; undefined: the largest count among the sources of the subtopologies writing it. */
+  partitions: number | undefined;
+  /** Subtopologies whose sinks write it, and the one whose source reads it. */
+  writers: number[];
+  reader: number;
+}
+
+/** @internal a part of the topology that shares no node or store with the others; its tasks are `<id>_<partition>`. */
+export interface SubtopologySpec {
+  id: number;
+  /** Its nodes, in the order they were added. */
+  nodes: NodeSpec[];
+  /** Every topic its sources read (internal ones by their full names); co-partitioned. */
+  sourceTopics: string[];
+  stores: StoreSpec[];
+}
+
 /** @internal what the runtime needs of a topology. */
 export interface SealedTopology {
+  applicationId: string;
   nodes: NodeSpec[];
   children: ReadonlyMap<string, string[]>;
   stores: StoreSpec[];
+  subtopologies: SubtopologySpec[];
+  repartitionTopics: RepartitionTopicSpec[];
+  /** Source topic (full name) → the subtopology that reads it. */
+  subtopologyOfTopic: ReadonlyMap<string, number>;
+  /** Store name → the subtopology whose processors use it. */
+  subtopologyOfStore: ReadonlyMap<string, number>;
+}
+
+/** The full name of an application's internal repartition topic. */
+export function repartitionTopicName(applicationId: string, name: string): string {
+  return `${applicationId}-${name}-repartition`;
 }
 
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -63,20 +112,50 @@ export class Topology {
   private readonly nodes = new Map<string, NodeSpec>();
   private readonly children = new Map<string, string[]>();
   private readonly stores = new Map<string, StoreSpec>();
+  private readonly repartitionTopics = new Map<string, { partitions: number | undefined }>();
   private sealed = false;
+
+  /**
+   * Declares an internal topic, `<applicationId>-<name>-repartition`, that a sink writes (`repartitionTopic: name`)
+   * and a source reads: the app creates it at start with `partitions` partitions (default: the largest count among
+   * the source topics of the subtopologies that write it) and deletes records below its committed offsets.
+   */
+  addRepartitionTopic(name: string, options: { partitions?: number } = {}): this {
+    if (this.sealed) throw invalid('the topology is already running and cannot change');
+    if (!NAME.test(name)) throw invalid(`repartition topic name "${name}" must match ${NAME}`);
+    if (this.repartitionTopics.has(name)) throw invalid(`a repartition topic named "${name}" already exists`);
+    const { partitions } = options;
+    if (partitions !== undefined && (!Number.isSafeInteger(partitions) || partitions < 1)) {
+      throw invalid(`repartition topic "${name}" needs a partition count >= 1, got ${partitions}`);
+    }
+    this.repartitionTopics.set(name, { partitions });
+    return this;
+  }
 
   addSource<K, V>(name: string, options: SourceOptions<K, V>): this {
     this.checkNewName(name);
-    if (options.topics.length === 0) throw invalid(`source "${name}" names no topic`);
+    const { repartitionTopic } = options;
+    if ((options.topics === undefined) === (repartitionTopic === undefined)) {
+      throw invalid(`source "${name}" needs either topics or a repartitionTopic`);
+    }
+    if (repartitionTopic !== undefined) this.checkRepartitionTopic(name, repartitionTopic);
+    const topics = repartitionTopic === undefined ? [...(options.topics ?? [])] : [repartitionTopic];
+    if (topics.length === 0) throw invalid(`source "${name}" names no topic`);
     for (const node of this.nodes.values()) {
-      if (node.kind !== 'source') continue;
-      const shared = node.topics.find((t) => options.topics.includes(t));
+      if (
+        node.kind !== 'source' ||
+        (node.repartitionTopic === undefined) !== (repartitionTopic === undefined)
+      ) {
+        continue;
+      }
+      const shared = node.topics.find((t) => topics.includes(t));
       if (shared) throw invalid(`topic "${shared}" is read by two sources: "${node.name}" and "${name}"`);
     }
     this.add({
       kind: 'source',
       name,
-      topics: [...options.topics],
+      topics,
+      repartitionTopic,
       keySerde: options.keySerde as Deserializer<unknown>,
       valueSerde: options.valueSerde as Deserializer<unknown>,
       timestampExtractor: options.timestampExtractor,
@@ -103,12 +182,18 @@ export class Topology {
   addSink<K, V>(name: string, options: SinkOptions<K, V>, ...parents: string[]): this {
     this.checkNewName(name);
     this.checkParents(name, parents);
-    if (!options.topic) throw invalid(`sink "${name}" names no topic`);
+    const { repartitionTopic } = options;
+    if (repartitionTopic !== undefined) {
+      if (options.topic !== undefined)
+        throw invalid(`sink "${name}" names both a topic and a repartitionTopic`);
+      this.checkRepartitionTopic(name, repartitionTopic);
+    } else if (!options.topic) throw invalid(`sink "${name}" names no topic`);
     this.add({
       kind: 'sink',
       name,
       parents,
-      topic: options.topic as string | TopicNameExtractor<unknown, unknown>,
+      topic: (repartitionTopic ?? options.topic) as string | TopicNameExtractor<unknown, unknown>,
+      repartitionTopic,
       keySerde: options.keySerde as Serializer<unknown>,
       valueSerde: options.valueSerde as Serializer<unknown>,
     });
@@ -148,51 +233,130 @@ export class Topology {
     return [...this.stores.keys()];
   }
 
-  /** All topics read by sources. */
+  /** The user topics read by sources (internal repartition topics are not listed). */
   sourceTopics(): string[] {
-    return [...this.nodes.values()].flatMap((n) => (n.kind === 'source' ? n.topics : []));
+    return [...this.nodes.values()].flatMap((n) =>
+      n.kind === 'source' && n.repartitionTopic === undefined ? n.topics : [],
+    );
   }
 
-  /** Topics written by sinks with a fixed topic. */
+  /** User topics written by sinks with a fixed topic (internal repartition topics are not listed). */
   sinkTopics(): string[] {
     return [
       ...new Set(
         [...this.nodes.values()].flatMap((n) =>
-          n.kind === 'sink' && typeof n.topic === 'string' ? [n.topic] : [],
+          n.kind === 'sink' && n.repartitionTopic === undefined && typeof n.topic === 'string'
+            ? [n.topic]
+            : [],
         ),
       ),
     ];
   }
 
-  /** A stable, human-readable description of sources, processors and sinks with their topics. */
+  /**
+   * A stable, human-readable description of each subtopology's sources, processors (with their stores) and sinks.
+   * Repartition topics appear as `<name>-repartition` (their full name also starts with the application id).
+   */
   describe(): string {
-    const lines = ['Topology', '  Sub-topology: 0'];
-    for (const node of this.nodes.values()) {
-      const kids = this.children.get(node.name) ?? [];
-      const to = kids.length ? ` --> ${kids.join(', ')}` : ' --> none';
-      const from = node.kind === 'source' ? '' : ` <-- ${node.parents.join(', ')}`;
-      if (node.kind === 'source')
-        lines.push(`    Source: ${node.name} (topics: [${node.topics.join(', ')}])${to}`);
-      else if (node.kind === 'processor') {
-        const stores = [...this.stores.values()]
-          .filter((st) => st.processors.has(node.name))
-          .map((st) => st.name);
-        const withStores = stores.length ? ` (stores: [${stores.join(', ')}])` : '';
-        lines.push(`    Processor: ${node.name}${withStores}${to}${from}`);
-      } else {
-        const topic = typeof node.topic === 'string' ? node.topic : 'chosen per record';
-        lines.push(`    Sink: ${node.name} (topic: ${topic})${from}`);
+    const lines = ['Topology'];
+    for (const sub of splitSubtopologies(this.nodes, this.children, this.stores)) {
+      lines.push(`  Sub-topology: ${sub.id}`);
+      for (const node of sub.nodes) {
+        const kids = this.children.get(node.name) ?? [];
+        const to = kids.length ? ` --> ${kids.join(', ')}` : ' --> none';
+        const from = node.kind === 'source' ? '' : ` <-- ${node.parents.join(', ')}`;
+        if (node.kind === 'source') {
+          const topics =
+            node.repartitionTopic === undefined ? node.topics : [`${node.repartitionTopic}-repartition`];
+          lines.push(`    Source: ${node.name} (topics: [${topics.join(', ')}])${to}`);
+        } else if (node.kind === 'processor') {
+          const stores = [...this.stores.values()]
+            .filter((st) => st.processors.has(node.name))
+            .map((st) => st.name);
+          const withStores = stores.length ? ` (stores: [${stores.join(', ')}])` : '';
+          lines.push(`    Processor: ${node.name}${withStores}${to}${from}`);
+        } else {
+          const topic =
+            node.repartitionTopic !== undefined
+              ? `${node.repartitionTopic}-repartition`
+              : typeof node.topic === 'string'
+                ? node.topic
+                : 'chosen per record';
+          lines.push(`    Sink: ${node.name} (topic: ${topic})${from}`);
+        }
       }
     }
     return `${lines.join('\n')}\n`;
   }
 
-  /** @internal the validated node list in insertion order, each node's children, and the stores. */
-  seal(): SealedTopology {
+  /**
+   * @internal validates the graph and splits it into subtopologies, with internal topics named for
+   * `applicationId`. The topology cannot change afterwards.
+   */
+  seal(applicationId: string): SealedTopology {
     if (![...this.nodes.values()].some((n) => n.kind === 'source'))
       throw invalid('the topology has no source');
+    for (const [name] of this.repartitionTopics) {
+      const nodes = [...this.nodes.values()];
+      if (!nodes.some((n) => n.kind === 'source' && n.repartitionTopic === name)) {
+        throw invalid(`repartition topic "${name}" is read by no source`);
+      }
+      if (!nodes.some((n) => n.kind === 'sink' && n.repartitionTopic === name)) {
+        throw invalid(`repartition topic "${name}" is written by no sink`);
+      }
+    }
     this.sealed = true;
-    return { nodes: [...this.nodes.values()], children: this.children, stores: [...this.stores.values()] };
+    const physical = (node: NodeSpec): NodeSpec => {
+      if (node.kind === 'source' && node.repartitionTopic !== undefined) {
+        return { ...node, topics: [repartitionTopicName(applicationId, node.repartitionTopic)] };
+      }
+      if (node.kind === 'sink' && node.repartitionTopic !== undefined) {
+        return { ...node, topic: repartitionTopicName(applicationId, node.repartitionTopic) };
+      }
+      return node;
+    };
+    const resolved = new Map([...this.nodes].map(([name, node]) => [name, physical(node)]));
+    const subtopologies = splitSubtopologies(resolved, this.children, this.stores);
+    const subtopologyOfTopic = new Map<string, number>();
+    const subtopologyOfNode = new Map<string, number>();
+    const subtopologyOfStore = new Map<string, number>();
+    for (const sub of subtopologies) {
+      for (const t of sub.sourceTopics) subtopologyOfTopic.set(t, sub.id);
+      for (const n of sub.nodes) subtopologyOfNode.set(n.name, sub.id);
+      for (const st of sub.stores) subtopologyOfStore.set(st.name, sub.id);
+    }
+    const repartitionTopics = [...this.repartitionTopics].map(
+      ([name, { partitions }]): RepartitionTopicSpec => {
+        const topic = repartitionTopicName(applicationId, name);
+        const writers = [...resolved.values()]
+          .filter((n) => n.kind === 'sink' && n.repartitionTopic === name)
+          .map((n) => subtopologyOfNode.get(n.name)!);
+        return {
+          name,
+          topic,
+          partitions,
+          writers: [...new Set(writers)].sort((a, b) => a - b),
+          reader: subtopologyOfTopic.get(topic)!,
+        };
+      },
+    );
+    for (const r of repartitionTopics) {
+      if (r.writers.includes(r.reader)) {
+        throw invalid(
+          `repartition topic "${r.name}" is written and read by the same subtopology ${r.reader}`,
+        );
+      }
+    }
+    return {
+      applicationId,
+      nodes: [...resolved.values()],
+      children: this.children,
+      stores: [...this.stores.values()],
+      subtopologies,
+      repartitionTopics,
+      subtopologyOfTopic,
+      subtopologyOfStore,
+    };
   }
 
   private add(node: NodeSpec): void {
@@ -207,6 +371,14 @@ export class Topology {
     if (this.nodes.has(name)) throw invalid(`a node named "${name}" already exists`);
   }
 
+  private checkRepartitionTopic(node: string, topic: string): void {
+    if (!this.repartitionTopics.has(topic)) {
+      throw invalid(
+        `node "${node}" names repartition topic "${topic}", which addRepartitionTopic did not declare`,
+      );
+    }
+  }
+
   private checkParents(name: string, parents: string[]): void {
     if (parents.length === 0) throw invalid(`node "${name}" needs at least one parent`);
     for (const p of parents) {
@@ -215,6 +387,55 @@ export class Topology {
       if (parent.kind === 'sink') throw invalid(`node "${name}" cannot have sink "${p}" as parent`);
     }
   }
+}
+
+/**
+ * Splits the graph into its connected parts: nodes joined by a parent-child edge, or by a store they share, belong
+ * together. Parts are numbered in the order of their first node, so adding a part at the end renumbers nothing.
+ */
+function splitSubtopologies(
+  nodes: ReadonlyMap<string, NodeSpec>,
+  children: ReadonlyMap<string, string[]>,
+  stores: ReadonlyMap<string, StoreSpec>,
+): SubtopologySpec[] {
+  const root = new Map<string, string>();
+  const find = (n: string): string => {
+    let r = n;
+    while (root.get(r) !== r) r = root.get(r)!;
+    root.set(n, r);
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) root.set(rb, ra);
+  };
+  for (const name of nodes.keys()) root.set(name, name);
+  for (const [name, kids] of children) for (const kid of kids) if (nodes.has(kid)) union(name, kid);
+  for (const store of stores.values()) {
+    const [first, ...rest] = [...store.processors];
+    if (first !== undefined) for (const p of rest) union(first, p);
+  }
+  const byRoot = new Map<string, SubtopologySpec>();
+  const out: SubtopologySpec[] = [];
+  for (const node of nodes.values()) {
+    const r = find(node.name);
+    let sub = byRoot.get(r);
+    if (sub === undefined) {
+      sub = { id: out.length, nodes: [], sourceTopics: [], stores: [] };
+      byRoot.set(r, sub);
+      out.push(sub);
+    }
+    sub.nodes.push(node);
+    if (node.kind === 'source') sub.sourceTopics.push(...node.topics);
+  }
+  for (const store of stores.values()) {
+    const first = [...store.processors][0];
+    // A store no processor uses lives with the first subtopology.
+    const sub = first === undefined ? out[0] : byRoot.get(find(first));
+    sub?.stores.push(store);
+  }
+  return out;
 }
 
 function invalid(message: string): StreamsError {

@@ -1,0 +1,70 @@
+// Exactly-once: per task, one transaction with its output, its changelog records and its input offsets.
+import { errorMessage, StreamsError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { TaskId } from '../task-id.js';
+import type { TaskManager } from '../task-manager.js';
+import type { CommitProtocol } from './commit-protocol.js';
+import type { PendingOffsets } from './pending-offsets.js';
+
+export interface ExactlyOnceDeps {
+  applicationId: string;
+  tasks: TaskManager;
+  offsets: PendingOffsets;
+  logger: Logger;
+  /**
+   * A task's producer was fenced: another instance owns the task now (this one was too slow, or a rebalance raced
+   * the commit). The task has been closed without committing; the instance should rejoin the group.
+   */
+  onTaskMigrated: (id: TaskId) => void;
+}
+
+/**
+ * Local state is written only after its task's transaction commits, so a failed or fenced transaction leaves the
+ * stores at the last committed state.
+ */
+export class ExactlyOnceCommit implements CommitProtocol {
+  commits = 0;
+  changelogRecords = 0;
+
+  constructor(private readonly deps: ExactlyOnceDeps) {}
+
+  async flushOutput(): Promise<void> {}
+
+  async commit(): Promise<void> {
+    const { tasks, offsets: pending, applicationId, logger } = this.deps;
+    let committed = false;
+    for (const { task, state, collector, producer } of tasks.active()) {
+      const id = task.id;
+      const changelog = state?.prepareCommit() ?? [];
+      const records = [...collector.drain(), ...changelog];
+      const offsets = pending.of(id);
+      let written: Map<string, bigint>;
+      try {
+        written = await producer!.commitTransaction(records, applicationId, offsets);
+      } catch (cause) {
+        if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
+          logger.warn('a task was fenced by a newer owner; closing it without committing and rejoining', {
+            task: id.toString(),
+            error: cause.message,
+          });
+          pending.forget(id);
+          await tasks.closeDirty(id);
+          this.deps.onTaskMigrated(id);
+          continue;
+        }
+        throw new StreamsError(
+          'COMMIT_FAILED',
+          `the transaction of task ${id} failed: ${errorMessage(cause)}`,
+          {
+            cause,
+          },
+        );
+      }
+      await state?.completeCommit(written);
+      this.changelogRecords += changelog.length;
+      pending.committed(offsets);
+      committed = true;
+    }
+    if (committed) this.commits++;
+  }
+}
