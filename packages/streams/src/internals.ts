@@ -1,6 +1,13 @@
 // Runtime internals shared with sibling packages (@eddy/test-utils) and the benchmarks. Not public API: no stability promise.
 export { type ResolvedConfig, resolveConfig } from './config.js';
-export type { ConsumedRecord, OutgoingRecord, ProducerPort } from './kafka/port.js';
+export { kafkajsClientFactory } from './kafka/kafkajs-adapter.js';
+export type {
+  ConsumedRecord,
+  ConsumerPort,
+  KafkaClientFactory,
+  OutgoingRecord,
+  ProducerPort,
+} from './kafka/port.js';
 export type { Logger } from './logger.js';
 export { type CreateTaskOptions, createTask } from './runtime/create-task.js';
 export type { ErrorMode } from './runtime/error-handling.js';

@@ -25,5 +25,12 @@ export class FakeAdmin implements AdminPort {
     return counts;
   }
   async createTopics(_topics: TopicSpec[]): Promise<void> {}
+  /** Moves the log start of each partition up to `offset`. */
+  async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
+    for (const { partition, offset } of partitions) {
+      const o = this.offsets.get(topic)?.find((x) => x.partition === partition);
+      if (o !== undefined && BigInt(offset) > o.low) o.low = BigInt(offset);
+    }
+  }
   async close(): Promise<void> {}
 }

@@ -164,6 +164,11 @@ class KafkajsAdmin implements AdminPort {
     if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
   }
 
+  async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.admin.deleteTopicRecords({ topic, partitions });
+  }
+
   private async waitForLeaders(topics: string[]): Promise<void> {
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {

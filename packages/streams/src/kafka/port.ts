@@ -73,6 +73,8 @@ export interface AdminPort {
   /** Partition counts of the given topics; topics that do not exist are absent from the map. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
+  /** Deletes the records of `topic` below `offset` in each given partition (moves the log start up to it). */
+  deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void>;
   close(): Promise<void>;
 }
 

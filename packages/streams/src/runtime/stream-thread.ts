@@ -5,6 +5,7 @@ import type { BatchControl, ConsumerPort, FetchedBatch } from '../kafka/port.js'
 import type { SealedTopology } from '../topology/topology.js';
 import type { CommitProtocol } from './commit/commit-protocol.js';
 import type { PendingOffsets } from './commit/pending-offsets.js';
+import type { RepartitionPurger } from './repartition-purger.js';
 import type { ReplicaManager } from './replica-manager.js';
 import { TaskId } from './task-id.js';
 import type { TaskManager } from './task-manager.js';
@@ -20,6 +21,7 @@ export interface StreamThreadDeps {
   commit: CommitProtocol;
   consumer: ConsumerPort;
   replicas: ReplicaManager | undefined;
+  purger: RepartitionPurger;
   /** Told once per failure that must stop the app; the thread itself never throws into the client. */
   onFailure: (error: StreamsError) => void;
 }
@@ -116,8 +118,9 @@ export class StreamThread {
   }
 
   private async commit(): Promise<void> {
-    await this.deps.commit.commit();
+    const committed = await this.deps.commit.commit();
     this.lastCommit = Date.now();
+    this.deps.purger.committed(committed);
   }
 
   /** Wall-clock punctuators fire, and processed input gets committed on the interval, while no input arrives too. */

@@ -22,6 +22,7 @@ import { deadLetterTopicOf } from './error-handling.js';
 import type { KeyQueryMetadata, StreamsMetadata } from './query-metadata.js';
 import { RebalanceHandler, type TaskAssignment } from './rebalance-handler.js';
 import { RecordCollector } from './record-collector.js';
+import { RepartitionPurger } from './repartition-purger.js';
 import { ReplicaManager } from './replica-manager.js';
 import { asStreamsError, StreamThread } from './stream-thread.js';
 import type { TaskId } from './task-id.js';
@@ -459,6 +460,11 @@ export class StreamsApp {
       commit,
       consumer,
       replicas: parts.replicas,
+      purger: new RepartitionPurger(
+        admin,
+        new Set(layout.repartitionTopics.map((t) => t.topic)),
+        config.logger,
+      ),
       onFailure: (error) => this.fail(error),
     });
     parts.thread = thread;

@@ -1,7 +1,7 @@
 // At-least-once: outputs acknowledged, then changelog records acknowledged, then state and checkpoints, then offsets.
 import type { TaskStateManager } from '@eddy/state';
 import { errorMessage, StreamsError } from '../../errors.js';
-import type { ConsumerPort, ProducerPort } from '../../kafka/port.js';
+import type { ConsumerPort, ProducerPort, TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
 import type { RecordCollector } from '../record-collector.js';
 import type { TaskManager } from '../task-manager.js';
@@ -33,7 +33,7 @@ export class AtLeastOnceCommit implements CommitProtocol {
     await this.deps.collector.flush();
   }
 
-  async commit(): Promise<void> {
+  async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks, offsets: pending, consumer, producer, logger, onCommitPhase } = this.deps;
     await this.deps.collector.flush();
     // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit.
@@ -68,7 +68,7 @@ export class AtLeastOnceCommit implements CommitProtocol {
     }
     if (changelog.length > 0) onCommitPhase?.('state-written');
     const offsets = pending.all();
-    if (offsets.length === 0) return;
+    if (offsets.length === 0) return [];
     try {
       await consumer.commit(offsets);
     } catch (cause) {
@@ -78,11 +78,12 @@ export class AtLeastOnceCommit implements CommitProtocol {
         logger.warn('offset commit refused by a rebalance; the input since the last commit replays', {
           error: cause.message,
         });
-        return;
+        return [];
       }
       throw new StreamsError('COMMIT_FAILED', `committing offsets failed: ${errorMessage(cause)}`, { cause });
     }
     pending.committed(offsets);
     this.commits++;
+    return offsets;
   }
 }

@@ -1,5 +1,6 @@
 // Exactly-once: per task, one transaction with its output, its changelog records and its input offsets.
 import { errorMessage, StreamsError } from '../../errors.js';
+import type { TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
 import type { TaskId } from '../task-id.js';
 import type { TaskManager } from '../task-manager.js';
@@ -30,9 +31,9 @@ export class ExactlyOnceCommit implements CommitProtocol {
 
   async flushOutput(): Promise<void> {}
 
-  async commit(): Promise<void> {
+  async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks, offsets: pending, applicationId, logger } = this.deps;
-    let committed = false;
+    const committed: TopicPartitionOffset[] = [];
     for (const { task, state, collector, producer } of tasks.active()) {
       const id = task.id;
       const changelog = state?.prepareCommit() ?? [];
@@ -63,8 +64,9 @@ export class ExactlyOnceCommit implements CommitProtocol {
       await state?.completeCommit(written);
       this.changelogRecords += changelog.length;
       pending.committed(offsets);
-      committed = true;
+      committed.push(...offsets);
     }
-    if (committed) this.commits++;
+    if (committed.length > 0) this.commits++;
+    return committed;
   }
 }
