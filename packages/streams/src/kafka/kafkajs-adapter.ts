@@ -43,6 +43,12 @@ const REBALANCE_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 
+/**
+ * kafkajs error types of a transactional producer that a newer producer of its transactional id fenced: the task has
+ * a new owner.
+ */
+const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+
 /** The Kafka protocol error type of a kafkajs error, looking through the errors that wrap it. */
 function protocolErrorType(err: unknown): string | undefined {
   let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined;
@@ -284,6 +290,16 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
       return last;
     } catch (err) {
       await txn.abort().catch(() => undefined);
+      const type = protocolErrorType(err);
+      if (type !== undefined && FENCING_ERRORS.has(type)) {
+        throw new StreamsError(
+          'TASK_MIGRATED',
+          `the transaction was fenced by a newer owner of the task (${type})`,
+          {
+            cause: err,
+          },
+        );
+      }
       throw err;
     }
   }
