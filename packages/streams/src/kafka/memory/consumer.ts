@@ -239,7 +239,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     this.phase = 'joining';
     try {
       await this.cluster.faults.apply('join', [this.options.groupId]);
-      const pending = this.group.join({
+      const joining = this.group.join({
         memberId: this.memberId,
         groupInstanceId: this.options.groupInstanceId,
         protocol: this.protocol,
@@ -247,8 +247,9 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
         sessionTimeoutMs: this.options.sessionTimeoutMs,
         client: this,
       });
-      pending.catch(() => undefined);
-      const result = await Promise.race([pending, this.stopped.promise]);
+      this.memberId = joining.memberId;
+      joining.result.catch(() => undefined);
+      const result = await Promise.race([joining.result, this.stopped.promise]);
       if (result === undefined || this.stopping) return false;
       this.memberId = result.memberId;
       this.generationId = result.generationId;
@@ -365,10 +366,16 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     return true;
   }
 
-  /** The client fails on its own: it leaves the group (as kafkajs disconnects) and reports the error. */
+  /**
+   * The client fails on its own: it leaves the group (as kafkajs disconnects) and reports the error. A fenced
+   * member keeps its id, so its later calls fail with FENCED_INSTANCE_ID too.
+   */
   private crash(error: unknown): void {
-    if (this.memberId !== '') this.group.leave(this.memberId);
-    this.memberId = '';
+    const fenced = error instanceof MemoryKafkaError && error.type === 'FENCED_INSTANCE_ID';
+    if (!fenced && this.memberId !== '') {
+      this.group.leave(this.memberId);
+      this.memberId = '';
+    }
     this.stopping = true;
     this.options.onCrash?.(error);
   }

@@ -112,8 +112,12 @@ export class GroupCoordinator {
     };
   }
 
-  /** JoinGroup and SyncGroup in one: resolves once the rebalance this join takes part in completes. */
-  join(request: JoinRequest): Promise<JoinResult> {
+  /**
+   * JoinGroup and SyncGroup in one. The member id is known at once (as a client learns it from Kafka's
+   * MEMBER_ID_REQUIRED answer, so it can leave while it waits); `result` resolves once the rebalance this join
+   * takes part in completes.
+   */
+  join(request: JoinRequest): { memberId: string; result: Promise<JoinResult> } {
     this.context.touch();
     const other = [...this.members.values()].find((m) => m.memberId !== request.memberId);
     if (other !== undefined && other.protocol.name !== request.protocol.name) {
@@ -130,7 +134,7 @@ export class GroupCoordinator {
       this.update(member, request);
       // Kafka: a known member rejoining a stable group rebalances it only if it leads or its metadata changed.
       if (this.state === 'Stable' && !changed && this.leaderId !== member.memberId) {
-        return Promise.resolve(this.resultFor(member));
+        return { memberId: member.memberId, result: Promise.resolve(this.resultFor(member)) };
       }
       this.triggerRebalance();
     } else {
@@ -141,17 +145,19 @@ export class GroupCoordinator {
       if (previous !== undefined) {
         member = this.replaceStatic(previous, request);
         // A static member that comes back takes over its assignment without a rebalance (KIP-345).
-        if (this.state === 'Stable') return Promise.resolve(this.resultFor(member));
+        if (this.state === 'Stable')
+          return { memberId: member.memberId, result: Promise.resolve(this.resultFor(member)) };
       } else {
         member = this.add(request);
         this.triggerRebalance();
       }
     }
     const joining = member;
-    return new Promise<JoinResult>((resolve, reject) => {
+    const result = new Promise<JoinResult>((resolve, reject) => {
       joining.pending = { order: this.joinOrder++, resolve, reject };
-      this.tryComplete();
     });
+    this.tryComplete();
+    return { memberId: joining.memberId, result };
   }
 
   /** Heartbeat: keeps the session alive; fails when the member must rejoin or is gone. */

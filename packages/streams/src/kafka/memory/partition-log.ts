@@ -126,7 +126,8 @@ export class PartitionLog {
     if (from < this.start) {
       throw kafkaError('OFFSET_OUT_OF_RANGE', `offset ${from} is below the log start ${this.start}`);
     }
-    const stop = end < this.endFor(isolation) ? end : this.endFor(isolation);
+    const visible = this.endFor(isolation);
+    const stop = end < visible ? end : visible; // bigints: no Math.min
     const records: ConsumedRecord[] = [];
     let offset = from;
     while (offset < stop && records.length < limit) {

@@ -1,5 +1,12 @@
 // Shared pieces of the in-memory Kafka tests: a round-robin group protocol written here (not the cluster's own),
 // and a consumer that records what it is handed and what the group gave it.
+
+import {
+  type MemoryClientFactory,
+  type MemoryConsumer,
+  MemoryKafkaCluster,
+  memoryClientFactory,
+} from '../../../src/internals.js';
 import type {
   BatchHandler,
   ConsumedRecord,
@@ -8,7 +15,6 @@ import type {
   GroupProtocol,
   MemberPlan,
 } from '../../../src/kafka/port.js';
-import { type MemoryClientFactory, type MemoryConsumer, MemoryKafkaCluster, memoryClientFactory } from '../../../src/internals.js';
 
 /** Deals the partitions of `topics` round robin over the members sorted by id; userData names the member's index. */
 export function roundRobin(topics: string[], calls: string[][] = []): GroupProtocol {

@@ -15,7 +15,12 @@ describe('in-memory Kafka: partition logs and producing', () => {
       { topic: 't', partition: 1, key: null, value: buf('b') },
       { topic: 't', partition: 0, key: null, value: buf('c') },
     ]);
-    expect(last).toEqual(new Map([['t:0', 1n], ['t:1', 0n]]));
+    expect(last).toEqual(
+      new Map([
+        ['t:0', 1n],
+        ['t:1', 0n],
+      ]),
+    );
     const again = await producer.send([{ topic: 't', partition: 0, key: null, value: buf('d') }]);
     expect(again.get('t:0')).toBe(2n);
     expect(h.cluster.records('t', 0).map((r) => [r.offset, r.value?.toString()])).toEqual([
@@ -28,11 +33,22 @@ describe('in-memory Kafka: partition logs and producing', () => {
   it('keeps the producer timestamp and headers, stamps the broker time when none is given or with LogAppendTime', async () => {
     const h = newCluster();
     h.cluster.createTopic({ topic: 'create', partitions: 1 });
-    h.cluster.createTopic({ topic: 'append', partitions: 1, config: { 'message.timestamp.type': 'LogAppendTime' } });
+    h.cluster.createTopic({
+      topic: 'append',
+      partitions: 1,
+      config: { 'message.timestamp.type': 'LogAppendTime' },
+    });
     const producer = h.factory.producer();
     await producer.connect();
     await producer.send([
-      { topic: 'create', partition: 0, key: buf('k'), value: buf('v'), timestamp: 42, headers: { h: buf('x') } },
+      {
+        topic: 'create',
+        partition: 0,
+        key: buf('k'),
+        value: buf('v'),
+        timestamp: 42,
+        headers: { h: buf('x') },
+      },
       { topic: 'create', partition: 0, key: null, value: null },
       { topic: 'append', partition: 0, key: null, value: buf('v'), timestamp: 42 },
     ]);
@@ -59,7 +75,11 @@ describe('in-memory Kafka: partition logs and producing', () => {
     const producer = h.factory.producer();
     await producer.connect();
     // murmur2('21') = -973932308, murmur2('foobar') = -790332482, murmur2('abc') = 479470107 (Kafka's test vectors).
-    const expected = { '21': (-973932308 & 0x7fffffff) % 7, foobar: (-790332482 & 0x7fffffff) % 7, abc: 479470107 % 7 };
+    const expected = {
+      '21': (-973932308 & 0x7fffffff) % 7,
+      foobar: (-790332482 & 0x7fffffff) % 7,
+      abc: 479470107 % 7,
+    };
     await producer.send(Object.keys(expected).map((k) => ({ topic: 't', key: buf(k), value: buf(k) })));
     for (const [key, partition] of Object.entries(expected)) {
       expect(partitionForKey(buf(key), 7)).toBe(partition);
@@ -72,7 +92,9 @@ describe('in-memory Kafka: partition logs and producing', () => {
     h.cluster.createTopic({ topic: 't', partitions: 3 });
     const producer = h.factory.producer();
     await producer.connect();
-    await producer.send(Array.from({ length: 6 }, (_, i) => ({ topic: 't', key: null, value: buf(String(i)) })));
+    await producer.send(
+      Array.from({ length: 6 }, (_, i) => ({ topic: 't', key: null, value: buf(String(i)) })),
+    );
     expect([0, 1, 2].map((p) => h.cluster.records('t', p).length)).toEqual([2, 2, 2]);
   });
 
@@ -87,7 +109,9 @@ describe('in-memory Kafka: partition logs and producing', () => {
         { topic: 't', partition: 5, key: null, value: buf('b') },
       ]),
     ).rejects.toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
-    await expect(producer.send([{ topic: 'nope', key: null, value: null }])).rejects.toBeInstanceOf(MemoryKafkaError);
+    await expect(producer.send([{ topic: 'nope', key: null, value: null }])).rejects.toBeInstanceOf(
+      MemoryKafkaError,
+    );
     expect(h.cluster.records('t', 0)).toEqual([]);
   });
 
@@ -111,13 +135,17 @@ describe('in-memory Kafka: log start and admin', () => {
     h.cluster.createTopic({ topic: 't', partitions: 1 });
     const producer = h.factory.producer();
     await producer.connect();
-    await producer.send(['a', 'b', 'c', 'd'].map((v) => ({ topic: 't', partition: 0, key: null, value: buf(v) })));
+    await producer.send(
+      ['a', 'b', 'c', 'd'].map((v) => ({ topic: 't', partition: 0, key: null, value: buf(v) })),
+    );
     h.cluster.deleteRecords('t', 0, 2n);
     h.cluster.deleteRecords('t', 0, 1n); // never moves back
     const admin = h.factory.admin();
     await admin.connect();
     expect(await admin.partitionOffsets('t')).toEqual([{ partition: 0, low: 2n, high: 4n }]);
-    expect(() => h.cluster.deleteRecords('t', 0, 5n)).toThrow(expect.objectContaining({ type: 'OFFSET_OUT_OF_RANGE' }));
+    expect(() => h.cluster.deleteRecords('t', 0, 5n)).toThrow(
+      expect.objectContaining({ type: 'OFFSET_OUT_OF_RANGE' }),
+    );
     const c = await startConsumer(h, ['t']);
     await h.cluster.settle();
     expect(values(c.records)).toEqual(['c', 'd']);
@@ -140,7 +168,8 @@ describe('in-memory Kafka: log start and admin', () => {
       [{ topic: 'c', partitions: 1, config: { 'no.such.config': '1' } }, 'INVALID_CONFIG'],
       [{ topic: 'c', partitions: 1, config: { 'retention.ms': 'soon' } }, 'INVALID_CONFIG'],
     ];
-    for (const [spec, type] of invalid) await expect(admin.createTopics([spec])).rejects.toMatchObject({ type });
+    for (const [spec, type] of invalid)
+      await expect(admin.createTopics([spec])).rejects.toMatchObject({ type });
     // A request with one invalid spec creates none of them.
     await expect(
       admin.createTopics([
@@ -149,7 +178,9 @@ describe('in-memory Kafka: log start and admin', () => {
       ]),
     ).rejects.toMatchObject({ type: 'INVALID_PARTITIONS' });
     expect(h.cluster.hasTopic('ok')).toBe(false);
-    await expect(admin.partitionOffsets('missing')).rejects.toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    await expect(admin.partitionOffsets('missing')).rejects.toMatchObject({
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
     await admin.close();
   });
 });
