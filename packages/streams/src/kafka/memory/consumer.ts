@@ -239,6 +239,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     this.phase = 'joining';
     try {
       await this.cluster.faults.apply('join', [this.options.groupId]);
+      if (this.stopping) return false;
       const joining = this.group.join({
         memberId: this.memberId,
         groupInstanceId: this.options.groupInstanceId,

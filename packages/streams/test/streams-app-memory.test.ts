@@ -1,0 +1,158 @@
+// StreamsApp run on the in-memory Kafka: start, process a stateless topology from an input to an output topic,
+// close — without a broker.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Serdes, StreamsApp, StreamsBuilder, type StreamsError, type Topology } from '../src/index.js';
+import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function stateDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'eddy-memory-app-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function shout(): Topology {
+  const builder = new StreamsBuilder();
+  builder
+    .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+    .mapValues((w) => w?.toUpperCase() ?? null)
+    .to('shouted', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
+  return builder.build();
+}
+
+async function cluster4() {
+  const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+  cluster.createTopic({ topic: 'words', partitions: 4 });
+  cluster.createTopic({ topic: 'shouted', partitions: 4 });
+  const factory = memoryClientFactory(cluster);
+  const producer = factory.producer();
+  await producer.connect();
+  const send = (prefix: string, n: number) =>
+    producer.send(
+      Array.from({ length: n }, (_, i) => ({
+        topic: 'words',
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`${prefix}${i}`),
+      })),
+    );
+  const output = () =>
+    [0, 1, 2, 3].flatMap((p) => cluster.records('shouted', p)).map((r) => r.value!.toString());
+  return { cluster, factory, producer, send, output };
+}
+
+describe('StreamsApp on the in-memory Kafka', () => {
+  it('starts, maps every input record to the output topic with its key and timestamp, commits on close and leaves', async () => {
+    const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+    cluster.createTopic({ topic: 'words', partitions: 2 });
+    cluster.createTopic({ topic: 'shouted', partitions: 2 });
+    const factory = memoryClientFactory(cluster);
+    const producer = factory.producer();
+    await producer.connect();
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+    await producer.send(
+      words.map((w, i) => ({
+        topic: 'words',
+        key: Buffer.from(w),
+        value: Buffer.from(w),
+        timestamp: 1_000 + i,
+      })),
+    );
+    await producer.close();
+
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .mapValues((w) => w?.toUpperCase() ?? null)
+      .to('shouted', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
+    const app = new StreamsApp(
+      builder.build(),
+      { applicationId: 'shout', brokers: ['memory:9092'], stateDir: await stateDir(), logger: quiet },
+      { clientFactory: factory },
+    );
+    await app.start();
+    expect(app.state).toBe('RUNNING');
+    expect(cluster.describeGroup('shout')).toMatchObject({ state: 'Stable', members: [expect.anything()] });
+
+    const output = () => [0, 1].flatMap((p) => cluster.records('shouted', p));
+    await vi.waitFor(() => expect(output()).toHaveLength(words.length), { timeout: 5_000, interval: 10 });
+    const got = new Map(output().map((r) => [r.key!.toString(), r]));
+    words.forEach((w, i) => {
+      expect(got.get(w)?.value?.toString()).toBe(w.toUpperCase());
+      expect(got.get(w)?.timestamp).toBe(1_000 + i);
+    });
+
+    await app.close();
+    expect(app.state).toBe('NOT_RUNNING');
+    const committed = cluster.committedOffsets('shout');
+    const total = [0, 1].reduce((n, p) => n + Number(committed.get(`words:${p}`) ?? 0n), 0);
+    expect(total).toBe(words.length);
+    expect(cluster.describeGroup('shout').state).toBe('Empty');
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('two instances share the partitions; when one closes, the other takes them over from the committed offsets', async () => {
+    const { cluster, factory, producer, send, output } = await cluster4();
+    const config = async () => ({
+      applicationId: 'shout',
+      brokers: ['memory:9092'],
+      stateDir: await stateDir(),
+      logger: quiet,
+    });
+    const a = new StreamsApp(shout(), await config(), { clientFactory: factory });
+    const b = new StreamsApp(shout(), await config(), { clientFactory: factory });
+    await a.start();
+    await b.start();
+    await cluster.settle();
+    const group = cluster.describeGroup('shout');
+    expect(group.members.map((m) => m.assigned.length)).toEqual([2, 2]);
+    await send('v', 40);
+    await vi.waitFor(() => expect(output()).toHaveLength(40), { timeout: 5_000, interval: 10 });
+    await a.close();
+    await send('w', 40);
+    await vi.waitFor(() => expect(output()).toHaveLength(80), { timeout: 5_000, interval: 10 });
+    expect(cluster.describeGroup('shout').members.map((m) => m.assigned.length)).toEqual([4]);
+    expect(new Set(output())).toEqual(
+      new Set([
+        ...Array.from({ length: 40 }, (_, i) => `V${i}`),
+        ...Array.from({ length: 40 }, (_, i) => `W${i}`),
+      ]),
+    );
+    await b.close();
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('an offset commit that fails stops the app in ERROR with COMMIT_FAILED, told to onError, and leaves the group', async () => {
+    const { cluster, factory, producer, send } = await cluster4();
+    await send('v', 1);
+    const app = new StreamsApp(
+      shout(),
+      {
+        applicationId: 'shout',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: quiet,
+        commitIntervalMs: 1,
+      },
+      { clientFactory: factory },
+    );
+    const errors: StreamsError[] = [];
+    app.onError((e) => errors.push(e));
+    cluster.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: 'shout' });
+    await app.start();
+    await vi.waitFor(() => expect(app.state).toBe('ERROR'), { timeout: 5_000, interval: 10 });
+    expect(errors.map((e) => e.code)).toEqual(['COMMIT_FAILED']);
+    expect(cluster.describeGroup('shout').members).toEqual([]);
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+});
