@@ -1,5 +1,5 @@
-// StreamsApp run on the in-memory Kafka: start, process a stateless topology from an input to an output topic,
-// close — without a broker.
+// StreamsApp run on the in-memory Kafka, without a broker: a stateless topology end to end, two instances
+// sharing partitions, a failed offset commit, and an exactly-once count.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,13 +68,8 @@ describe('StreamsApp on the in-memory Kafka', () => {
     );
     await producer.close();
 
-    const builder = new StreamsBuilder();
-    builder
-      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
-      .mapValues((w) => w?.toUpperCase() ?? null)
-      .to('shouted', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
     const app = new StreamsApp(
-      builder.build(),
+      shout(),
       { applicationId: 'shout', brokers: ['memory:9092'], stateDir: await stateDir(), logger: quiet },
       { clientFactory: factory },
     );
@@ -152,6 +147,54 @@ describe('StreamsApp on the in-memory Kafka', () => {
     await vi.waitFor(() => expect(app.state).toBe('ERROR'), { timeout: 5_000, interval: 10 });
     expect(errors.map((e) => e.code)).toEqual(['COMMIT_FAILED']);
     expect(cluster.describeGroup('shout').members).toEqual([]);
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('exactly-once: counts, changelog records and input offsets are committed in transactions read_committed sees', async () => {
+    const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+    cluster.createTopic({ topic: 'words', partitions: 2 });
+    cluster.createTopic({ topic: 'counts', partitions: 2 });
+    const factory = memoryClientFactory(cluster);
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .groupByKey({ keySerde: Serdes.string() })
+      .count({ name: 'c' })
+      .toStream()
+      .to('counts', { keySerde: Serdes.string(), valueSerde: Serdes.float64() });
+    const app = new StreamsApp(
+      builder.build(),
+      {
+        applicationId: 'eos',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: quiet,
+        processingGuarantee: 'exactly-once',
+        commitIntervalMs: 1,
+      },
+      { clientFactory: factory },
+    );
+    await app.start();
+    const producer = factory.producer();
+    await producer.connect();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i % 3}`);
+    await producer.send(keys.map((k) => ({ topic: 'words', key: Buffer.from(k), value: Buffer.from('x') })));
+    const committed = () => [0, 1].flatMap((p) => cluster.records('counts', p, 'read_committed'));
+    await vi.waitFor(() => expect(committed()).toHaveLength(keys.length), { timeout: 5_000, interval: 10 });
+    await app.close();
+    const last = new Map(committed().map((r) => [r.key!.toString(), r.value!.readDoubleBE(0)]));
+    expect(last).toEqual(
+      new Map([
+        ['k0', 7],
+        ['k1', 7],
+        ['k2', 6],
+      ]),
+    );
+    const offsets = cluster.committedOffsets('eos');
+    expect([0, 1].reduce((n, p) => n + Number(offsets.get(`words:${p}`) ?? 0n), 0)).toBe(keys.length);
+    const changelog = [0, 1].flatMap((p) => cluster.records('eos-c-changelog', p, 'read_committed'));
+    expect(new Set(changelog.map((r) => r.key!.toString()))).toEqual(new Set(['k0', 'k1', 'k2']));
     await producer.close();
     expect(cluster.openClients()).toEqual([]);
   });
