@@ -9,7 +9,8 @@ import { Signal } from './signal.js';
 
 export class MemoryChangelogReader implements ChangelogReaderPort {
   private readonly lifecycle: ClientLifecycle;
-  private readonly signal = new Signal();
+  /** One signal per running read, so that concurrent reads each get woken. */
+  private readonly reads = new Set<Signal>();
 
   constructor(
     private readonly cluster: MemoryKafkaCluster,
@@ -28,16 +29,20 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
     const pending = ranges.filter((r) => r.startOffset < r.endOffset);
     if (pending.length === 0) return;
     this.lifecycle.assertConnected();
-    const unwatch = this.cluster.watch(() => this.signal.wake());
+    const signal = new Signal();
+    this.reads.add(signal);
+    const unwatch = this.cluster.watch(() => signal.wake());
     try {
-      for (const range of pending) await this.readRange(range, onBatch);
+      for (const range of pending) await this.readRange(range, signal, onBatch);
     } finally {
       unwatch();
+      this.reads.delete(signal);
     }
   }
 
   private async readRange(
     range: ChangelogRange,
+    signal: Signal,
     onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
   ): Promise<void> {
     const log = this.cluster.partition(range.topic, range.partition);
@@ -52,7 +57,7 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
       this.lifecycle.assertConnected();
       if (position >= log.lastStableOffset) {
         // The range reaches into an open transaction or past the log end: wait for the log to move.
-        await this.signal.wait();
+        await signal.wait();
         continue;
       }
       const read = log.read(position, this.cluster.maxBatchRecords, 'read_committed', range.endOffset);
@@ -65,7 +70,7 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
   /** Closes the reader; a read waiting for the log fails. */
   async close(): Promise<void> {
     if (this.lifecycle.close()) {
-      this.signal.wake();
+      for (const signal of this.reads) signal.wake();
       this.cluster.touch();
     }
   }

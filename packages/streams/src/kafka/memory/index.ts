@@ -1,4 +1,13 @@
 // The in-memory Kafka behind the client port, for broker-free tests of the runtime.
+//
+//   const cluster = new MemoryKafkaCluster();            // time stands still until cluster.advance(ms)
+//   cluster.createTopic({ topic: 'in', partitions: 2 });
+//   const app = new StreamsApp(topology, config, { clientFactory: memoryClientFactory(cluster) });
+//   await cluster.settle();                               // the clients have nothing left to do
+//   cluster.records('out', 0, 'read_committed');          // what a reader sees
+//   cluster.faults.failNext('commit', 'REBALANCE_IN_PROGRESS'); cluster.faults.delayNext('transaction', promise);
+//   cluster.rebalance(groupId); cluster.stallMember(groupId, memberId); cluster.advance(sessionTimeoutMs + 1);
+//   cluster.describeGroup(groupId); cluster.committedOffsets(groupId); cluster.openClients();
 export { MemoryAdmin } from './admin.js';
 export { MemoryChangelogReader } from './changelog-reader.js';
 export { ManualClock } from './clock.js';
