@@ -29,10 +29,11 @@ function shout(): Topology {
   return builder.build();
 }
 
-async function cluster4() {
+/** A cluster with the topics of `shout()`, a connected producer, and readers of the output. */
+async function shoutCluster(partitions = 4) {
   const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
-  cluster.createTopic({ topic: 'words', partitions: 4 });
-  cluster.createTopic({ topic: 'shouted', partitions: 4 });
+  cluster.createTopic({ topic: 'words', partitions });
+  cluster.createTopic({ topic: 'shouted', partitions });
   const factory = memoryClientFactory(cluster);
   const producer = factory.producer();
   await producer.connect();
@@ -44,19 +45,14 @@ async function cluster4() {
         value: Buffer.from(`${prefix}${i}`),
       })),
     );
-  const output = () =>
-    [0, 1, 2, 3].flatMap((p) => cluster.records('shouted', p)).map((r) => r.value!.toString());
-  return { cluster, factory, producer, send, output };
+  const records = () => Array.from({ length: partitions }, (_, p) => cluster.records('shouted', p)).flat();
+  const output = () => records().map((r) => r.value!.toString());
+  return { cluster, factory, producer, send, records, output };
 }
 
 describe('StreamsApp on the in-memory Kafka', () => {
   it('starts, maps every input record to the output topic with its key and timestamp, commits on close and leaves', async () => {
-    const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
-    cluster.createTopic({ topic: 'words', partitions: 2 });
-    cluster.createTopic({ topic: 'shouted', partitions: 2 });
-    const factory = memoryClientFactory(cluster);
-    const producer = factory.producer();
-    await producer.connect();
+    const { cluster, factory, producer, records } = await shoutCluster(2);
     const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
     await producer.send(
       words.map((w, i) => ({
@@ -77,9 +73,8 @@ describe('StreamsApp on the in-memory Kafka', () => {
     expect(app.state).toBe('RUNNING');
     expect(cluster.describeGroup('shout')).toMatchObject({ state: 'Stable', members: [expect.anything()] });
 
-    const output = () => [0, 1].flatMap((p) => cluster.records('shouted', p));
-    await vi.waitFor(() => expect(output()).toHaveLength(words.length), { timeout: 5_000, interval: 10 });
-    const got = new Map(output().map((r) => [r.key!.toString(), r]));
+    await vi.waitFor(() => expect(records()).toHaveLength(words.length), { timeout: 5_000, interval: 10 });
+    const got = new Map(records().map((r) => [r.key!.toString(), r]));
     words.forEach((w, i) => {
       expect(got.get(w)?.value?.toString()).toBe(w.toUpperCase());
       expect(got.get(w)?.timestamp).toBe(1_000 + i);
@@ -95,7 +90,7 @@ describe('StreamsApp on the in-memory Kafka', () => {
   });
 
   it('two instances share the partitions; when one closes, the other takes them over from the committed offsets', async () => {
-    const { cluster, factory, producer, send, output } = await cluster4();
+    const { cluster, factory, producer, send, output } = await shoutCluster();
     const config = async () => ({
       applicationId: 'shout',
       brokers: ['memory:9092'],
@@ -127,7 +122,7 @@ describe('StreamsApp on the in-memory Kafka', () => {
   });
 
   it('an offset commit that fails stops the app in ERROR with COMMIT_FAILED, told to onError, and leaves the group', async () => {
-    const { cluster, factory, producer, send } = await cluster4();
+    const { cluster, factory, producer, send } = await shoutCluster();
     await send('v', 1);
     const app = new StreamsApp(
       shout(),

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryKafkaCluster, memoryClientFactory } from '../../../src/internals.js';
 import type { ChangelogRange, ConsumedRecord } from '../../../src/kafka/port.js';
-import { buf, deferred, newCluster, values } from './helpers.js';
+import { buf, deferred, newCluster, values, withProducer } from './helpers.js';
 
 async function read(
   reader: {
@@ -75,10 +75,7 @@ describe('in-memory Kafka: changelog reader', () => {
   });
 
   it('fails a range below the log start with OFFSET_OUT_OF_RANGE, and a read waiting for records when closed', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 'cl', partitions: 1 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('cl', 1);
     await producer.send(
       [0, 1, 2].map((i) => ({ topic: 'cl', partition: 0, key: null, value: buf(String(i)) })),
     );

@@ -1,6 +1,6 @@
 // In-memory Kafka: injected failures and delays of produce, commit, join and connect, for tests of the runtime.
 import { describe, expect, it } from 'vitest';
-import { buf, deferred, newCluster, startConsumer, values } from './helpers.js';
+import { buf, deferred, newCluster, startConsumer, values, withProducer } from './helpers.js';
 
 describe('in-memory Kafka: fault injection', () => {
   it('fails the next N sends to a topic with the chosen error, writing nothing, then sends again', async () => {
@@ -25,10 +25,7 @@ describe('in-memory Kafka: fault injection', () => {
   });
 
   it('delays a send until the test resolves the promise', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 'a', partitions: 1 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('a', 1);
     const release = deferred();
     h.cluster.faults.delayNext('produce', release.promise);
     const sending = producer.send([{ topic: 'a', partition: 0, key: null, value: buf('a') }]);

@@ -5,6 +5,7 @@ import {
   type MemoryClientFactory,
   type MemoryConsumer,
   MemoryKafkaCluster,
+  type MemoryProducer,
   memoryClientFactory,
 } from '../../../src/internals.js';
 import type {
@@ -107,4 +108,16 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** A cluster with one topic and a connected producer. */
+export async function withProducer(
+  topic: string,
+  partitions: number,
+): Promise<Harness & { producer: MemoryProducer }> {
+  const h = newCluster();
+  h.cluster.createTopic({ topic, partitions });
+  const producer = h.factory.producer();
+  await producer.connect();
+  return { ...h, producer };
 }

@@ -2,14 +2,11 @@
 import { partitionForKey } from '@eddy/assignor';
 import { describe, expect, it } from 'vitest';
 import { MemoryKafkaError } from '../../../src/internals.js';
-import { buf, newCluster, startConsumer, values } from './helpers.js';
+import { buf, newCluster, startConsumer, values, withProducer } from './helpers.js';
 
 describe('in-memory Kafka: partition logs and producing', () => {
   it('gives records consecutive offsets per partition from 0 and acknowledges the last offset per partition', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 2 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 2);
     const last = await producer.send([
       { topic: 't', partition: 0, key: null, value: buf('a') },
       { topic: 't', partition: 1, key: null, value: buf('b') },
@@ -59,10 +56,7 @@ describe('in-memory Kafka: partition logs and producing', () => {
   });
 
   it('copies record bytes: mutating a sent Buffer afterwards does not change the log, as with a real broker', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 1 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 1);
     const value = buf('abc');
     await producer.send([{ topic: 't', partition: 0, key: null, value }]);
     value.write('xyz');
@@ -70,10 +64,7 @@ describe('in-memory Kafka: partition logs and producing', () => {
   });
 
   it('partitions keyed records by murmur2 of the key like the Java client (Kafka Utils.murmur2 vectors)', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 7 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 7);
     // murmur2('21') = -973932308, murmur2('foobar') = -790332482, murmur2('abc') = 479470107 (Kafka's test vectors).
     const expected = {
       '21': (-973932308 & 0x7fffffff) % 7,
@@ -88,10 +79,7 @@ describe('in-memory Kafka: partition logs and producing', () => {
   });
 
   it('spreads records without a key round robin over the partitions', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 3 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 3);
     await producer.send(
       Array.from({ length: 6 }, (_, i) => ({ topic: 't', key: null, value: buf(String(i)) })),
     );
@@ -99,10 +87,7 @@ describe('in-memory Kafka: partition logs and producing', () => {
   });
 
   it('fails a send to a missing topic or partition with UNKNOWN_TOPIC_OR_PARTITION and writes none of it', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 1 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 1);
     await expect(
       producer.send([
         { topic: 't', partition: 0, key: null, value: buf('a') },
@@ -131,10 +116,7 @@ describe('in-memory Kafka: partition logs and producing', () => {
 
 describe('in-memory Kafka: log start and admin', () => {
   it('DeleteRecords moves the log start: partitionOffsets reports it, and a consumer positioned below it resets', async () => {
-    const h = newCluster();
-    h.cluster.createTopic({ topic: 't', partitions: 1 });
-    const producer = h.factory.producer();
-    await producer.connect();
+    const { producer, ...h } = await withProducer('t', 1);
     await producer.send(
       ['a', 'b', 'c', 'd'].map((v) => ({ topic: 't', partition: 0, key: null, value: buf(v) })),
     );
