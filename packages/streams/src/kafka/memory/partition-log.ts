@@ -36,6 +36,12 @@ export interface LogRead {
   next: bigint;
 }
 
+/** The smaller of two offsets (Math.min does not take bigints). */
+function earlier(a: bigint, b: bigint): bigint {
+  if (a < b) return a;
+  return b;
+}
+
 const copy = (b: Buffer | null): Buffer | null => (b === null ? null : Buffer.from(b));
 
 function copyHeaders(headers: RecordHeaders | undefined): RecordHeaders {
@@ -126,8 +132,7 @@ export class PartitionLog {
     if (from < this.start) {
       throw kafkaError('OFFSET_OUT_OF_RANGE', `offset ${from} is below the log start ${this.start}`);
     }
-    const visible = this.endFor(isolation);
-    const stop = end < visible ? end : visible; // bigints: no Math.min
+    const stop = earlier(end, this.endFor(isolation));
     const records: ConsumedRecord[] = [];
     let offset = from;
     while (offset < stop && records.length < limit) {
