@@ -1,5 +1,5 @@
 // StreamsApp run on the in-memory Kafka, without a broker: a stateless topology end to end, two instances
-// sharing partitions, a failed offset commit, and an exactly-once count.
+// sharing partitions, a failed offset commit, an exactly-once count, a static restart and close during start.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +191,73 @@ describe('StreamsApp on the in-memory Kafka', () => {
     const changelog = [0, 1].flatMap((p) => cluster.records('eos-c-changelog', p, 'read_committed'));
     expect(new Set(changelog.map((r) => r.key!.toString()))).toEqual(new Set(['k0', 'k1', 'k2']));
     await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('a static instance restarted within the session timeout gets its partitions back without a rebalance', async () => {
+    const { cluster, factory, producer } = await shoutCluster();
+    const dirs = [await stateDir(), await stateDir()];
+    const instance = (i: number) =>
+      new StreamsApp(
+        shout(),
+        {
+          applicationId: 'shout',
+          brokers: ['memory:9092'],
+          stateDir: dirs[i]!,
+          logger: quiet,
+          instanceId: `app-${i}`,
+        },
+        { clientFactory: factory },
+      );
+    const a = instance(0);
+    await a.start();
+    const b = instance(1);
+    await b.start();
+    await cluster.settle();
+    const before = cluster.describeGroup('shout');
+    await b.close(); // a static member does not leave the group
+    cluster.advance(5_000);
+    const restarted = instance(1);
+    await restarted.start();
+    await cluster.settle();
+    const after = cluster.describeGroup('shout');
+    expect(after.generationId).toBe(before.generationId);
+    const byInstance = (g: typeof before) => new Map(g.members.map((m) => [m.groupInstanceId, m.assigned]));
+    expect(byInstance(after)).toEqual(byInstance(before));
+    expect(a.metrics.rebalances).toBe(2);
+    await Promise.all([a.close({ leaveGroup: true }), restarted.close({ leaveGroup: true })]);
+    await producer.close();
+    expect(cluster.describeGroup('shout').state).toBe('Empty');
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('close() while start() waits for a connection: start() rejects with CLOSED_DURING_START and nothing is left', async () => {
+    const { cluster, factory, producer } = await shoutCluster();
+    await producer.close();
+    let release: () => void = () => undefined;
+    cluster.faults.delayNext(
+      'connect',
+      new Promise<void>((r) => {
+        release = r;
+      }),
+      { target: 'producer' },
+    );
+    const app = new StreamsApp(
+      shout(),
+      { applicationId: 'shout', brokers: ['memory:9092'], stateDir: await stateDir(), logger: quiet },
+      { clientFactory: factory },
+    );
+    const starting = app.start().then(
+      () => undefined,
+      (e: StreamsError) => e,
+    );
+    await cluster.settle();
+    const closing = app.close();
+    release();
+    expect(await starting).toMatchObject({ code: 'CLOSED_DURING_START' });
+    await closing;
+    expect(app.state).toBe('NOT_RUNNING');
+    expect(cluster.describeGroup('shout').members).toEqual([]);
     expect(cluster.openClients()).toEqual([]);
   });
 });
