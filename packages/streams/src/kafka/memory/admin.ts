@@ -1,4 +1,5 @@
-// The in-memory admin client: partition counts and offsets, and CreateTopics with the broker's validation.
+// The in-memory admin client: partition counts and offsets, CreateTopics with the broker's validation, and
+// DeleteRecords.
 
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
 import type { MemoryKafkaCluster } from './cluster.js';
@@ -45,6 +46,26 @@ export class MemoryAdmin implements AdminPort {
       names.add(spec.topic);
     }
     for (const spec of topics) this.cluster.createTopic(spec);
+  }
+
+  /**
+   * DeleteRecords: moves each partition's log start up to `offset` (-1: the high watermark, as in Kafka). All
+   * partitions are checked before any moves; an offset past the log end is OFFSET_OUT_OF_RANGE.
+   */
+  async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
+    this.lifecycle.assertConnected();
+    const moves = partitions.map(({ partition, offset }) => {
+      const log = this.cluster.partition(topic, partition);
+      const to = offset === '-1' ? log.highWatermark : BigInt(offset);
+      if (to < 0n || to > log.highWatermark) {
+        throw kafkaError(
+          'OFFSET_OUT_OF_RANGE',
+          `${topic}-${partition}: cannot delete before ${offset}, the log ends at ${log.highWatermark}`,
+        );
+      }
+      return { partition, to };
+    });
+    for (const { partition, to } of moves) this.cluster.deleteRecords(topic, partition, to);
   }
 
   async close(): Promise<void> {

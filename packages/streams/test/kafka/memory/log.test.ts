@@ -135,6 +135,31 @@ describe('in-memory Kafka: log start and admin', () => {
     await c.consumer.close();
   });
 
+  it('admin deleteRecords moves the log start of each partition; -1 means the log end, beyond it is OFFSET_OUT_OF_RANGE', async () => {
+    const { producer, ...h } = await withProducer('t', 2);
+    await producer.send(['a', 'b', 'c'].map((v) => ({ topic: 't', partition: 0, key: null, value: buf(v) })));
+    await producer.send([{ topic: 't', partition: 1, key: null, value: buf('x') }]);
+    const admin = h.factory.admin();
+    await admin.connect();
+    await expect(
+      admin.deleteRecords('t', [
+        { partition: 0, offset: '1' },
+        { partition: 1, offset: '2' },
+      ]),
+    ).rejects.toMatchObject({ type: 'OFFSET_OUT_OF_RANGE' });
+    expect((await admin.partitionOffsets('t')).map((o) => o.low)).toEqual([0n, 0n]);
+    await admin.deleteRecords('t', [
+      { partition: 0, offset: '2' },
+      { partition: 1, offset: '-1' },
+    ]);
+    expect(await admin.partitionOffsets('t')).toEqual([
+      { partition: 0, low: 2n, high: 3n },
+      { partition: 1, low: 1n, high: 1n },
+    ]);
+    expect(values(h.cluster.records('t', 0))).toEqual(['c']);
+    await admin.close();
+  });
+
   it('createTopics validates specs as the broker does and leaves an existing topic alone without an error', async () => {
     const h = newCluster();
     const admin = h.factory.admin();
