@@ -1,10 +1,20 @@
 // StreamsApp run on the in-memory Kafka, without a broker: a stateless topology end to end, two instances
-// sharing partitions, a failed offset commit, an exactly-once count, a static restart and close during start.
+// sharing partitions, a failed offset commit, exactly-once, a static restart, close during start, and a count
+// through a repartition topic under both guarantees.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Serdes, StreamsApp, StreamsBuilder, type StreamsError, type Topology } from '../src/index.js';
+import {
+  type ProcessorContext,
+  Serdes,
+  type StreamRecord,
+  StreamsApp,
+  StreamsBuilder,
+  type StreamsError,
+  Topology,
+} from '../src/index.js';
 import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
 
 const dirs: string[] = [];
@@ -260,4 +270,109 @@ describe('StreamsApp on the in-memory Kafka', () => {
     expect(cluster.describeGroup('shout').members).toEqual([]);
     expect(cluster.openClients()).toEqual([]);
   });
+
+  /** Lines keyed by id → rekeyed by word → repartition topic → counted per word in a store → counts. */
+  function wordCount(): Topology {
+    return new Topology()
+      .addRepartitionTopic('by-word')
+      .addSource('lines', { topics: ['lines'], keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .addProcessor(
+        'rekey',
+        () => {
+          let ctx: ProcessorContext<string, string>;
+          return {
+            init: (c: ProcessorContext<string, string>) => {
+              ctx = c;
+            },
+            process: (r: StreamRecord<string, string>) => ctx.forward({ ...r, key: r.value }),
+          };
+        },
+        'lines',
+      )
+      .addSink(
+        'to-words',
+        { repartitionTopic: 'by-word', keySerde: Serdes.string(), valueSerde: Serdes.string() },
+        'rekey',
+      )
+      .addSource('words', {
+        repartitionTopic: 'by-word',
+        keySerde: Serdes.string(),
+        valueSerde: Serdes.string(),
+      })
+      .addProcessor(
+        'count',
+        () => {
+          let ctx: ProcessorContext<string, number>;
+          return {
+            init: (c: ProcessorContext<string, number>) => {
+              ctx = c;
+            },
+            process: (r: StreamRecord<string, string>) => {
+              const store = ctx.getStateStore<KeyValueStore<string, number>>('word-counts');
+              const n = (store.get(r.key) ?? 0) + 1;
+              store.put(r.key, n);
+              ctx.forward({ ...r, value: n });
+            },
+          };
+        },
+        'words',
+      )
+      .addSink('out', { topic: 'counts', keySerde: Serdes.string(), valueSerde: Serdes.float64() }, 'count')
+      .addStateStore(
+        keyValueStore({ name: 'word-counts', keySerde: Serdes.string(), valueSerde: Serdes.float64() }),
+        'count',
+      );
+  }
+
+  for (const processingGuarantee of ['at-least-once', 'exactly-once'] as const) {
+    it(`${processingGuarantee}: counts words through a repartition topic, and purges it below the committed offsets`, async () => {
+      const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+      cluster.createTopic({ topic: 'lines', partitions: 3 });
+      cluster.createTopic({ topic: 'counts', partitions: 3 });
+      const factory = memoryClientFactory(cluster);
+      const producer = factory.producer();
+      await producer.connect();
+      const words = Array.from({ length: 60 }, (_, i) => ['red', 'green', 'blue', 'cyan'][i % 4]!);
+      await producer.send(
+        words.map((w, i) => ({ topic: 'lines', key: Buffer.from(`line-${i}`), value: Buffer.from(w) })),
+      );
+      const app = new StreamsApp(
+        wordCount(),
+        {
+          applicationId: 'wc',
+          brokers: ['memory:9092'],
+          stateDir: await stateDir(),
+          logger: quiet,
+          processingGuarantee,
+          commitIntervalMs: 1,
+        },
+        { clientFactory: factory },
+      );
+      await app.start();
+      const repartition = 'wc-by-word-repartition';
+      expect(cluster.partitionCount(repartition)).toBe(3);
+      const isolation = processingGuarantee === 'exactly-once' ? 'read_committed' : 'read_uncommitted';
+      const counts = () => [0, 1, 2].flatMap((p) => cluster.records('counts', p, isolation));
+      await vi.waitFor(() => expect(counts()).toHaveLength(words.length), { timeout: 5_000, interval: 10 });
+      await app.close();
+      const last = new Map(counts().map((r) => [r.key!.toString(), r.value!.readDoubleBE(0)]));
+      expect(last).toEqual(
+        new Map([
+          ['red', 15],
+          ['green', 15],
+          ['blue', 15],
+          ['cyan', 15],
+        ]),
+      );
+      // DeleteRecords after a commit (at most once per purge interval): only records below the committed offsets go.
+      const committed = cluster.committedOffsets('wc');
+      const starts = [0, 1, 2].map((p) => cluster.partition(repartition, p).logStartOffset);
+      for (const [p, start] of starts.entries()) {
+        expect(start).toBeLessThanOrEqual(committed.get(`${repartition}:${p}`) ?? 0n);
+      }
+      expect(starts.some((start) => start > 0n)).toBe(true);
+      await producer.close();
+      expect(cluster.openClients()).toEqual([]);
+    });
+  }
 });
