@@ -118,6 +118,16 @@ export class MemoryKafkaCluster {
     return log.read(log.logStartOffset, Number.MAX_SAFE_INTEGER, isolation).records;
   }
 
+  /** Every record of a topic, partition by partition, as a reader with `isolation` sees it (for assertions). */
+  topicRecords(
+    topic: string,
+    isolation: Isolation = 'read_uncommitted',
+  ): (ConsumedRecord & { partition: number })[] {
+    return this.topic(topic).partitions.flatMap((_, partition) =>
+      this.records(topic, partition, isolation).map((r) => ({ ...r, partition })),
+    );
+  }
+
   /** The group's coordinator (created on first use, like a group in Kafka). */
   group(groupId: string): GroupCoordinator {
     let g = this.groups.get(groupId);
