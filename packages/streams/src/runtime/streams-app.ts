@@ -1,10 +1,17 @@
 // The streams app: one processing loop per process that consumes in a group, runs tasks, sends output and commits.
 
 import { randomUUID } from 'node:crypto';
-import { type DecodedAssignment, loadOrCreateProcessId, parseTaskId, partitionsOf } from '@eddy/assignor';
+import {
+  type DecodedAssignment,
+  decodeOwnAssignment,
+  eddyGroupProtocol,
+  loadOrCreateProcessId,
+  parseTaskId,
+  partitionsOf,
+} from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
-import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
+import { kafkajsClientFactory } from '../kafka/kafkajs/index.js';
 import type {
   AdminPort,
   BatchControl,
@@ -158,16 +165,17 @@ export class StreamsApp {
     this.graph = topology.seal();
     this.factory =
       options.clientFactory ??
-      kafkajsClientFactory(
-        {
-          clientId: this.config.clientId,
-          brokers: this.config.brokers,
-          connectionTimeoutMs: this.config.connectionTimeoutMs,
-          requestTimeoutMs: this.config.requestTimeoutMs,
-          retryBudgetMs: this.config.startTimeoutMs,
-        },
-        this.config.clientLogLevel,
-      );
+      kafkajsClientFactory({
+        clientId: this.config.clientId,
+        brokers: this.config.brokers,
+        connectionTimeoutMs: this.config.connectionTimeoutMs,
+        requestTimeoutMs: this.config.requestTimeoutMs,
+        retryBudgetMs: this.config.startTimeoutMs,
+        logLevel: this.config.clientLogLevel,
+        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
+        ...(this.config.ssl === undefined ? {} : { ssl: this.config.ssl }),
+        ...(this.config.sasl === undefined ? {} : { sasl: this.config.sasl }),
+      });
   }
 
   get state(): StreamsState {
@@ -357,8 +365,9 @@ export class StreamsApp {
     const { processId } = await loadOrCreateProcessId(this.config.stateDir, { onCorrupt: 'regenerate' });
     const identity = this.config.instanceId ?? processId;
     const { applicationServer, rackId } = this.config;
-    this.consumer = this.factory.consumer({
-      groupId: this.config.applicationId,
+    const sourceTopics = this.topology.sourceTopics();
+    const protocol = eddyGroupProtocol({
+      topicGroups: [{ subtopology: 0, sourceTopics, stateful }],
       // Called at every join: active tasks report lag 0, replicas and state left on the volume their distance from
       // the changelog ends, and tasks without local state their whole changelog.
       subscription: () => ({
@@ -373,7 +382,13 @@ export class StreamsApp {
         acceptableRecoveryLag: this.config.acceptableRecoveryLag,
         maxWarmupReplicas: this.config.maxWarmupReplicas,
       },
-      statefulTasks: stateful,
+      expectedPartitions: new Map(sourceTopics.map((t) => [t, partitions])),
+      onAssignmentError: (code, reason) =>
+        this.config.logger.error('the assignment tells every instance to stop', { code, reason }),
+    });
+    this.consumer = this.factory.consumer({
+      groupId: this.config.applicationId,
+      protocol,
       sessionTimeoutMs: this.config.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       readCommitted: this.config.processingGuarantee === 'exactly-once',
@@ -424,7 +439,19 @@ export class StreamsApp {
     return first[1];
   }
 
-  private onGroupJoin({ assigned, generationId, assignment }: GroupJoin): void {
+  private onGroupJoin({ assigned, generationId, userData }: GroupJoin): void {
+    const assignment = decodeOrNone(userData);
+    if (assignment?.errorCode === 'SOURCE_TOPIC_PARTITIONS_CHANGED') {
+      this.fail(
+        new StreamsError(
+          'SOURCE_TOPIC_PARTITIONS_CHANGED',
+          `the partition count of a source topic (${this.topology.sourceTopics().join(', ')}) changed while the ` +
+            'application ran; tasks, changelogs and state are keyed by partition: restore the previous count, ' +
+            'or reset the application',
+        ),
+      );
+      return;
+    }
     this.rebalances++;
     this.generationId = generationId;
     this.ownAssignment = assignment;
@@ -751,6 +778,15 @@ export class StreamsApp {
     }
     this.currentState = next;
     for (const l of this.stateListeners) l(next, previous);
+  }
+}
+
+/** The Eddy assignment in a member's userData, or undefined when the group's leader did not write one. */
+function decodeOrNone(userData: Buffer | null | undefined): DecodedAssignment | undefined {
+  try {
+    return decodeOwnAssignment(userData);
+  } catch {
+    return undefined;
   }
 }
 
