@@ -384,7 +384,7 @@ export class StreamsApp {
       },
       expectedPartitions: new Map(sourceTopics.map((t) => [t, partitions])),
       onAssignmentError: (code, reason) =>
-        this.config.logger.error('the assignment tells every instance to stop', { code, reason }),
+        this.config.logger.error('as group leader, assigned no tasks', { code, reason }),
     });
     this.consumer = this.factory.consumer({
       groupId: this.config.applicationId,
@@ -445,9 +445,9 @@ export class StreamsApp {
       this.fail(
         new StreamsError(
           'SOURCE_TOPIC_PARTITIONS_CHANGED',
-          `the partition count of a source topic (${this.topology.sourceTopics().join(', ')}) changed while the ` +
-            'application ran; tasks, changelogs and state are keyed by partition: restore the previous count, ' +
-            'or reset the application',
+          `the partition count of source topic(s) ${this.topology.sourceTopics().join(', ')} is no longer the ` +
+            `${this.partitionCount} the application started with; tasks, changelogs and state are keyed by ` +
+            'partition: restore the previous count, or reset the application',
         ),
       );
       return;
