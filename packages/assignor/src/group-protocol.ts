@@ -63,6 +63,7 @@ export interface EddyGroupProtocolOptions {
  */
 export function eddyGroupProtocol(options: EddyGroupProtocolOptions): EddyGroupProtocol {
   const { topicGroups, expectedPartitions } = options;
+  checkTopicGroups(topicGroups);
   // The last active tasks this leader gave each identity: keeps stateless tasks sticky.
   const previousActive = new Map<string, readonly string[]>();
 
@@ -104,6 +105,34 @@ export function eddyGroupProtocol(options: EddyGroupProtocolOptions): EddyGroupP
       return plans;
     },
   };
+}
+
+/** Each subtopology once, each with a source topic, and no topic read by two subtopologies. */
+function checkTopicGroups(topicGroups: readonly TopicGroup[]): void {
+  const subtopologies = new Set<number>();
+  const readBy = new Map<string, number>();
+  for (const { subtopology, sourceTopics } of topicGroups) {
+    if (!Number.isSafeInteger(subtopology) || subtopology < 0 || subtopologies.has(subtopology)) {
+      throw new AssignorError(
+        'ASSIGNOR_INVALID_INPUT',
+        `subtopology ${subtopology} is invalid or given twice`,
+      );
+    }
+    subtopologies.add(subtopology);
+    if (sourceTopics.length === 0) {
+      throw new AssignorError('ASSIGNOR_INVALID_INPUT', `subtopology ${subtopology} has no source topic`);
+    }
+    for (const topic of sourceTopics) {
+      const other = readBy.get(topic);
+      if (other !== undefined) {
+        throw new AssignorError(
+          'ASSIGNOR_INVALID_INPUT',
+          `topic ${topic} is a source of subtopologies ${other} and ${subtopology}`,
+        );
+      }
+      readBy.set(topic, subtopology);
+    }
+  }
 }
 
 function decodeMember(member: ProtocolMember): { memberId: string; subscription: DecodedSubscription } {

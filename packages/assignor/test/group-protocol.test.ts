@@ -241,6 +241,31 @@ describe('eddyGroupProtocol with several subtopologies', () => {
   });
 });
 
+describe('eddyGroupProtocol topic groups', () => {
+  it.each([
+    [[{ subtopology: 0, sourceTopics: [], stateful: true }], 'no source topic'],
+    [
+      [
+        { subtopology: 0, sourceTopics: ['a'], stateful: true },
+        { subtopology: 0, sourceTopics: ['b'], stateful: true },
+      ],
+      'given twice',
+    ],
+    [[{ subtopology: -1, sourceTopics: ['a'], stateful: true }], 'invalid'],
+    [
+      [
+        { subtopology: 0, sourceTopics: ['a'], stateful: true },
+        { subtopology: 1, sourceTopics: ['a'], stateful: true },
+      ],
+      'source of subtopologies 0 and 1',
+    ],
+  ] as [TopicGroup[], string][])('refuses %j with ASSIGNOR_INVALID_INPUT', (topicGroups, message) => {
+    expect(() => createProtocol(topicGroups, info('app-0'))).toThrow(
+      expect.objectContaining({ code: 'ASSIGNOR_INVALID_INPUT', message: expect.stringContaining(message) }),
+    );
+  });
+});
+
 describe('eddyGroupProtocol when partitions change under the app (defect 8)', () => {
   function assignmentErrors(
     protocol: EddyGroupProtocol,
