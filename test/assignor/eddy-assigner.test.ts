@@ -1,13 +1,14 @@
 // The Eddy PartitionAssigner on the broker: lag-aware placement, and each member decodes its own assignment.
 import { randomUUID } from 'node:crypto';
-import { decodeOwnAssignment, eddyPartitionAssigner, type OwnAssignment } from '@eddy/assignor';
-import { AssignerProtocol } from 'kafkajs';
+import { decodeOwnAssignment, eddyGroupProtocol } from '@eddy/assignor';
+import type { AssignerAssignment } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { groupProtocolAssigner } from '../../packages/streams/src/kafka/kafkajs/index.js';
 import { ClientRegistry, fastConsumerConfig } from '../kafkajs/clients.js';
 import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
 import { GroupObserver } from './group-observer.js';
 
-describe('eddyPartitionAssigner on the broker (patched kafkajs)', () => {
+describe('the eddy group protocol on the broker (patched kafkajs)', () => {
   let clients: ClientRegistry;
   beforeEach(() => {
     clients = new ClientRegistry();
@@ -27,27 +28,31 @@ describe('eddyPartitionAssigner on the broker (patched kafkajs)', () => {
       'app-0': { '0_2': 0, '0_3': 5 },
       'app-1': { '0_0': 0, '0_1': 0 },
     };
-    const hooks = new Map<string, OwnAssignment[]>();
+    const hooks = new Map<string, AssignerAssignment[]>();
     const start = async (identity: string): Promise<GroupObserver> => {
-      const seen: OwnAssignment[] = [];
+      const seen: AssignerAssignment[] = [];
       hooks.set(identity, seen);
       const processId = randomUUID();
       const consumer = await clients.consumer(
         fastConsumerConfig(groupId, {
           groupInstanceId: identity,
           partitionAssigners: [
-            eddyPartitionAssigner({
-              assignerProtocol: AssignerProtocol,
-              subscriptionInfo: () => ({
-                identity,
-                processId,
-                taskLags: lags[identity] ?? {},
-                endpoint: `${identity}.app:7070`,
+            groupProtocolAssigner(
+              eddyGroupProtocol({
+                topicGroups: [{ subtopology: 0, sourceTopics: [input, other], stateful: true }],
+                subscription: () => ({
+                  identity,
+                  processId,
+                  taskLags: lags[identity] ?? {},
+                  endpoint: `${identity}.app:7070`,
+                }),
               }),
-              onAssignment: (assignment) => {
-                seen.push(assignment);
+              {
+                onAssignment: (assignment) => {
+                  seen.push(assignment);
+                },
               },
-            }),
+            ),
           ],
         }),
       );
@@ -89,8 +94,8 @@ describe('eddyPartitionAssigner on the broker (patched kafkajs)', () => {
       const hook = hooks.get(identity)?.at(-1);
       expect(hook?.generationId).toBe(join?.generationId);
       expect(hook?.memberId).toBe(join?.memberId);
-      expect(hook?.assignment.active).toEqual(own.active);
-      expect(hook?.partitions[input]).toEqual(expected[identity]);
+      expect(decodeOwnAssignment(hook?.userData).active).toEqual(own.active);
+      expect(hook?.assignment[input]).toEqual(expected[identity]);
     }
     expect([a.lastJoin?.isLeader, b.lastJoin?.isLeader].sort()).toEqual([false, true]);
 

@@ -1,8 +1,9 @@
 // Static membership through the patched kafkajs on Kafka 4: restart without rebalance, prompt leave, fencing.
 import { randomUUID } from 'node:crypto';
-import { decodeOwnAssignment, eddyPartitionAssigner } from '@eddy/assignor';
-import { AssignerProtocol, type ConsumerConfig } from 'kafkajs';
+import { decodeOwnAssignment, eddyGroupProtocol } from '@eddy/assignor';
+import type { ConsumerConfig } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { groupProtocolAssigner } from '../../packages/streams/src/kafka/kafkajs/index.js';
 import { ClientRegistry, fastConsumerConfig } from '../kafkajs/clients.js';
 import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
 import { GroupObserver } from './group-observer.js';
@@ -35,10 +36,12 @@ describe('static membership (patched kafkajs)', () => {
       groupInstanceId: identity,
       sessionTimeout: SESSION_TIMEOUT,
       partitionAssigners: [
-        eddyPartitionAssigner({
-          assignerProtocol: AssignerProtocol,
-          subscriptionInfo: () => ({ identity, processId, taskLags: {}, endpoint: `${identity}:7070` }),
-        }),
+        groupProtocolAssigner(
+          eddyGroupProtocol({
+            topicGroups: [{ subtopology: 0, sourceTopics: [topic], stateful: true }],
+            subscription: () => ({ identity, processId, taskLags: {}, endpoint: `${identity}:7070` }),
+          }),
+        ),
       ],
       ...extra,
     });

@@ -1,8 +1,9 @@
 // consumer.requestRejoin() (patched kafkajs) on the broker: when a rejoin rebalances the group, and what the leader sees.
 import { randomUUID } from 'node:crypto';
-import { type DecodedSubscription, decodeSubscription, eddyPartitionAssigner } from '@eddy/assignor';
+import { type DecodedSubscription, decodeSubscription, eddyGroupProtocol } from '@eddy/assignor';
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { groupProtocolAssigner } from '../../packages/streams/src/kafka/kafkajs/index.js';
 import { GroupObserver } from '../assignor/group-observer.js';
 import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
 import { ClientRegistry, fastConsumerConfig } from './clients.js';
@@ -64,14 +65,21 @@ describe.each([
         ...(isStatic ? { groupInstanceId: identity } : {}),
         partitionAssigners: [
           recordingAssigner(
-            eddyPartitionAssigner({
-              assignerProtocol: AssignerProtocol,
-              subscriptionInfo: () => {
-                if (member === undefined) throw new Error('subscription read before the member exists');
-                member.subscriptionReads += 1;
-                return { identity, processId, taskLags: { '0_0': member.lag }, endpoint: `${identity}:7070` };
-              },
-            }),
+            groupProtocolAssigner(
+              eddyGroupProtocol({
+                topicGroups: [{ subtopology: 0, sourceTopics: [topic], stateful: true }],
+                subscription: () => {
+                  if (member === undefined) throw new Error('subscription read before the member exists');
+                  member.subscriptionReads += 1;
+                  return {
+                    identity,
+                    processId,
+                    taskLags: { '0_0': member.lag },
+                    endpoint: `${identity}:7070`,
+                  };
+                },
+              }),
+            ),
             assigns,
           ),
         ],

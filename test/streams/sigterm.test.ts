@@ -53,6 +53,9 @@ describe('graceful shutdown of an app process', () => {
         timeoutMs: 90_000,
         what: `all ${total} words in the output`,
       });
+      // The first process may have output every word before it stopped: signal the second only once it runs (its
+      // SIGTERM handler is installed by then).
+      await waitFor(() => second.output().includes('state RUNNING'), { what: 'the second process to run' });
       second.child.kill('SIGTERM');
       expect(await second.exited, second.output()).toBe(0);
 

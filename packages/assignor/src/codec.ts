@@ -6,7 +6,7 @@ import type { AssignmentPlan, HostTasks } from './plan.js';
 import { compareTaskIds, formatTaskId, parseTaskId } from './task-id.js';
 
 /** The newest userData version this build reads and writes. */
-export const LATEST_CODEC_VERSION = 2;
+export const LATEST_CODEC_VERSION = 3;
 /** The oldest userData version this build reads and writes. */
 export const MIN_CODEC_VERSION = 1;
 
@@ -37,9 +37,24 @@ export const ASSIGNMENT_ERROR_CODES = [
   'INCOMPLETE_SOURCE_TOPIC_METADATA',
   /** The application asked every member to shut down. */
   'SHUTDOWN_REQUESTED',
+  /**
+   * A source topic's partition count is not the one the application started with (or co-partitioned sources no
+   * longer match): every member stops. Version 3 and later; older versions carry `SHUTDOWN_REQUESTED` instead.
+   */
+  'SOURCE_TOPIC_PARTITIONS_CHANGED',
 ] as const;
 
 export type AssignmentErrorCode = (typeof ASSIGNMENT_ERROR_CODES)[number];
+
+/** The first version that carries each error code; a code absent here exists since version 1. */
+const ERROR_CODE_SINCE: Partial<Record<AssignmentErrorCode, number>> = {
+  SOURCE_TOPIC_PARTITIONS_CHANGED: 3,
+};
+
+/** What an assignment of `version` carries for `code`: the code itself, or the shutdown older readers know. */
+function errorCodeFor(code: AssignmentErrorCode, version: number): AssignmentErrorCode {
+  return version >= (ERROR_CODE_SINCE[code] ?? 1) ? code : 'SHUTDOWN_REQUESTED';
+}
 
 /** What the leader tells one member. */
 export interface AssignmentInfo {
@@ -74,7 +89,8 @@ const PROBING_FLAG = 0x01;
 /**
  * Encodes a subscription. Layout (all versions): int16 version, int16 latestSupportedVersion,
  * string identity, 16-byte process id, varint n + n × (varint subtopology, varint partition,
- * varint lag), string endpoint ('' = none). Version 2 appends: string rack ('' = none).
+ * varint lag), string endpoint ('' = none). Version 2 appends: string rack ('' = none). Version 3
+ * has the layout of version 2.
  */
 export function encodeSubscription(info: SubscriptionInfo, options: EncodeOptions = {}): Buffer {
   const { version, latestSupportedVersion } = writeVersions(options);
@@ -138,10 +154,12 @@ export function decodeSubscription(bytes: Uint8Array, options: DecodeOptions = {
  * uint8 error code, uint8 flags (bit 0: probing rebalance needed), then the task lists active,
  * standby and warm-up (each varint n + n × (varint subtopology, varint partition)), then varint h +
  * h × (string endpoint, active list, standby list). Version 2 appends h × string rack ('' = none).
+ * Version 3 has the layout of version 2 and adds error code 3 (`SOURCE_TOPIC_PARTITIONS_CHANGED`);
+ * in an older version that code is written as `SHUTDOWN_REQUESTED`.
  */
 export function encodeAssignment(info: AssignmentInfo, options: EncodeOptions = {}): Buffer {
   const { version, latestSupportedVersion } = writeVersions(options);
-  const errorIndex = ASSIGNMENT_ERROR_CODES.indexOf(info.errorCode);
+  const errorIndex = ASSIGNMENT_ERROR_CODES.indexOf(errorCodeFor(info.errorCode, version));
   if (errorIndex < 0)
     throw new AssignorError('ASSIGNOR_ENCODE_FAILED', `unknown error code ${info.errorCode}`);
   const w = new ByteWriter();
@@ -178,7 +196,9 @@ export function decodeAssignment(bytes: Uint8Array, options: DecodeOptions = {})
     );
   }
   const errorCode = ASSIGNMENT_ERROR_CODES[r.uint8('error code')];
-  if (errorCode === undefined) throw decodeFailed('unknown assignment error code');
+  if (errorCode === undefined || errorCodeFor(errorCode, version) !== errorCode) {
+    throw decodeFailed(`unknown assignment error code for version ${version}`);
+  }
   const flags = r.uint8('flags');
   if ((flags & ~PROBING_FLAG) !== 0) throw decodeFailed(`unknown flags 0x${flags.toString(16)}`);
   const active = readTaskList(r, 'active');
@@ -332,4 +352,15 @@ function uuidToBytes(uuid: string): Uint8Array {
 function bytesToUuid(bytes: Uint8Array): string {
   const hex = Buffer.from(bytes).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Decodes the assignment userData a member received from an Eddy leader. Missing or empty bytes (the group
+ * does not run the `eddy` protocol) throw `ASSIGNOR_DECODE_FAILED`; see `decodeAssignment` for the rest.
+ */
+export function decodeOwnAssignment(userData: Uint8Array | null | undefined): DecodedAssignment {
+  if (userData == null || userData.length === 0) {
+    throw new AssignorError('ASSIGNOR_DECODE_FAILED', 'the assignment carries no Eddy userData');
+  }
+  return decodeAssignment(userData);
 }

@@ -14,6 +14,7 @@ export type {
 export {
   ASSIGNMENT_ERROR_CODES,
   decodeAssignment,
+  decodeOwnAssignment,
   decodeSubscription,
   encodeAssignment,
   encodeGroupAssignment,
@@ -24,20 +25,15 @@ export {
 } from './codec.js';
 export type { AssignorErrorCode } from './errors.js';
 export { ASSIGNOR_ERROR_CODES, AssignorError, isAssignorError } from './errors.js';
+export type {
+  EddyGroupProtocol,
+  EddyGroupProtocolOptions,
+  ProtocolMember,
+  ProtocolMemberPlan,
+} from './group-protocol.js';
+export { EDDY_PROTOCOL_NAME, eddyGroupProtocol } from './group-protocol.js';
 export type { LoadedProcessId, LoadProcessIdOptions, ResolveIdentityOptions } from './identity.js';
 export { loadOrCreateProcessId, ordinalOf, PROCESS_ID_FILE, resolveIdentity } from './identity.js';
-export type {
-  EddyPartitionAssignerOptions,
-  KafkajsAssignerProtocol,
-  OwnAssignment,
-} from './kafkajs/partition-assigner.js';
-export {
-  decodeOwnAssignment,
-  EDDY_ASSIGNER_NAME,
-  EDDY_ASSIGNER_VERSION,
-  eddyPartitionAssigner,
-} from './kafkajs/partition-assigner.js';
-export { partitionsOf } from './kafkajs/source-tasks.js';
 export { murmur2, partitionForKey } from './murmur2.js';
 export type {
   AssignmentInput,
@@ -53,3 +49,5 @@ export type { KeyLocation, QueryRouter, QueryRoutingMetadata } from './routing.j
 export { createQueryRouter } from './routing.js';
 export type { ParsedTaskId } from './task-id.js';
 export { compareTaskIds, formatTaskId, parseTaskId } from './task-id.js';
+export type { TopicGroup, TopicPartition } from './topic-groups.js';
+export { partitionsOf } from './topic-groups.js';

@@ -56,6 +56,12 @@ const FIXTURES = {
     '0001000200010200030103010001010004020e6170702d312e6170703a37303730010001000e6170702d332e6170703a373037300200030103010001',
   assignmentV2:
     '0002000200010200030103010001010004020e6170702d312e6170703a37303730010001000e6170702d332e6170703a37303730020003010301000100067a6f6e652d61',
+  subscriptionV3:
+    '00030003056170702d330f8e7d6c5b4a439281706f5e4d3c2b1a03000300000cf0a2040103ac020e6170702d332e6170703a37303730067a6f6e652d61',
+  assignmentV3:
+    '0003000300010200030103010001010004020e6170702d312e6170703a37303730010001000e6170702d332e6170703a37303730020003010301000100067a6f6e652d61',
+  /** Version 3 with error code 3, SOURCE_TOPIC_PARTITIONS_CHANGED, and no tasks. */
+  assignmentV3PartitionsChanged: '00030003030000000000',
 };
 
 describe('subscription codec', () => {
@@ -81,11 +87,21 @@ describe('subscription codec', () => {
     expect(decoded.taskLags.get('0_12')).toBe(70_000);
   });
 
+  it('decodes the committed version 3 fixture, laid out as version 2', () => {
+    const decoded = decodeSubscription(hex(FIXTURES.subscriptionV3));
+    expect(decoded.version).toBe(3);
+    expect(decoded.rack).toBe('zone-a');
+    expect(decodeSubscription(hex(FIXTURES.subscriptionV3), { supportedVersion: 2 }).rack).toBe('zone-a');
+  });
+
   it('encodes to exactly the fixtures', () => {
     expect(encodeSubscription(subscription, { version: 1, latestSupportedVersion: 1 }).toString('hex')).toBe(
       FIXTURES.subscriptionV1,
     );
-    expect(encodeSubscription(subscription).toString('hex')).toBe(FIXTURES.subscriptionV2);
+    expect(encodeSubscription(subscription, { version: 2, latestSupportedVersion: 2 }).toString('hex')).toBe(
+      FIXTURES.subscriptionV2,
+    );
+    expect(encodeSubscription(subscription).toString('hex')).toBe(FIXTURES.subscriptionV3);
   });
 
   it('lets a version 1 reader read the version 1 prefix of a version 2 subscription', () => {
@@ -107,7 +123,7 @@ describe('subscription codec', () => {
           endpoint: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
           rack: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
         }),
-        fc.constantFrom(1, 2),
+        fc.constantFrom(1, 2, 3),
         (info, version) => {
           const decoded = decodeSubscription(encodeSubscription(info, { version }));
           expect(decoded.version).toBe(version);
@@ -162,7 +178,7 @@ describe('subscription codec', () => {
     expect(codeOf(() => encodeSubscription({ ...subscription, taskLags: { '0_1': -1 } }))).toBe(
       'ASSIGNOR_ENCODE_FAILED',
     );
-    expect(codeOf(() => encodeSubscription(subscription, { version: 3 }))).toBe(
+    expect(codeOf(() => encodeSubscription(subscription, { version: 4 }))).toBe(
       'ASSIGNOR_UNSUPPORTED_VERSION',
     );
   });
@@ -182,11 +198,44 @@ describe('assignment codec', () => {
     });
     const v2 = decodeAssignment(hex(FIXTURES.assignmentV2));
     expect(v2).toEqual({ ...assignment, version: 2, latestSupportedVersion: 2 });
+    const v3 = decodeAssignment(hex(FIXTURES.assignmentV3));
+    expect(v3).toEqual({ ...assignment, version: 3, latestSupportedVersion: 3 });
+    expect(decodeAssignment(hex(FIXTURES.assignmentV3PartitionsChanged))).toMatchObject({
+      version: 3,
+      errorCode: 'SOURCE_TOPIC_PARTITIONS_CHANGED',
+      active: [],
+    });
   });
 
   it('encodes to exactly the fixtures', () => {
-    expect(encodeAssignment(assignment, { version: 1 }).toString('hex')).toBe(FIXTURES.assignmentV1);
-    expect(encodeAssignment(assignment).toString('hex')).toBe(FIXTURES.assignmentV2);
+    expect(encodeAssignment(assignment, { version: 1, latestSupportedVersion: 2 }).toString('hex')).toBe(
+      FIXTURES.assignmentV1,
+    );
+    expect(encodeAssignment(assignment, { version: 2, latestSupportedVersion: 2 }).toString('hex')).toBe(
+      FIXTURES.assignmentV2,
+    );
+    expect(encodeAssignment(assignment).toString('hex')).toBe(FIXTURES.assignmentV3);
+    const changed: AssignmentInfo = {
+      active: [],
+      standby: [],
+      warmup: [],
+      hostOf: new Map(),
+      probingRebalanceNeeded: false,
+      errorCode: 'SOURCE_TOPIC_PARTITIONS_CHANGED',
+    };
+    expect(encodeAssignment(changed).toString('hex')).toBe(FIXTURES.assignmentV3PartitionsChanged);
+  });
+
+  it('writes SOURCE_TOPIC_PARTITIONS_CHANGED as SHUTDOWN_REQUESTED for readers older than version 3', () => {
+    const changed: AssignmentInfo = { ...assignment, errorCode: 'SOURCE_TOPIC_PARTITIONS_CHANGED' };
+    for (const version of [1, 2]) {
+      const bytes = encodeAssignment(changed, { version });
+      expect(decodeAssignment(bytes, { supportedVersion: version }).errorCode).toBe('SHUTDOWN_REQUESTED');
+    }
+    // A version 2 assignment cannot carry code 3: only a broken leader writes that.
+    const forged = hex(FIXTURES.assignmentV2);
+    forged[4] = 3;
+    expect(codeOf(() => decodeAssignment(forged))).toBe('ASSIGNOR_DECODE_FAILED');
   });
 
   it('carries the error code and the probing flag', () => {
@@ -198,7 +247,7 @@ describe('assignment codec', () => {
   });
 
   it('rejects an assignment newer than the reader with ASSIGNOR_UNSUPPORTED_VERSION', () => {
-    expect(codeOf(() => decodeAssignment(hex(FIXTURES.assignmentV2), { supportedVersion: 1 }))).toBe(
+    expect(codeOf(() => decodeAssignment(hex(FIXTURES.assignmentV3), { supportedVersion: 2 }))).toBe(
       'ASSIGNOR_UNSUPPORTED_VERSION',
     );
   });
@@ -230,7 +279,7 @@ describe('assignment codec', () => {
 
 describe('version negotiation', () => {
   it('picks the lowest version any member supports, capped by the leader', () => {
-    expect(negotiateVersion([2, 2, 2])).toBe(2);
+    expect(negotiateVersion([3, 2, 3])).toBe(2);
     expect(negotiateVersion([2, 1, 2])).toBe(1);
     expect(negotiateVersion([7, 9])).toBe(LATEST_CODEC_VERSION);
     expect(negotiateVersion([2, 2], 1)).toBe(1);
@@ -271,8 +320,8 @@ describe('version negotiation', () => {
       expect(decoded.hostOf.get('app-0:7070')?.rack).toBeUndefined();
     }
     // All on the newer build: version 2 with racks.
-    const upgraded = encodeGroupAssignment(plan, new Map(members.map((m) => [m.memberId, 2])));
-    expect(upgraded.version).toBe(2);
+    const upgraded = encodeGroupAssignment(plan, new Map(members.map((m) => [m.memberId, 3])));
+    expect(upgraded.version).toBe(3);
     expect(decodeAssignment(upgraded.userData.get('app-2-member')!).hostOf.get('app-0:7070')?.rack).toBe('a');
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RestoreListener } from '@eddy/state';
 import { StreamsError } from './errors.js';
-import type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
+import type { ClientLogLevel, SaslOptions, TlsOptions } from './kafka/port.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { type ErrorMode, isErrorMode } from './runtime/error-handling.js';
 
@@ -38,6 +38,16 @@ export interface StreamsConfig {
   requestTimeoutMs?: number;
   /** Log level of the Kafka client. Default 'error'. */
   clientLogLevel?: ClientLogLevel;
+  /** Connect to the brokers over TLS: `true` with the system's trusted roots, or with these certificates. */
+  ssl?: boolean | TlsOptions;
+  /** Authenticate with SASL (PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER). */
+  sasl?: SaslOptions;
+  /**
+   * How old the Kafka client's topic metadata may get before it is refreshed (ms). A partition added to a source
+   * topic is noticed within this time, and every instance then stops with SOURCE_TOPIC_PARTITIONS_CHANGED.
+   * Default 300000.
+   */
+  metadataMaxAgeMs?: number;
   /** What to do with a record whose key or value cannot be deserialized. Default 'fail'. */
   deserializationErrors?: ErrorMode;
   /** What to do with a record whose processing throws. Default 'fail'. */
@@ -85,8 +95,10 @@ export interface StreamsConfig {
 }
 
 export type ResolvedConfig = Required<
-  Omit<StreamsConfig, 'restoreListener' | 'instanceId' | 'applicationServer' | 'rackId'>
+  Omit<StreamsConfig, 'restoreListener' | 'instanceId' | 'applicationServer' | 'rackId' | 'ssl' | 'sasl'>
 > & {
+  ssl: boolean | TlsOptions | undefined;
+  sasl: SaslOptions | undefined;
   restoreListener: RestoreListener | undefined;
   instanceId: string | undefined;
   applicationServer: string | undefined;
@@ -113,6 +125,79 @@ function positive(name: string, value: unknown, fallback: number): number {
     );
   }
   return value;
+}
+
+const TLS_TEXT = ['cert', 'key'] as const;
+const TLS_STRINGS = ['passphrase', 'servername'] as const;
+
+function isPem(value: unknown): boolean {
+  return typeof value === 'string' || Buffer.isBuffer(value);
+}
+
+function invalid(message: string): StreamsError {
+  return new StreamsError('INVALID_CONFIG', message);
+}
+
+function checkSsl(ssl: unknown): boolean | TlsOptions | undefined {
+  if (ssl === undefined || typeof ssl === 'boolean') return ssl;
+  if (typeof ssl !== 'object' || ssl === null || Array.isArray(ssl)) {
+    throw invalid(`ssl must be true, false or an object of TLS options, got ${JSON.stringify(ssl)}`);
+  }
+  const o = ssl as Record<string, unknown>;
+  const known = new Set(['ca', ...TLS_TEXT, ...TLS_STRINGS, 'rejectUnauthorized']);
+  for (const name of Object.keys(o)) {
+    if (!known.has(name))
+      throw invalid(
+        `ssl.${name} is not a TLS option (ca, cert, key, passphrase, rejectUnauthorized, servername)`,
+      );
+  }
+  if (o.ca !== undefined && !(isPem(o.ca) || (Array.isArray(o.ca) && o.ca.length > 0 && o.ca.every(isPem)))) {
+    throw invalid('ssl.ca must be a PEM string or Buffer, or a non-empty array of them');
+  }
+  for (const name of TLS_TEXT) {
+    if (o[name] !== undefined && !isPem(o[name])) throw invalid(`ssl.${name} must be a PEM string or Buffer`);
+  }
+  for (const name of TLS_STRINGS) {
+    if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) {
+      throw invalid(`ssl.${name} must be a non-empty string`);
+    }
+  }
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw invalid('ssl.cert and ssl.key go together: give both for a client certificate, or neither');
+  }
+  if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
+    throw invalid('ssl.rejectUnauthorized must be a boolean');
+  }
+  return { ...(o as TlsOptions) };
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
+
+function checkSasl(sasl: unknown): SaslOptions | undefined {
+  if (sasl === undefined) return undefined;
+  if (typeof sasl !== 'object' || sasl === null) throw invalid('sasl must be an object with a mechanism');
+  const o = sasl as Record<string, unknown>;
+  if (typeof o.mechanism !== 'string' || !SASL_MECHANISMS.includes(o.mechanism)) {
+    throw invalid(
+      `sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(o.mechanism)}`,
+    );
+  }
+  if (o.mechanism === 'oauthbearer') {
+    if (typeof o.token !== 'function') {
+      throw invalid('sasl.token must be a function that resolves to { value: <token> } with oauthbearer');
+    }
+    return { mechanism: 'oauthbearer', token: o.token as () => Promise<{ value: string }> };
+  }
+  for (const name of ['username', 'password'] as const) {
+    if (typeof o[name] !== 'string' || o[name] === '') {
+      throw invalid(`sasl.${name} must be a non-empty string with ${o.mechanism}`);
+    }
+  }
+  return {
+    mechanism: o.mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512',
+    username: o.username as string,
+    password: o.password as string,
+  };
 }
 
 /** Checks every option and fills in the defaults; throws INVALID_CONFIG naming the bad option. */
@@ -168,7 +253,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new StreamsError('INVALID_CONFIG', 'heartbeatIntervalMs must be lower than sessionTimeoutMs');
   }
-  const level = config.clientLogLevel ?? 'error';
+  const level: ClientLogLevel = config.clientLogLevel ?? 'error';
   if (!['nothing', 'error', 'warn', 'info'].includes(level)) {
     throw new StreamsError(
       'INVALID_CONFIG',
@@ -214,6 +299,9 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     connectionTimeoutMs: positive('connectionTimeoutMs', config.connectionTimeoutMs, 3_000),
     requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs, 30_000),
     clientLogLevel: level,
+    ssl: checkSsl(config.ssl),
+    sasl: checkSasl(config.sasl),
+    metadataMaxAgeMs: positive('metadataMaxAgeMs', config.metadataMaxAgeMs, 300_000),
     deserializationErrors: config.deserializationErrors ?? 'fail',
     processingErrors: config.processingErrors ?? 'fail',
     logger: config.logger ?? jsonLogger(),

@@ -11,6 +11,13 @@ export const STREAMS_ERROR_CODES = [
   'TOPIC_MISSING',
   /** Co-partitioned source topics have different partition counts. */
   'PARTITION_COUNT_MISMATCH',
+  /**
+   * A source topic's partition count changed while the application ran (partitions were added). Every instance
+   * stops: tasks, changelog topics and local state are keyed by partition, so records of a key now land in another
+   * task than its state. Restore the topic's previous count (recreate it), or reset the application (new
+   * `applicationId`, or delete its changelog topics, group offsets and state directories) and start it again.
+   */
+  'SOURCE_TOPIC_PARTITIONS_CHANGED',
   /** A record's key or value could not be deserialized; names topic, partition and offset. */
   'DESERIALIZATION_FAILED',
   /** A key or value could not be serialized for a sink. */

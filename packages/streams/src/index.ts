@@ -1,8 +1,7 @@
 // Public API of @eddy/streams.
 export type { StreamsConfig } from './config.js';
 export { type RecordPosition, STREAMS_ERROR_CODES, StreamsError, type StreamsErrorCode } from './errors.js';
-export type { ClientLogLevel } from './kafka/kafkajs-adapter.js';
-export type { RecordHeaders } from './kafka/port.js';
+export type { ClientLogLevel, RecordHeaders, SaslOptions, TlsOptions } from './kafka/port.js';
 export { jsonLogger, type LogFields, type Logger } from './logger.js';
 export { DEAD_LETTER_HEADERS, type ErrorMode } from './runtime/error-handling.js';
 export type { Cancellable, PunctuationType, Punctuator } from './runtime/punctuation.js';

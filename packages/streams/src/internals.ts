@@ -1,6 +1,6 @@
 // Runtime internals shared with sibling packages (@eddy/test-utils) and the benchmarks. Not public API: no stability promise.
 export { type ResolvedConfig, resolveConfig } from './config.js';
-export { kafkajsClientFactory } from './kafka/kafkajs-adapter.js';
+export { kafkajsClientFactory } from './kafka/kafkajs/index.js';
 export * from './kafka/memory/index.js';
 export type {
   ConsumedRecord,

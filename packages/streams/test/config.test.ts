@@ -112,3 +112,64 @@ describe('replica, probing and query options', () => {
     expect(err.message).toContain(named);
   });
 });
+
+describe('client options: TLS, SASL, metadata age', () => {
+  const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+  const token = async () => ({ value: 'jwt' });
+
+  it('accepts TLS as true or as certificates, and every SASL mechanism', () => {
+    expect(resolveConfig({ ...base, ssl: true }).ssl).toBe(true);
+    const tls = {
+      ca: ['-----BEGIN CERTIFICATE-----'],
+      cert: Buffer.from('cert'),
+      key: 'key',
+      passphrase: 'secret',
+      rejectUnauthorized: false,
+      servername: 'kafka.internal',
+    };
+    expect(resolveConfig({ ...base, ssl: tls }).ssl).toEqual(tls);
+    for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
+      expect(resolveConfig({ ...base, sasl: { mechanism, username: 'u', password: 'p' } }).sasl).toEqual({
+        mechanism,
+        username: 'u',
+        password: 'p',
+      });
+    }
+    expect(resolveConfig({ ...base, sasl: { mechanism: 'oauthbearer', token } }).sasl).toEqual({
+      mechanism: 'oauthbearer',
+      token,
+    });
+  });
+
+  it('defaults to no TLS, no SASL and Kafka’s 5 minute metadata age', () => {
+    expect(resolveConfig(base)).toMatchObject({ ssl: undefined, sasl: undefined, metadataMaxAgeMs: 300_000 });
+    expect(resolveConfig({ ...base, metadataMaxAgeMs: 1_000 }).metadataMaxAgeMs).toBe(1_000);
+  });
+
+  it.each([
+    [{ ssl: 'yes' as never }, 'ssl'],
+    [{ ssl: { ca: 42 } as never }, 'ssl.ca'],
+    [{ ssl: { ca: [] } as never }, 'ssl.ca'],
+    [{ ssl: { cert: 'c' } }, 'ssl.cert'],
+    [{ ssl: { key: 'k' } }, 'ssl.key'],
+    [{ ssl: { cert: 'c', key: 1 } as never }, 'ssl.key'],
+    [{ ssl: { passphrase: '' } }, 'ssl.passphrase'],
+    [{ ssl: { servername: 7 } as never }, 'ssl.servername'],
+    [{ ssl: { rejectUnauthorized: 'no' } as never }, 'ssl.rejectUnauthorized'],
+    [{ ssl: { verify: true } as never }, 'ssl.verify'],
+    [{ sasl: 'plain' as never }, 'sasl'],
+    [{ sasl: { mechanism: 'gssapi' } as never }, 'sasl.mechanism'],
+    [{ sasl: { mechanism: 'plain', username: 'u' } as never }, 'sasl.password'],
+    [{ sasl: { mechanism: 'scram-sha-512', username: '', password: 'p' } }, 'sasl.username'],
+    [{ sasl: { mechanism: 'oauthbearer', token: 'jwt' } as never }, 'sasl.token'],
+    [{ metadataMaxAgeMs: 0 }, 'metadataMaxAgeMs'],
+    [{ clientLogLevel: 'debug' as never }, 'clientLogLevel'],
+  ] as [Partial<StreamsConfig>, string][])(
+    'rejects %o with INVALID_CONFIG naming the option',
+    (bad, named) => {
+      const err = configError(bad);
+      expect(err.code).toBe('INVALID_CONFIG');
+      expect(err.message).toContain(named);
+    },
+  );
+});

@@ -1,7 +1,5 @@
-// The Kafka client port: the small interface the runtime uses to talk to Kafka. Only the adapter
-// (kafkajs-adapter.ts) knows which client library implements it.
-
-import type { AssignmentOptions, DecodedAssignment, SubscriptionInfo } from '@eddy/assignor';
+// The Kafka client port: the small interface the runtime uses to talk to Kafka. Only an adapter (kafkajs/) knows
+// which client library implements it; the port names neither a client library nor the assignor.
 
 export type RecordHeaders = Record<string, Buffer>;
 
@@ -150,10 +148,7 @@ export interface ConsumerGroupMetadata {
 
 export interface ConsumerOptions {
   groupId: string;
-  /**
-   * The group protocol that assigns partitions (replaces `subscription`, `assignmentOptions` and `statefulTasks`,
-   * which are being removed).
-   */
+  /** How the group assigns partitions (Eddy's is `eddyGroupProtocol` of `@eddy/assignor`); default the client's own. */
   protocol?: GroupProtocol;
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -165,12 +160,6 @@ export interface ConsumerOptions {
    * partitions back without a rebalance.
    */
   groupInstanceId?: string;
-  /** Plans assignments with Eddy's sticky, lag-aware assignor; this member's subscription comes from here. */
-  subscription?: () => SubscriptionInfo;
-  /** Options of the Eddy assignor (standbys, acceptable lag, warm-ups), used when this member leads the group. */
-  assignmentOptions?: Partial<AssignmentOptions>;
-  /** Whether the tasks hold state (default true); the assignor ignores lags of stateless tasks. */
-  statefulTasks?: boolean;
   onGroupJoin?: (join: GroupJoin) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
@@ -181,8 +170,6 @@ export interface GroupJoin {
   /** The partitions to fetch: those of the active tasks. */
   assigned: { topic: string; partition: number }[];
   generationId: number;
-  /** The Eddy assignment (active, standby and warm-up tasks, host map, probing flag); absent without `subscription`. */
-  assignment: DecodedAssignment | undefined;
   /** This member's id in the group. */
   memberId?: string;
   /** The assignment bytes the leader's `GroupProtocol.assign` wrote for this member (null when there were none). */
@@ -201,6 +188,26 @@ export interface ConsumerPort {
   requestRejoin(): void;
 }
 
+/** What the Kafka client logs. */
+export type ClientLogLevel = 'nothing' | 'error' | 'warn' | 'info';
+
+/** TLS to the brokers. PEM strings or buffers; `ca` replaces the system's trusted roots when given. */
+export interface TlsOptions {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** Default true: refuse a broker whose certificate does not verify. */
+  rejectUnauthorized?: boolean;
+  /** The name to verify the broker's certificate against (SNI), when it differs from the host. */
+  servername?: string;
+}
+
+/** SASL authentication: a user and password, or an OAuth bearer token fetched (and refreshed) by `token()`. */
+export type SaslOptions =
+  | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+  | { mechanism: 'oauthbearer'; token: () => Promise<{ value: string }> };
+
 export interface ClientOptions {
   clientId: string;
   brokers: string[];
@@ -208,6 +215,16 @@ export interface ClientOptions {
   requestTimeoutMs: number;
   /** How long connecting may retry before it fails. */
   retryBudgetMs: number;
+  /** Default 'error'. */
+  logLevel?: ClientLogLevel;
+  /** Connect over TLS; `true` uses the system's trusted roots. */
+  ssl?: boolean | TlsOptions;
+  sasl?: SaslOptions;
+  /**
+   * How old the client's topic metadata may get before it is fetched again (ms); bounds how long a partition added
+   * to a source topic goes unnoticed. Default 300000, as Kafka's `metadata.max.age.ms`.
+   */
+  metadataMaxAgeMs?: number;
 }
 
 /** A changelog partition to read from `startOffset` up to (not including) `endOffset`. */

@@ -1,6 +1,7 @@
 // The rebalance handler: turns each group assignment into tasks and replicas, and asks for probing rebalances.
 import { type DecodedAssignment, decodeOwnAssignment, type SubscriptionInfo } from '@eddy/assignor';
 import type { ResolvedConfig } from '../config.js';
+import { StreamsError } from '../errors.js';
 import type { ConsumerPort, GroupJoin } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
 import { QueryMetadata } from './query-metadata.js';
@@ -28,6 +29,8 @@ export interface RebalanceHandlerDeps {
   identity: string;
   processId: string;
   onAssignment: (assignment: TaskAssignment) => void;
+  /** Told when an assignment says the app cannot go on (e.g. a source topic's partition count changed). */
+  onFailure: (error: StreamsError) => void;
 }
 
 export class RebalanceHandler {
@@ -95,9 +98,21 @@ export class RebalanceHandler {
 
   onGroupJoin(join: GroupJoin): void {
     const { graph, layout } = this.deps;
+    const assignment = decodeOrNone(join.userData);
+    if (assignment?.errorCode === 'SOURCE_TOPIC_PARTITIONS_CHANGED') {
+      const counts = [...layout.partitions].map(([s, n]) => `subtopology ${s}: ${n}`).join(', ');
+      this.deps.onFailure(
+        new StreamsError(
+          'SOURCE_TOPIC_PARTITIONS_CHANGED',
+          `the partition count of a source topic (${[...graph.subtopologyOfTopic.keys()].join(', ')}) is no longer ` +
+            `the one the application started with (${counts}); tasks, changelogs and state are keyed by ` +
+            'partition: restore the previous count, or reset the application',
+        ),
+      );
+      return;
+    }
     this.joins++;
     this.generation = join.generationId;
-    const assignment = join.assignment ?? decodeOrNone(join.userData);
     this.own = assignment;
     this.assignedAt = Date.now();
     const active = new Set<TaskId>();

@@ -1,10 +1,10 @@
 // The streams app: configuration, lifecycle and listeners of one instance; the parts it runs do the work.
 
 import { randomUUID } from 'node:crypto';
-import { loadOrCreateProcessId } from '@eddy/assignor';
+import { eddyGroupProtocol, loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
-import { kafkajsClientFactory } from '../kafka/kafkajs-adapter.js';
+import { kafkajsClientFactory } from '../kafka/kafkajs/index.js';
 import type {
   AdminPort,
   ChangelogReaderPort,
@@ -143,16 +143,17 @@ export class StreamsApp {
     this.graph = topology.seal(this.config.applicationId);
     this.factory =
       options.clientFactory ??
-      kafkajsClientFactory(
-        {
-          clientId: this.config.clientId,
-          brokers: this.config.brokers,
-          connectionTimeoutMs: this.config.connectionTimeoutMs,
-          requestTimeoutMs: this.config.requestTimeoutMs,
-          retryBudgetMs: this.config.startTimeoutMs,
-        },
-        this.config.clientLogLevel,
-      );
+      kafkajsClientFactory({
+        clientId: this.config.clientId,
+        brokers: this.config.brokers,
+        connectionTimeoutMs: this.config.connectionTimeoutMs,
+        requestTimeoutMs: this.config.requestTimeoutMs,
+        retryBudgetMs: this.config.startTimeoutMs,
+        logLevel: this.config.clientLogLevel,
+        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
+        ...(this.config.ssl === undefined ? {} : { ssl: this.config.ssl }),
+        ...(this.config.sasl === undefined ? {} : { sasl: this.config.sasl }),
+      });
   }
 
   get state(): StreamsState {
@@ -403,17 +404,34 @@ export class StreamsApp {
         if (this.currentState === 'REBALANCING') this.transition('RUNNING');
         for (const l of this.assignmentListeners) l(assignment);
       },
+      onFailure: (error) => this.fail(error),
     });
     parts.rebalance = rebalance;
-    const consumer = this.factory.consumer({
-      groupId: config.applicationId,
+    // Every source topic, internal ones included, with the partition count its subtopology was started with.
+    const expectedPartitions = new Map(
+      graph.subtopologies.flatMap((sub) =>
+        sub.sourceTopics.map((t) => [t, layout.partitions.get(sub.id)!] as const),
+      ),
+    );
+    const protocol = eddyGroupProtocol({
+      topicGroups: graph.subtopologies.map((sub) => ({
+        subtopology: sub.id,
+        sourceTopics: sub.sourceTopics,
+        stateful: sub.stores.length > 0,
+      })),
       subscription: () => rebalance.subscription(),
       assignmentOptions: {
         numStandbyReplicas: config.numStandbyReplicas,
         acceptableRecoveryLag: config.acceptableRecoveryLag,
         maxWarmupReplicas: config.maxWarmupReplicas,
       },
-      statefulTasks: layout.statefulTasks.length > 0,
+      expectedPartitions,
+      onAssignmentError: (code, reason) =>
+        config.logger.error('as group leader, assigned no tasks', { code, reason }),
+    });
+    const consumer = this.factory.consumer({
+      groupId: config.applicationId,
+      protocol,
       sessionTimeoutMs: config.sessionTimeoutMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       readCommitted: config.processingGuarantee === 'exactly-once',

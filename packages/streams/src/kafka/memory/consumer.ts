@@ -268,7 +268,6 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
       this.options.onGroupJoin?.({
         assigned: this.assigned.map((tp) => ({ ...tp })),
         generationId: result.generationId,
-        assignment: undefined,
         memberId: result.memberId,
         userData: result.plan?.userData ?? null,
       });

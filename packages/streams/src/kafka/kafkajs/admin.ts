@@ -1,0 +1,82 @@
+// The port's admin client over a kafkajs Admin: offsets, partition counts, topic creation.
+
+import type { Admin } from 'kafkajs';
+import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
+import { isLeadershipError } from './errors.js';
+
+/** How long the admin waits for the partitions of a newly created topic to have leaders. */
+const LEADER_WAIT_MS = 10_000;
+
+export class KafkajsAdmin implements AdminPort {
+  private closed = false;
+  constructor(private readonly admin: Admin) {}
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        return offsets
+          .map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }))
+          .sort((a, b) => a.partition - b.partition);
+      } catch (err) {
+        // A topic another instance has just created: its leaders are elected, but this client's metadata still
+        // has none (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). Refresh it and ask again, for a bounded time.
+        if (!isLeadershipError(err) || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+        await this.admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      }
+    }
+  }
+
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const existing = new Set(await this.admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    const counts = new Map<string, number>();
+    if (present.length === 0) return counts;
+    const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: present });
+    for (const t of meta) counts.set(t.name, t.partitions.length);
+    return counts;
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    // Resolves false, without waiting for leaders, when another instance created a topic first.
+    const created = await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        replicationFactor: t.replicationFactor ?? -1,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+    if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
+  }
+
+  async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.admin.deleteTopicRecords({ topic, partitions });
+  }
+
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const meta = await this.admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+      const led = meta?.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.admin.disconnect();
+  }
+}

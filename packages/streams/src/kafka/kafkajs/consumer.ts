@@ -1,0 +1,82 @@
+// The port's group consumer over a kafkajs Consumer: batches, manual offsets, group joins with assignment bytes.
+
+import type { Consumer } from 'kafkajs';
+import type { BatchHandler, ConsumerOptions, ConsumerPort, TopicPartitionOffset } from '../port.js';
+import { toConsumed } from './conversions.js';
+import { commitError } from './errors.js';
+
+export class KafkajsConsumer implements ConsumerPort {
+  private closed = false;
+  private subscribed: string[] = [];
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: ConsumerOptions,
+  ) {
+    const { GROUP_JOIN, CRASH } = consumer.events;
+    consumer.on(GROUP_JOIN, (event) => {
+      const assigned: { topic: string; partition: number }[] = [];
+      for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+        for (const partition of partitions) assigned.push({ topic, partition });
+      }
+      options.onGroupJoin?.({
+        assigned,
+        generationId: event.payload.generationId,
+        memberId: event.payload.memberId,
+        // Handed over by the patched kafkajs (docs/kafkajs-patch.md); null when the leader wrote none.
+        userData: event.payload.memberAssignmentUserData,
+      });
+    });
+    consumer.on(CRASH, (event) => {
+      if (!event.payload.restart) options.onCrash?.(event.payload.error);
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.consumer.connect();
+  }
+
+  async subscribe(topics: string[]): Promise<void> {
+    this.subscribed = topics;
+    await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+  }
+
+  run(handler: BatchHandler): Promise<void> {
+    if (this.subscribed.length === 0) throw new Error('subscribe before run');
+    return this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const records = batch.messages.map(toConsumed);
+        await handler(
+          { topic: batch.topic, partition: batch.partition, records },
+          { heartbeat, markConsumed: resolveOffset, isActive: () => isRunning() && !isStale() },
+        );
+      },
+    });
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    } catch (err) {
+      throw commitError(err);
+    }
+  }
+
+  stop(options: { leaveGroup?: boolean } = {}): Promise<void> {
+    return this.consumer.stop(options);
+  }
+
+  requestRejoin(): void {
+    this.consumer.requestRejoin();
+  }
+
+  async close(options: { leaveGroup?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.consumer.disconnect(options);
+  }
+}

@@ -1,0 +1,65 @@
+// Conversions between kafkajs messages and the port's records.
+
+import type { IHeaders, KafkaMessage, Message, RecordMetadata } from 'kafkajs';
+import type { ConsumedRecord, OutgoingRecord, RecordHeaders } from '../port.js';
+
+export function toHeaders(headers: IHeaders | undefined): RecordHeaders {
+  const out: RecordHeaders = {};
+  if (!headers) return out;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    // kafkajs decodes a header that repeats as an array; the runtime keeps the last one.
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) out[name] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+  }
+  return out;
+}
+
+export function toConsumed(m: KafkaMessage): ConsumedRecord {
+  return {
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestamp: Number(m.timestamp),
+    headers: toHeaders(m.headers),
+  };
+}
+
+export function toMessage(r: OutgoingRecord): Message {
+  const m: Message = { key: r.key, value: r.value };
+  if (r.partition !== undefined) m.partition = r.partition;
+  if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+  if (r.headers) m.headers = r.headers;
+  return m;
+}
+
+/** Groups records by topic for `sendBatch`, counting those sent to an explicit partition. */
+export function toTopicMessages(records: OutgoingRecord[]): {
+  topicMessages: { topic: string; messages: Message[] }[];
+  counted: Map<string, number>;
+} {
+  const byTopic = new Map<string, Message[]>();
+  const counted = new Map<string, number>();
+  for (const r of records) {
+    const list = byTopic.get(r.topic);
+    if (list) list.push(toMessage(r));
+    else byTopic.set(r.topic, [toMessage(r)]);
+    if (r.partition !== undefined) {
+      const key = `${r.topic}:${r.partition}`;
+      counted.set(key, (counted.get(key) ?? 0) + 1);
+    }
+  }
+  return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), counted };
+}
+
+/** The offset of the last record per counted partition: one request per partition, so base offset + count - 1. */
+export function lastOffsets(metadata: RecordMetadata[], counted: Map<string, number>): Map<string, bigint> {
+  const last = new Map<string, bigint>();
+  for (const m of metadata) {
+    const key = `${m.topicName}:${m.partition}`;
+    const n = counted.get(key);
+    if (n !== undefined && m.baseOffset !== undefined) last.set(key, BigInt(m.baseOffset) + BigInt(n - 1));
+  }
+  return last;
+}

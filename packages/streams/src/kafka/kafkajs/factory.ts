@@ -1,0 +1,55 @@
+// Builds the port's clients on one kafkajs `Kafka` instance.
+
+import { Kafka } from 'kafkajs';
+import type { ClientOptions, KafkaClientFactory } from '../port.js';
+import { KafkajsAdmin } from './admin.js';
+import { KafkajsChangelogReader } from './changelog-reader.js';
+import { kafkaConfigOf } from './client-config.js';
+import { KafkajsConsumer } from './consumer.js';
+import { groupProtocolAssigner } from './group-assigner.js';
+import { KafkajsProducer } from './producer.js';
+import { KafkajsTransactionalProducer } from './transactional-producer.js';
+
+export function kafkajsClientFactory(options: ClientOptions): KafkaClientFactory {
+  const config = kafkaConfigOf(options);
+  const { retry } = config;
+  const kafka = new Kafka(config);
+  // Only the group consumer acts on new metadata (it rejoins when a subscribed topic's partitions change).
+  const metadata = options.metadataMaxAgeMs === undefined ? {} : { metadataMaxAge: options.metadataMaxAgeMs };
+  return {
+    admin: () => new KafkajsAdmin(kafka.admin({ retry })),
+    producer: () =>
+      new KafkajsProducer(
+        kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry }),
+      ),
+    consumer: (o) =>
+      new KafkajsConsumer(
+        kafka.consumer({
+          groupId: o.groupId,
+          sessionTimeout: o.sessionTimeoutMs,
+          heartbeatInterval: o.heartbeatIntervalMs,
+          readUncommitted: !o.readCommitted,
+          allowAutoTopicCreation: false,
+          maxWaitTimeInMs: 250,
+          ...metadata,
+          ...(o.groupInstanceId === undefined ? {} : { groupInstanceId: o.groupInstanceId }),
+          ...(o.protocol === undefined ? {} : { partitionAssigners: [groupProtocolAssigner(o.protocol)] }),
+          // The runtime decides what a failure means (back off or stop); kafkajs must not restart on its own.
+          retry: { ...retry, restartOnFailure: async () => false },
+        }),
+        o,
+      ),
+    transactionalProducer: (transactionalId) =>
+      new KafkajsTransactionalProducer(
+        kafka.producer({
+          transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          transactionTimeout: 60_000,
+          retry,
+        }),
+      ),
+    changelogReader: (groupId) => new KafkajsChangelogReader(kafka, groupId, retry),
+  };
+}
