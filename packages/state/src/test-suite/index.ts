@@ -5,9 +5,9 @@ import type { Serde } from '../api/serde.js';
 import type { WindowedKeyValue, WindowStore } from '../api/window-store.js';
 import { isStateStoreError } from '../errors.js';
 
-/** Keys and values as raw bytes, so the suite controls byte order exactly. */
+/** Keys and values as raw bytes, so the suite controls byte order exactly; copied both ways, as the contract asks. */
 export const bytesSerde: Serde<Uint8Array> = {
-  serialize: (value) => value,
+  serialize: (value) => Uint8Array.prototype.slice.call(value),
   deserialize: (bytes) => Uint8Array.prototype.slice.call(bytes),
 };
 
