@@ -17,7 +17,7 @@ async function open(
 ): Promise<{ manager: TaskStateManager; store: KeyValueStore<Buffer, Buffer> }> {
   const manager = new TaskStateManager({ applicationId: 'app', taskId: '0_0', partition: 0, stateDir });
   const store = manager.register(
-    keyValueStore({
+    keyValueStore<Buffer, Buffer>({
       name: 'bytes',
       keySerde: Serdes.bytes(),
       valueSerde: Serdes.bytes(),
