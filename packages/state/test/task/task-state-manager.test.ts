@@ -112,7 +112,13 @@ describe('TaskStateManager commit contract', () => {
     const second = await counter(dir);
     expect(second.counts.get('a')).toBe(1);
     expect(second.manager.changelogPartitions()).toEqual([
-      { store: 'counts', topic: 'app-counts-changelog', partition: 1, checkpointOffset: 41n },
+      {
+        store: 'counts',
+        topic: 'app-counts-changelog',
+        partition: 1,
+        checkpointOffset: 41n,
+        coveredAt: expect.any(Number),
+      },
     ]);
     expect(second.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 4 }]);
   });
