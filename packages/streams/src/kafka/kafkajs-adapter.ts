@@ -4,6 +4,7 @@ import { type DecodedAssignment, decodeOwnAssignment, eddyPartitionAssigner } fr
 import {
   type Admin,
   AssignerProtocol,
+  ConfigResourceTypes,
   type Consumer,
   type IHeaders,
   Kafka,
@@ -148,6 +149,25 @@ class KafkajsAdmin implements AdminPort {
     const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: present });
     for (const t of meta) counts.set(t.name, t.partitions.length);
     return counts;
+  }
+
+  async topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>> {
+    // DescribeConfigs fails the whole request for one missing topic: ask only about those that exist.
+    const existing = new Set(await this.admin.listTopics());
+    const configs = new Map<string, Record<string, string>>();
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return configs;
+    const { resources } = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: names })),
+    });
+    for (const r of resources) {
+      configs.set(
+        r.resourceName,
+        Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
+      );
+    }
+    return configs;
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {

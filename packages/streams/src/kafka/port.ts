@@ -72,6 +72,11 @@ export interface AdminPort {
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Partition counts of the given topics; topics that do not exist are absent from the map. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /**
+   * The values of the config entries `names` of each topic, defaults included (e.g. `delete.retention.ms`);
+   * topics that do not exist are absent from the map.
+   */
+  topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
   close(): Promise<void>;
 }
