@@ -59,8 +59,16 @@ afterEach(async () => {
 let now = 0;
 const clock = () => now;
 
-async function openTask(dir: string): Promise<{ state: TaskStateManager; kv: KeyValueStore<string, string> }> {
-  const state = new TaskStateManager({ applicationId: 'app', taskId: '0_0', partition: 0, stateDir: dir, clock });
+async function openTask(
+  dir: string,
+): Promise<{ state: TaskStateManager; kv: KeyValueStore<string, string> }> {
+  const state = new TaskStateManager({
+    applicationId: 'app',
+    taskId: '0_0',
+    partition: 0,
+    stateDir: dir,
+    clock,
+  });
   const kv = state.register(keyValueStore({ name: 'kv', keySerde: utf8, valueSerde: utf8 }));
   await state.open();
   managers.push(state);
