@@ -2,12 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint.js';
 import { keyValueStore, TaskStateManager } from '../../src/index.js';
-import { commit, ImmediateAcks, tempStateDir } from '../helpers.js';
+import { commit, ImmediateAcks, tempStateDir, utf8 } from '../helpers.js';
 
-const utf8 = {
-  serialize: (s: string) => Buffer.from(s),
-  deserialize: (b: Uint8Array) => Buffer.from(b).toString(),
-};
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

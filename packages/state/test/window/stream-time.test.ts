@@ -1,14 +1,8 @@
 // Stream time of window and session stores survives a restart and a restore; expiry's range deletes commit atomically.
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RestoreRecord, sessionStore, TaskStateManager, windowStore } from '../../src/index.js';
-import { collect, commit, ImmediateAcks, tempStateDir } from '../helpers.js';
+import { collect, commit, ImmediateAcks, runWithFileSizeLimit, tempStateDir, utf8 } from '../helpers.js';
 
-const utf8 = {
-  serialize: (s: string) => Buffer.from(s),
-  deserialize: (b: Uint8Array) => Buffer.from(b).toString(),
-};
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -107,15 +101,7 @@ describe('window store stream time (LevelDB)', () => {
 
   it('a commit that fails after an expiring write deletes nothing: data and checkpoint stay as they were', async () => {
     const dir = stateDir();
-    const fixture = join(import.meta.dirname, '../fixtures/failed-expiring-write.ts');
-    const child = spawnSync(
-      'bash',
-      [
-        '-c',
-        `ulimit -f 512; exec "${process.execPath}" --conditions=eddy-source --import tsx "${fixture}" "${dir}"`,
-      ],
-      { cwd: join(import.meta.dirname, '../../../..'), encoding: 'utf8' },
-    );
+    const child = runWithFileSizeLimit('failed-expiring-write.ts', dir);
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({ code: 'STORE_WRITE_FAILED' });
     const { manager, store } = await openWindows(dir);
