@@ -4,7 +4,7 @@ import { type DecodedAssignment, decodeOwnAssignment, eddyPartitionAssigner } fr
 import {
   type Admin,
   AssignerProtocol,
-  ConfigResourceTypes,
+  type ConfigResourceTypes,
   type Consumer,
   type IHeaders,
   Kafka,
@@ -115,6 +115,9 @@ function isLeadershipError(err: unknown): boolean {
   );
 }
 
+/** kafkajs' `ConfigResourceTypes.TOPIC`: a value Node's ESM loader cannot import by name from kafkajs. */
+const TOPIC_RESOURCE: ConfigResourceTypes = 2;
+
 class KafkajsAdmin implements AdminPort {
   private closed = false;
   constructor(private readonly admin: Admin) {}
@@ -159,7 +162,7 @@ class KafkajsAdmin implements AdminPort {
     if (present.length === 0) return configs;
     const { resources } = await this.admin.describeConfigs({
       includeSynonyms: false,
-      resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: names })),
+      resources: present.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: names })),
     });
     for (const r of resources) {
       configs.set(
