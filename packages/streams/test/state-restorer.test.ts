@@ -179,6 +179,29 @@ describe('restore from a checkpoint older than delete.retention.ms', () => {
   });
 });
 
+describe('a changelog whose config cannot be read', () => {
+  class NoConfigAdmin extends FakeAdmin {
+    override async topicConfigs(): Promise<Map<string, Record<string, string>>> {
+      throw new Error('TOPIC_AUTHORIZATION_FAILED');
+    }
+  }
+
+  it("is judged by Kafka's default delete.retention.ms, with a log line", async () => {
+    const dir = await checkpointedAt(1_000);
+    const admin = new NoConfigAdmin();
+    const log = compactedLog(admin, 1);
+    now = 1_000 + DAY;
+    const { state, kv } = await openTask(dir);
+    const { ctx, warnings } = context(admin, log);
+    await restoreTask(state, ctx);
+    expect(kv.get('a')).toBeUndefined();
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringContaining('cannot read'),
+      expect.stringContaining('delete.retention.ms'),
+    ]);
+  });
+});
+
 describe('staleCheckpointReason', () => {
   const compact = { 'cleanup.policy': 'compact', 'delete.retention.ms': '1000' };
   it('is stale from the age delete.retention.ms on', () => {

@@ -1,6 +1,7 @@
 // Restores a task's stores from their changelog partitions: from the checkpoint to the end, in large batches.
 import type { ChangelogPartition, RestoreListener, TaskStateManager } from '@eddy/state';
 import type { AdminPort, ChangelogRange, ChangelogReaderPort, PartitionOffsets } from '../kafka/port.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface RestoreContext {
@@ -42,10 +43,11 @@ interface TopicOffsets {
 const configCache = new WeakMap<AdminPort, Map<string, { config: Record<string, string>; at: number }>>();
 
 async function retentionConfig(
-  admin: AdminPort,
+  ctx: RestoreContext,
   topic: string,
   now: number,
 ): Promise<Record<string, string>> {
+  const { admin } = ctx;
   let cache = configCache.get(admin);
   if (cache === undefined) {
     cache = new Map();
@@ -53,7 +55,20 @@ async function retentionConfig(
   }
   const cached = cache.get(topic);
   if (cached !== undefined && now - cached.at < CONFIG_TTL_MS) return cached.config;
-  const config = (await admin.topicConfigs([topic], RETENTION_CONFIGS)).get(topic) ?? {};
+  let config: Record<string, string>;
+  try {
+    config = (await admin.topicConfigs([topic], RETENTION_CONFIGS)).get(topic) ?? {};
+  } catch (err) {
+    // E.g. no DESCRIBE_CONFIGS permission: the defaults still catch checkpoints older than a day.
+    ctx.logger.warn(
+      "cannot read the changelog topic's config; assuming Kafka's default delete.retention.ms",
+      {
+        changelog: topic,
+        error: errorMessage(err),
+      },
+    );
+    config = {};
+  }
   cache.set(topic, { config, at: now });
   return config;
 }
@@ -107,7 +122,7 @@ async function plan(
       const next = p.checkpointOffset + 1n;
       const stale =
         next >= o.low && next < o.high
-          ? staleCheckpointReason(p.coveredAt, now(), await retentionConfig(ctx.admin, p.topic, now()))
+          ? staleCheckpointReason(p.coveredAt, now(), await retentionConfig(ctx, p.topic, now()))
           : undefined;
       if (next < o.low) {
         ctx.logger.warn('checkpoint is below the changelog start; rebuilding the store from the changelog', {
