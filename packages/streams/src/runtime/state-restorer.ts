@@ -1,7 +1,7 @@
 // Restores a task's stores from their changelog partitions: from the checkpoint to the end, in large batches.
 import type { ChangelogPartition, RestoreListener, TaskStateManager } from '@eddy/state';
-import type { AdminPort, ChangelogRange, ChangelogReaderPort, PartitionOffsets } from '../kafka/port.js';
 import { errorMessage } from '../errors.js';
+import type { AdminPort, ChangelogRange, ChangelogReaderPort, PartitionOffsets } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
 export interface RestoreContext {
