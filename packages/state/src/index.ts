@@ -6,7 +6,7 @@ export * from './api/read-only-views.js';
 export * from './api/restore-listener.js';
 export * from './api/serde.js';
 export * from './api/session-store.js';
-export type { StoreBuilder, StoreOptions, StoreParts } from './api/store-builder.js';
+export type { StoreBuilder, StoreOptions, StoreParts, StreamTimeCell } from './api/store-builder.js';
 export { DEFAULT_CACHE_MAX_BYTES } from './api/store-builder.js';
 export * from './api/window-store.js';
 export * from './api/window-store-builder.js';

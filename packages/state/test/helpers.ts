@@ -1,4 +1,5 @@
 // Test helpers: temporary state directories and a task state manager driven like the runtime drives it.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,4 +47,26 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
   return out;
+}
+
+/** UTF-8 strings, for keys and values in tests. */
+export const utf8 = {
+  serialize: (s: string) => Buffer.from(s),
+  deserialize: (b: Uint8Array) => Buffer.from(b).toString(),
+};
+
+/**
+ * Runs a script of `test/fixtures` in a child process whose files may not grow past 512 KiB (a write beyond fails,
+ * as on a full disk), with `stateDir` as its argument; returns its stderr and stdout.
+ */
+export function runWithFileSizeLimit(fixture: string, stateDir: string): { stderr: string; stdout: string } {
+  const script = join(import.meta.dirname, 'fixtures', fixture);
+  return spawnSync(
+    'bash',
+    [
+      '-c',
+      `ulimit -f 512; exec "${process.execPath}" --conditions=eddy-source --import tsx "${script}" "${stateDir}"`,
+    ],
+    { cwd: join(import.meta.dirname, '../../..'), encoding: 'utf8' },
+  );
 }

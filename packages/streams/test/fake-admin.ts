@@ -1,9 +1,11 @@
-// An in-memory AdminPort for unit tests: topics whose partition starts and ends the test sets.
+// An in-memory AdminPort for unit tests: topics whose partition starts and ends (and configs) the test sets.
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../src/kafka/port.js';
 
 /** An admin whose changelog partitions have the starts and ends the test sets. */
 export class FakeAdmin implements AdminPort {
   readonly offsets = new Map<string, PartitionOffsets[]>();
+  /** Topic configs the test sets (only explicitly set entries; no broker defaults). */
+  readonly configs = new Map<string, Record<string, string>>();
 
   set(topic: string, ...ranges: [low: number, high: number][]): void {
     this.offsets.set(
@@ -23,6 +25,15 @@ export class FakeAdmin implements AdminPort {
       if (o !== undefined) counts.set(t, o.length);
     }
     return counts;
+  }
+  async topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    for (const t of topics) {
+      if (!this.offsets.has(t)) continue;
+      const config = this.configs.get(t) ?? {};
+      out.set(t, Object.fromEntries(names.filter((n) => n in config).map((n) => [n, config[n]!])));
+    }
+    return out;
   }
   async createTopics(_topics: TopicSpec[]): Promise<void> {}
   /** Moves the log start of each partition up to `offset`. */

@@ -1,8 +1,12 @@
 // How typed keys and values become bytes; scans follow the byte order the key serde produces.
 
 export interface Serde<T> {
-  /** Must return an array the serde never mutates afterwards: stores keep references to it. */
+  /**
+   * Must return an array that nothing mutates afterwards: stores keep references to it until (and after) a commit.
+   * A serde whose values are byte arrays copies them, since the caller may reuse its array.
+   */
   serialize(value: T): Uint8Array;
+  /** `bytes` may be a store's own cached array: a value that is a byte array must be a copy, not a view of it. */
   deserialize(bytes: Uint8Array): T;
   /**
    * Optional fast path for caching stores: a string equal for two values exactly when their serialized bytes are

@@ -21,6 +21,11 @@ export interface StoreOptions {
   metrics?: StoreMetricsHooks;
 }
 
+/** The stream time of a time-bounded store (-1: nothing written yet), kept in the store's checkpoint. */
+export interface StreamTimeCell {
+  value: number;
+}
+
 /** The pieces a builder turns into its typed store; created by the task state manager. */
 export interface StoreParts {
   top: BytesStore;
@@ -28,6 +33,8 @@ export interface StoreParts {
   cache: CachingStore | undefined;
   status: StoreStatus;
   guard: ReplayGuard;
+  /** Read at open from the checkpoint, raised by restore, written with each commit; unused by key-value stores. */
+  streamTime: StreamTimeCell;
   flush(): void;
   close(): Promise<void>;
 }
@@ -36,4 +43,6 @@ export interface StoreBuilder<S> {
   readonly options: Readonly<StoreOptions>;
   /** Called by the task state manager; not for application code. */
   build(parts: StoreParts): S;
+  /** Time-bounded stores: the time a stored key stands for, so that restoring changelog records sets stream time. */
+  timeOfKey?(key: Uint8Array): number;
 }

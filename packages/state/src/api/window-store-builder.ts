@@ -3,6 +3,7 @@ import { StateStoreError } from '../errors.js';
 import { MeteredSessionStore } from '../window/metered-session-store.js';
 import { MeteredWindowStore } from '../window/metered-window-store.js';
 import { SegmentRetention } from '../window/retention.js';
+import { decodeSegmentedKey } from '../window/segmented-key.js';
 import type { Serde } from './serde.js';
 import type { SessionStore } from './session-store.js';
 import type { StoreBuilder, StoreOptions } from './store-builder.js';
@@ -50,12 +51,14 @@ function segmentedBuilder<K, V, S>(
         p.top,
         options.keySerde,
         options.valueSerde,
-        new SegmentRetention(check.retentionMs, check.segmentIntervalMs),
+        new SegmentRetention(check.retentionMs, check.segmentIntervalMs, p.streamTime),
         p.status,
         p.guard,
         p.flush,
         p.close,
       ),
+    // Window keys hold the window start, session keys the session end: the times stream time follows.
+    timeOfKey: (key) => decodeSegmentedKey(key, 1).times[0]!,
   };
 }
 

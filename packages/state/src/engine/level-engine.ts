@@ -137,10 +137,12 @@ export class LevelEngine implements StoreEngine {
   async commit(checkpoint: Checkpoint): Promise<void> {
     this.assertOpen();
     const db = this.db!;
+    let rangeDeleted = 0;
     try {
-      for (const bounds of this.pendingRanges) await db.clear(this.dataBounds(bounds));
-      this.pendingRanges = [];
       const batch = db.batch();
+      // LevelDB has no range delete in a batch: the keys the ranges cover are deleted one by one, first, so that
+      // the staged writes (which come after the range deletes, or outside them) win.
+      for (const bounds of this.pendingRanges) rangeDeleted += await this.deleteCommitted(batch, bounds);
       const keys = this.stagedKeys;
       const values = this.stagedValues;
       for (let i = 0; i < keys.length; i++) {
@@ -149,7 +151,7 @@ export class LevelEngine implements StoreEngine {
         else batch.put(concatBytes(DATA_PREFIX, keys[i]!), toBuffer(value));
       }
       batch.put(CHECKPOINT_KEY, encodeCheckpoint(checkpoint));
-      batch.put(COUNT_KEY, encodeCount(this.committedCount + this.pendingDelta));
+      batch.put(COUNT_KEY, encodeCount(this.committedCount + this.pendingDelta - rangeDeleted));
       await batch.write();
     } catch (cause) {
       throw new StateStoreError(
@@ -162,7 +164,8 @@ export class LevelEngine implements StoreEngine {
       );
     }
     this.clearStaged();
-    this.committedCount = Math.max(0, this.committedCount + this.pendingDelta);
+    this.pendingRanges = [];
+    this.committedCount = Math.max(0, this.committedCount + this.pendingDelta - rangeDeleted);
     this.pendingDelta = 0;
   }
 
@@ -267,6 +270,22 @@ export class LevelEngine implements StoreEngine {
     if (bounds.lt !== undefined) out.lt = concatBytes(DATA_PREFIX, bounds.lt);
     if (bounds.lt === undefined && bounds.lte === undefined) out.lt = DATA_END;
     return out;
+  }
+
+  /** Adds a delete of every committed key in `bounds` to `batch`; returns how many. */
+  private async deleteCommitted(batch: ReturnType<Db['batch']>, bounds: KeyBounds): Promise<number> {
+    const iterator = this.db!.keys(this.dataBounds(bounds));
+    let deleted = 0;
+    try {
+      while (true) {
+        const chunk = await iterator.nextv(10_000);
+        if (chunk.length === 0) return deleted;
+        for (const key of chunk) batch.del(key);
+        deleted += chunk.length;
+      }
+    } finally {
+      await iterator.close();
+    }
   }
 
   private async *committedRange(bounds: KeyBounds): AsyncGenerator<BytesEntry> {

@@ -18,6 +18,11 @@ export interface ChangelogPartition {
   partition: number;
   /** undefined: no checkpoint, rebuild from the start of the partition. */
   checkpointOffset: bigint | undefined;
+  /**
+   * Wall-clock ms at which the local state covered the changelog (every later record was written after it);
+   * undefined when unknown (no checkpoint, or one written before this was kept).
+   */
+  coveredAt?: number | undefined;
 }
 
 /** A changelog record read back for restore. */
@@ -26,6 +31,8 @@ export interface RestoreRecord {
   key: Uint8Array;
   value: Uint8Array | null;
   headers?: Record<string, Uint8Array | string | undefined>;
+  /** The record's timestamp: the wall-clock time it was written (changelog records carry no other time). */
+  timestamp?: number;
 }
 
 export function changelogTopic(applicationId: string, store: string): string {

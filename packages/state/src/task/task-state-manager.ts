@@ -1,6 +1,6 @@
 // Owns the stores of one task: the task lock, open/close, source position, the commit contract and restore.
 import { join } from 'node:path';
-import { DEFAULT_CACHE_MAX_BYTES, type StoreBuilder } from '../api/store-builder.js';
+import { DEFAULT_CACHE_MAX_BYTES, type StoreBuilder, type StreamTimeCell } from '../api/store-builder.js';
 import type { Checkpoint } from '../engine/checkpoint.js';
 import { LevelEngine } from '../engine/level-engine.js';
 import { MemoryEngine } from '../engine/memory-engine.js';
@@ -35,6 +35,8 @@ export interface TaskStateManagerOptions {
   partition: number;
   /** Root of persistent state; required when any registered store is persistent. */
   stateDir?: string;
+  /** Wall clock in milliseconds, for the checkpoints' `coveredAt` (default `Date.now`). */
+  clock?: () => number;
 }
 
 interface ManagedStore {
@@ -46,6 +48,8 @@ interface ManagedStore {
   readonly marks: SourcePositions;
   readonly cacheMaxBytes: number;
   readonly changelogTopic: string;
+  readonly streamTime: StreamTimeCell;
+  readonly timeOfKey: ((key: Uint8Array) => number) | undefined;
   checkpoint: Checkpoint | undefined;
   opened: boolean;
 }
@@ -66,8 +70,12 @@ export class TaskStateManager {
   private lock: TaskLock | undefined;
   private state: 'created' | 'open' | 'closed' = 'created';
   private prepared: PreparedStore[] | undefined;
+  /** The wall-clock time of the prepared commit: its changelog records and all later ones are written after it. */
+  private preparedAt = 0;
+  private readonly clock: () => number;
 
   constructor(readonly options: TaskStateManagerOptions) {
+    this.clock = options.clock ?? Date.now;
     for (const field of ['applicationId', 'taskId'] as const) {
       if (!STORE_NAME.test(options[field])) {
         throw new StateStoreError('INVALID_ARGUMENT', `${field} "${options[field]}" is not a valid name`);
@@ -125,6 +133,8 @@ export class TaskStateManager {
       marks: new SourcePositions(),
       cacheMaxBytes,
       changelogTopic: changelogTopic(this.options.applicationId, o.name),
+      streamTime: { value: -1 },
+      timeOfKey: builder.timeOfKey?.bind(builder),
       checkpoint: undefined,
       opened: false,
     };
@@ -134,6 +144,7 @@ export class TaskStateManager {
       cache: caching,
       status: store.status,
       guard: new ReplayGuard(this.current, store.marks),
+      streamTime: store.streamTime,
       flush: () => caching?.flush(),
       close: () => this.closeStore(store),
     });
@@ -163,6 +174,7 @@ export class TaskStateManager {
       if (store.opened) continue;
       const checkpoint = await store.engine.open();
       this.adoptCheckpoint(store, checkpoint);
+      store.streamTime.value = checkpoint?.streamTime ?? -1;
       store.opened = true;
       store.status.value = 'open';
     }
@@ -206,6 +218,11 @@ export class TaskStateManager {
     return this.managed(name).checkpoint?.changelogOffset;
   }
 
+  /** The checkpoint of a store as last written or read (undefined: none). */
+  checkpoint(name: string): Readonly<Checkpoint> | undefined {
+    return this.managed(name).checkpoint;
+  }
+
   /**
    * Flushes every cache and returns the changelog records to send, each key once per store with its latest value.
    * Every record of a store carries the same `eddy.src` header: the task's input position merged with the
@@ -219,6 +236,7 @@ export class TaskStateManager {
     const records: ChangelogRecord[] = [];
     const prepared: PreparedStore[] = [];
     const partition = this.options.partition;
+    this.preparedAt = this.clock();
     for (const store of this.stores.values()) {
       if (!store.opened || store.status.value !== 'open') continue;
       store.caching?.flush();
@@ -268,6 +286,8 @@ export class TaskStateManager {
       const checkpoint: Checkpoint = {
         changelogOffset: acked === undefined ? store.checkpoint?.changelogOffset : BigInt(acked),
         marks,
+        // This task is the changelog's writer: what follows the acknowledged offset is written after this commit.
+        coveredAt: this.preparedAt,
       };
       return checkpoint;
     });
@@ -275,6 +295,8 @@ export class TaskStateManager {
     for (let i = 0; i < prepared.length; i++) {
       const { store } = prepared[i]!;
       const checkpoint = checkpoints[i]!;
+      // Read now, not at prepare: range deletes of expired segments reach the engine as they happen.
+      if (store.streamTime.value >= 0) checkpoint.streamTime = store.streamTime.value;
       await store.engine.commit(checkpoint);
       this.adoptCheckpoint(store, checkpoint);
     }
@@ -290,6 +312,7 @@ export class TaskStateManager {
         topic: store.changelogTopic,
         partition: this.options.partition,
         checkpointOffset: store.checkpoint?.changelogOffset,
+        coveredAt: store.checkpoint?.coveredAt,
       });
     }
     return out;
@@ -297,7 +320,8 @@ export class TaskStateManager {
 
   /**
    * Applies changelog records in one atomic write that also advances the store's changelog offset (to the last
-   * record's) and its source marks (from each record's `eddy.src` header).
+   * record's), its source marks (from each record's `eddy.src` header), its stream time (time-bounded stores) and
+   * its `coveredAt` (from the last record's timestamp, the time it was written).
    */
   async applyRestoreBatch(name: string, records: readonly RestoreRecord[]): Promise<void> {
     this.assertOpen();
@@ -307,6 +331,9 @@ export class TaskStateManager {
     marks.advanceAll(store.marks.toArray());
     const entries: PendingEntry[] = [];
     let lastOffset = -1n;
+    let lastWritten: number | undefined;
+    let streamTime = store.streamTime.value;
+    const timeOfKey = store.timeOfKey;
     for (const record of records) {
       const header = record.headers?.[SOURCE_MARKS_HEADER];
       if (header !== undefined) {
@@ -315,12 +342,41 @@ export class TaskStateManager {
         );
       }
       const offset = BigInt(record.offset);
-      if (offset > lastOffset) lastOffset = offset;
+      if (offset > lastOffset) {
+        lastOffset = offset;
+        lastWritten = record.timestamp;
+      }
+      if (timeOfKey !== undefined) streamTime = Math.max(streamTime, timeOfKey(record.key));
       entries.push([record.key, record.value]);
     }
-    const checkpoint: Checkpoint = { changelogOffset: lastOffset, marks: marks.toArray() };
+    const checkpoint: Checkpoint = {
+      changelogOffset: lastOffset,
+      marks: marks.toArray(),
+      streamTime: streamTime >= 0 ? streamTime : undefined,
+      coveredAt: laterOf(
+        store.checkpoint?.coveredAt,
+        // Records after the last one were written after it; a timestamp ahead of this clock counts as now.
+        lastWritten === undefined ? undefined : Math.min(lastWritten, this.clock()),
+      ),
+    };
     store.caching?.clear();
     await store.engine.writeBatch(entries, checkpoint);
+    this.adoptCheckpoint(store, checkpoint);
+    store.streamTime.value = streamTime;
+  }
+
+  /**
+   * Records that a store's data covered its whole changelog at wall-clock time `at` (the log end was read then and
+   * the checkpoint is at it): raises the checkpoint's `coveredAt`, so an idle changelog does not make the
+   * checkpoint look old. For restore, when the store has no uncommitted writes.
+   */
+  async markCovered(name: string, at: number): Promise<void> {
+    this.assertOpen();
+    const store = this.managed(name);
+    const current = store.checkpoint;
+    if (current === undefined || (current.coveredAt !== undefined && current.coveredAt >= at)) return;
+    const checkpoint: Checkpoint = { ...current, coveredAt: at };
+    await store.engine.writeBatch([], checkpoint);
     this.adoptCheckpoint(store, checkpoint);
   }
 
@@ -338,6 +394,7 @@ export class TaskStateManager {
       store.status.value = 'open';
     }
     this.adoptCheckpoint(store, undefined);
+    store.streamTime.value = -1;
   }
 
   /** Closes every store and releases the task lock; idempotent. Uncommitted writes are dropped. */
@@ -384,4 +441,9 @@ export class TaskStateManager {
       throw new StateStoreError(code, `task state manager is ${this.state}`);
     }
   }
+}
+
+function laterOf(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.max(a, b);
 }

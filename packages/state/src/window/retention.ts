@@ -1,16 +1,22 @@
 // Tracks observed stream time of a time-bounded store and drops whole expired segments with one range delete.
+import type { StreamTimeCell } from '../api/store-builder.js';
 import type { BytesStore } from '../layers/bytes-store.js';
 import { segmentBounds, segmentOf } from './segmented-key.js';
 
 export class SegmentRetention {
-  /** Highest time written since open; -1 until the first write (then nothing is considered expired). */
-  streamTime = -1;
   private droppedBelow = 0;
 
   constructor(
     readonly retentionMs: number,
     readonly segmentIntervalMs: number,
+    /** Shared with the task state manager, which restores it from the checkpoint and writes it with each commit. */
+    private readonly time: StreamTimeCell = { value: -1 },
   ) {}
+
+  /** Highest time written (or restored); -1 until the first write (then nothing is considered expired). */
+  get streamTime(): number {
+    return this.time.value;
+  }
 
   /** Times at or below this are expired. */
   cutoff(): number {
@@ -28,8 +34,8 @@ export class SegmentRetention {
 
   /** Advances stream time; when a segment boundary passes, range-deletes the segments now wholly expired. */
   observe(time: number, store: BytesStore): void {
-    if (time <= this.streamTime) return;
-    this.streamTime = time;
+    if (time <= this.time.value) return;
+    this.time.value = time;
     const firstLive = segmentOf(this.lowestLive(), this.segmentIntervalMs);
     if (firstLive > this.droppedBelow) {
       store.deleteRange(segmentBounds(0, firstLive));

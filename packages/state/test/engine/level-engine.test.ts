@@ -101,6 +101,25 @@ describe('LevelEngine entry count', () => {
     await second.close();
   });
 
+  it('counts the committed keys a range delete removed', async () => {
+    const dir = tempStateDir();
+    dirs.push(dir);
+    const first = new LevelEngine('s', dir.dir);
+    await first.open();
+    for (const k of ['a1', 'a2', 'b1']) first.put(b(k), b('v'));
+    await first.commit(checkpoint);
+    first.deleteRange({ gte: b('a'), lt: b('b') });
+    first.put(b('a2'), b('again'));
+    await first.commit(checkpoint);
+    expect(first.approximateNumEntries()).toBe(2);
+    await first.close();
+    const second = new LevelEngine('s', dir.dir);
+    await second.open();
+    expect(second.approximateNumEntries()).toBe(2);
+    expect((await collect(second.range({}))).map(([k, v]) => `${k}=${v}`)).toEqual(['a2=again', 'b1=v']);
+    await second.close();
+  });
+
   it('is counted once for a store written without one', async () => {
     const dir = tempStateDir();
     dirs.push(dir);

@@ -11,12 +11,8 @@ import {
   StateStoreError,
   TaskStateManager,
 } from '../../src/index.js';
-import { collect, commit, ImmediateAcks, tempStateDir } from '../helpers.js';
+import { collect, commit, ImmediateAcks, runWithFileSizeLimit, tempStateDir, utf8 } from '../helpers.js';
 
-const utf8 = {
-  serialize: (s: string) => Buffer.from(s),
-  deserialize: (b: Uint8Array) => Buffer.from(b).toString(),
-};
 const int = {
   serialize: (n: number) => {
     const b = Buffer.allocUnsafe(8);
@@ -112,7 +108,13 @@ describe('TaskStateManager commit contract', () => {
     const second = await counter(dir);
     expect(second.counts.get('a')).toBe(1);
     expect(second.manager.changelogPartitions()).toEqual([
-      { store: 'counts', topic: 'app-counts-changelog', partition: 1, checkpointOffset: 41n },
+      {
+        store: 'counts',
+        topic: 'app-counts-changelog',
+        partition: 1,
+        checkpointOffset: 41n,
+        coveredAt: expect.any(Number),
+      },
     ]);
     expect(second.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 4 }]);
   });
@@ -360,15 +362,7 @@ describe('faults', () => {
 
   it('a failed write (file too large) fails the commit and writes neither data nor checkpoint', async () => {
     const dir = stateDir();
-    const fixture = join(import.meta.dirname, '../fixtures/failed-write.ts');
-    const child = spawnSync(
-      'bash',
-      [
-        '-c',
-        `ulimit -f 512; exec "${process.execPath}" --conditions=eddy-source --import tsx "${fixture}" "${dir}"`,
-      ],
-      { cwd: join(import.meta.dirname, '../../../..'), encoding: 'utf8' },
-    );
+    const child = runWithFileSizeLimit('failed-write.ts', dir);
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({ code: 'STORE_WRITE_FAILED' });
     const manager = new TaskStateManager({

@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionStore, TaskStateManager } from '../../src/index.js';
-import { collect, commit, ImmediateAcks, tempStateDir } from '../helpers.js';
+import { collect, commit, ImmediateAcks, tempStateDir, utf8 } from '../helpers.js';
 
-const utf8 = {
-  serialize: (s: string) => Buffer.from(s),
-  deserialize: (b: Uint8Array) => Buffer.from(b).toString(),
-};
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

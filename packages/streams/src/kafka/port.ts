@@ -70,6 +70,11 @@ export interface AdminPort {
   partitionOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Partition counts of the given topics; topics that do not exist are absent from the map. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /**
+   * The values of the config entries `names` of each topic, defaults included (e.g. `delete.retention.ms`);
+   * topics that do not exist are absent from the map.
+   */
+  topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
   /** Deletes the records of `topic` below `offset` in each given partition (moves the log start up to it). */
   deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void>;

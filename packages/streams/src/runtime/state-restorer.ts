@@ -1,6 +1,7 @@
 // Restores a task's stores from their changelog partitions: from the checkpoint to the end, in large batches.
 import type { ChangelogPartition, RestoreListener, TaskStateManager } from '@eddy/state';
-import type { AdminPort, ChangelogRange, ChangelogReaderPort } from '../kafka/port.js';
+import { errorMessage } from '../errors.js';
+import type { AdminPort, ChangelogRange, ChangelogReaderPort, PartitionOffsets } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
 export interface RestoreContext {
@@ -10,6 +11,8 @@ export interface RestoreContext {
   listener: RestoreListener | undefined;
   /** Polled before each batch; when it returns true the restore stops early with RestoreStopped. */
   shouldStop?: () => boolean;
+  /** Wall clock in milliseconds, to tell a checkpoint's age (default `Date.now`). */
+  now?: () => number;
 }
 
 /** A restore given up because its task or replica is going away; what was applied is checkpointed. */
@@ -23,33 +26,108 @@ export class RestoreStopped extends Error {
 /** Records restored per store of one task. */
 export type RestoreSummary = Map<string, number>;
 
+/** Kafka's default `delete.retention.ms` (one day), used when the broker does not say. */
+const DEFAULT_DELETE_RETENTION_MS = 86_400_000;
+/** A caught-up store's `coveredAt` is rewritten at most this often (older is only more cautious). */
+const COVERED_REFRESH_MS = 60_000;
+/** Topic configs change rarely: one DescribeConfigs per topic and admin client in this time is enough. */
+const CONFIG_TTL_MS = 60_000;
+const RETENTION_CONFIGS = ['cleanup.policy', 'delete.retention.ms'];
+
+interface TopicOffsets {
+  offsets: PartitionOffsets[];
+  /** Wall-clock time before the offsets were asked for: records at or past `high` were written after it. */
+  listedAt: number;
+}
+
+const configCache = new WeakMap<AdminPort, Map<string, { config: Record<string, string>; at: number }>>();
+
+async function retentionConfig(
+  ctx: RestoreContext,
+  topic: string,
+  now: number,
+): Promise<Record<string, string>> {
+  const { admin } = ctx;
+  let cache = configCache.get(admin);
+  if (cache === undefined) {
+    cache = new Map();
+    configCache.set(admin, cache);
+  }
+  const cached = cache.get(topic);
+  if (cached !== undefined && now - cached.at < CONFIG_TTL_MS) return cached.config;
+  let config: Record<string, string>;
+  try {
+    config = (await admin.topicConfigs([topic], RETENTION_CONFIGS)).get(topic) ?? {};
+  } catch (err) {
+    // E.g. no DESCRIBE_CONFIGS permission: the defaults still catch checkpoints older than a day.
+    ctx.logger.warn(
+      "cannot read the changelog topic's config; assuming Kafka's default delete.retention.ms",
+      {
+        changelog: topic,
+        error: errorMessage(err),
+      },
+    );
+    config = {};
+  }
+  cache.set(topic, { config, at: now });
+  return config;
+}
+
+/**
+ * Why a checkpoint followed by changelog records cannot be trusted, or undefined when it can. Compaction removes a
+ * tombstone once it is older than the topic's `delete.retention.ms`; the records after the checkpoint were all
+ * written after its `coveredAt`, so while the checkpoint is younger than that, every deletion after it is still
+ * in the log. A checkpoint without `coveredAt` (written by an earlier version) is trusted.
+ */
+export function staleCheckpointReason(
+  coveredAt: number | undefined,
+  now: number,
+  config: Readonly<Record<string, string>>,
+): { ageMs: number; deleteRetentionMs: number } | undefined {
+  if (coveredAt === undefined) return undefined;
+  // Without compaction tombstones leave with whole segments, which moves the log start (checked separately).
+  const policy = config['cleanup.policy'];
+  if (policy !== undefined && !policy.split(',').some((p) => p.trim() === 'compact')) return undefined;
+  const configured = Number(config['delete.retention.ms']);
+  const deleteRetentionMs = Number.isFinite(configured) ? configured : DEFAULT_DELETE_RETENTION_MS;
+  const ageMs = now - coveredAt;
+  return ageMs >= deleteRetentionMs ? { ageMs, deleteRetentionMs } : undefined;
+}
+
 /**
  * Decides where each store starts reading: after its checkpoint; at the start of the changelog when there is no
- * checkpoint, or when the checkpoint is below the log start or beyond the log end (then the store is wiped first,
- * with a log line that says why).
+ * checkpoint, or when the checkpoint is below the log start, beyond the log end, or older than the topic's
+ * `delete.retention.ms` with records after it (then the store is wiped first, with a log line that says why).
  */
 async function plan(
   state: TaskStateManager,
   partitions: ChangelogPartition[],
   ctx: RestoreContext,
-  offsetsByTopic: Map<string, Awaited<ReturnType<AdminPort['partitionOffsets']>>>,
+  offsetsByTopic: Map<string, TopicOffsets>,
 ): Promise<{ range: ChangelogRange; store: string }[]> {
   const out: { range: ChangelogRange; store: string }[] = [];
+  const now = ctx.now ?? Date.now;
   for (const p of partitions) {
-    let offsets = offsetsByTopic.get(p.topic);
-    if (!offsets) {
-      offsets = await ctx.admin.partitionOffsets(p.topic);
-      offsetsByTopic.set(p.topic, offsets);
+    let listed = offsetsByTopic.get(p.topic);
+    if (!listed) {
+      const listedAt = now();
+      listed = { offsets: await ctx.admin.partitionOffsets(p.topic), listedAt };
+      offsetsByTopic.set(p.topic, listed);
     }
-    const o = offsets.find((x) => x.partition === p.partition);
+    const o = listed.offsets.find((x) => x.partition === p.partition);
     if (!o) throw new Error(`changelog ${p.topic} has no partition ${p.partition}`);
+    const changelog = `${p.topic}-${p.partition}`;
     let start = o.low;
     if (p.checkpointOffset !== undefined) {
       const next = p.checkpointOffset + 1n;
+      const stale =
+        next >= o.low && next < o.high
+          ? staleCheckpointReason(p.coveredAt, now(), await retentionConfig(ctx, p.topic, now()))
+          : undefined;
       if (next < o.low) {
         ctx.logger.warn('checkpoint is below the changelog start; rebuilding the store from the changelog', {
           store: p.store,
-          changelog: `${p.topic}-${p.partition}`,
+          changelog,
           checkpoint: String(p.checkpointOffset),
           logStart: String(o.low),
         });
@@ -57,21 +135,36 @@ async function plan(
       } else if (next > o.high) {
         ctx.logger.warn(
           'checkpoint is beyond the changelog end (was the topic recreated?); rebuilding the store',
+          { store: p.store, changelog, checkpoint: String(p.checkpointOffset), logEnd: String(o.high) },
+        );
+        await state.wipe(p.store);
+      } else if (stale !== undefined) {
+        ctx.logger.warn(
+          "checkpoint is older than the changelog's delete.retention.ms, so compaction may have removed " +
+            'deletions after it (deleted keys would come back); rebuilding the store from the changelog',
           {
             store: p.store,
-            changelog: `${p.topic}-${p.partition}`,
+            changelog,
             checkpoint: String(p.checkpointOffset),
-            logEnd: String(o.high),
+            checkpointAgeMs: stale.ageMs,
+            deleteRetentionMs: stale.deleteRetentionMs,
           },
         );
         await state.wipe(p.store);
       } else {
         start = next;
+        // Nothing follows the checkpoint: the store covered the whole log when its end was read.
+        if (
+          next === o.high &&
+          (p.coveredAt === undefined || listed.listedAt - p.coveredAt >= COVERED_REFRESH_MS)
+        ) {
+          await state.markCovered(p.store, listed.listedAt);
+        }
       }
     } else if (o.high > o.low) {
       ctx.logger.info('no checkpoint; restoring the store from the start of its changelog', {
         store: p.store,
-        changelog: `${p.topic}-${p.partition}`,
+        changelog,
       });
     }
     out.push({
@@ -95,7 +188,7 @@ export async function restoreTasks(
   states: readonly TaskStateManager[],
   ctx: RestoreContext,
 ): Promise<Map<TaskStateManager, RestoreSummary>> {
-  const offsetsByTopic = new Map<string, Awaited<ReturnType<AdminPort['partitionOffsets']>>>();
+  const offsetsByTopic = new Map<string, TopicOffsets>();
   const summaries = new Map<TaskStateManager, RestoreSummary>();
   const owners = new Map<string, { state: TaskStateManager; store: string }>();
   const todo: { range: ChangelogRange; store: string; state: TaskStateManager }[] = [];
@@ -124,7 +217,9 @@ export async function restoreTasks(
       await state.applyRestoreBatch(
         store,
         records.flatMap((r) =>
-          r.key === null ? [] : [{ offset: r.offset, key: r.key, value: r.value, headers: r.headers }],
+          r.key === null
+            ? []
+            : [{ offset: r.offset, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }],
         ),
       );
       const summary = summaries.get(state)!;

@@ -40,9 +40,11 @@ const stringSerde = {
   cacheKey: (v: string) => (v.isWellFormed() ? v : v.toWellFormed()),
 } as BuiltinSerde<string>;
 
+// Copies both ways: stores and the record collector keep the serialized bytes until a commit, and a store hands
+// out its cached bytes to `deserialize`; neither may share memory with a Buffer the application holds.
 const bytesSerde = {
-  serialize: (v: Buffer | null) => v,
-  deserialize: (b: Uint8Array | null) => (b === null ? null : asBuffer(b)),
+  serialize: (v: Buffer | null) => (v === null || v === undefined ? null : Buffer.from(v)),
+  deserialize: (b: Uint8Array | null) => (b === null ? null : Buffer.from(b)),
 } as BuiltinSerde<Buffer>;
 
 const jsonSerde = {
@@ -69,7 +71,7 @@ const float64Serde = {
 export const Serdes = {
   /** UTF-8 strings. */
   string: (): BuiltinSerde<string> => stringSerde,
-  /** Raw bytes, passed through. */
+  /** Raw bytes, copied: later changes to the application's Buffer do not reach a store or a record, nor back. */
   bytes: (): BuiltinSerde<Buffer> => bytesSerde,
   /** JSON text in UTF-8; a parse failure throws, which the runtime reports as a deserialization error. */
   json: <T = unknown>(): BuiltinSerde<T> => jsonSerde as BuiltinSerde<T>,

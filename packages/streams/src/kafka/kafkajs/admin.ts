@@ -1,8 +1,11 @@
-// The port's admin client over a kafkajs Admin: offsets, partition counts, topic creation.
+// The port's admin client over a kafkajs Admin: offsets, partition counts, topic configs, creation, record deletion.
 
-import type { Admin } from 'kafkajs';
+import type { Admin, ConfigResourceTypes } from 'kafkajs';
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
 import { isLeadershipError } from './errors.js';
+
+/** kafkajs' `ConfigResourceTypes.TOPIC`: a value Node's ESM loader cannot import by name from kafkajs. */
+const TOPIC_RESOURCE: ConfigResourceTypes = 2;
 
 /** How long the admin waits for the partitions of a newly created topic to have leaders. */
 const LEADER_WAIT_MS = 10_000;
@@ -41,6 +44,25 @@ export class KafkajsAdmin implements AdminPort {
     const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: present });
     for (const t of meta) counts.set(t.name, t.partitions.length);
     return counts;
+  }
+
+  async topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>> {
+    // DescribeConfigs fails the whole request for one missing topic: ask only about those that exist.
+    const existing = new Set(await this.admin.listTopics());
+    const configs = new Map<string, Record<string, string>>();
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return configs;
+    const { resources } = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: names })),
+    });
+    for (const r of resources) {
+      configs.set(
+        r.resourceName,
+        Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
+      );
+    }
+    return configs;
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {

@@ -1,5 +1,5 @@
-// The in-memory admin client: partition counts and offsets, CreateTopics with the broker's validation, and
-// DeleteRecords.
+// The in-memory admin client: partition counts and offsets, topic configs, CreateTopics with the broker's
+// validation, and DeleteRecords.
 
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
 import type { MemoryKafkaCluster } from './cluster.js';
@@ -34,6 +34,18 @@ export class MemoryAdmin implements AdminPort {
     const counts = new Map<string, number>();
     for (const t of topics) if (this.cluster.hasTopic(t)) counts.set(t, this.cluster.partitionCount(t));
     return counts;
+  }
+
+  /** DescribeConfigs of topics: the named configs each existing topic has set (topics that do not exist are absent). */
+  async topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>> {
+    this.lifecycle.assertConnected();
+    const out = new Map<string, Record<string, string>>();
+    for (const t of topics) {
+      if (!this.cluster.hasTopic(t)) continue;
+      const config = this.cluster.topicConfig(t);
+      out.set(t, Object.fromEntries(names.flatMap((n) => (config[n] === undefined ? [] : [[n, config[n]]]))));
+    }
+    return out;
   }
 
   /** Validates every spec first; a topic that exists already is left as it is, without an error. */
