@@ -48,6 +48,11 @@ export interface StreamsConfig {
    * Default 300000.
    */
   metadataMaxAgeMs?: number;
+  /**
+   * How often records of repartition topics below the committed offsets are deleted (ms): they are read once, by
+   * this application, and never again. Default 30000.
+   */
+  repartitionPurgeIntervalMs?: number;
   /** What to do with a record whose key or value cannot be deserialized. Default 'fail'. */
   deserializationErrors?: ErrorMode;
   /** What to do with a record whose processing throws. Default 'fail'. */
@@ -302,6 +307,11 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     ssl: checkSsl(config.ssl),
     sasl: checkSasl(config.sasl),
     metadataMaxAgeMs: positive('metadataMaxAgeMs', config.metadataMaxAgeMs, 300_000),
+    repartitionPurgeIntervalMs: positive(
+      'repartitionPurgeIntervalMs',
+      config.repartitionPurgeIntervalMs,
+      30_000,
+    ),
     deserializationErrors: config.deserializationErrors ?? 'fail',
     processingErrors: config.processingErrors ?? 'fail',
     logger: config.logger ?? jsonLogger(),

@@ -3,9 +3,6 @@ import { errorMessage } from '../errors.js';
 import type { AdminPort, TopicPartitionOffset } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
-/** How often committed repartition offsets are turned into record deletions. */
-export const PURGE_INTERVAL_MS = 30_000;
-
 export class RepartitionPurger {
   /** `topic:partition` → the highest committed offset not yet purged. */
   private readonly due = new Map<string, TopicPartitionOffset>();
@@ -16,7 +13,7 @@ export class RepartitionPurger {
     private readonly admin: AdminPort,
     private readonly topics: ReadonlySet<string>,
     private readonly logger: Logger,
-    private readonly intervalMs = PURGE_INTERVAL_MS,
+    private readonly intervalMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
 

@@ -482,6 +482,7 @@ export class StreamsApp {
         admin,
         new Set(layout.repartitionTopics.map((t) => t.topic)),
         config.logger,
+        config.repartitionPurgeIntervalMs,
       ),
       onFailure: (error) => this.fail(error),
     });

@@ -12,6 +12,8 @@ const LEADER_WAIT_MS = 10_000;
 
 export class KafkajsAdmin implements AdminPort {
   private closed = false;
+  /** Topics whose metadata this client has loaded. */
+  private readonly known = new Set<string>();
   constructor(private readonly admin: Admin) {}
 
   connect(): Promise<void> {
@@ -81,6 +83,11 @@ export class KafkajsAdmin implements AdminPort {
 
   async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
     if (partitions.length === 0) return;
+    // kafkajs looks up the partitions' leaders in its cached metadata before it loads the topic's: load it first.
+    if (!this.known.has(topic)) {
+      await this.admin.fetchTopicMetadata({ topics: [topic] });
+      this.known.add(topic);
+    }
     await this.admin.deleteTopicRecords({ topic, partitions });
   }
 
