@@ -336,7 +336,7 @@ class KafkajsConsumer implements ConsumerPort {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const records = batch.messages.map(toConsumed);
         await handler(
-          { topic: batch.topic, partition: batch.partition, records },
+          { topic: batch.topic, partition: batch.partition, records, highWatermark: batch.highWatermark },
           { heartbeat, markConsumed: resolveOffset, isActive: () => isRunning() && !isStale() },
         );
       },

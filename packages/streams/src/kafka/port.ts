@@ -36,6 +36,8 @@ export interface FetchedBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
+  /** The partition's log end offset as of this fetch, when the client reports it. */
+  highWatermark?: string;
 }
 
 /** What the batch handler can ask of the consumer while it works. */
