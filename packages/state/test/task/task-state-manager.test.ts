@@ -59,6 +59,7 @@ function count(
 ) {
   manager.setSourcePosition(topic, 0, offset);
   counts.put(key, (counts.get(key) ?? 0) + 1);
+  manager.completeSourceRecord();
 }
 
 async function codeOf(fn: () => unknown): Promise<string> {
@@ -77,8 +78,10 @@ describe('TaskStateManager commit contract', () => {
     counts.put('a', 1);
     counts.put('a', 2);
     counts.put('b', 1);
+    manager.completeSourceRecord();
     manager.setSourcePosition('in', 0, 9);
     counts.delete('b');
+    manager.completeSourceRecord();
     const records = manager.prepareCommit();
     expect(
       records.map((r) => [r.topic, r.partition, r.key.toString(), r.value && int.deserialize(r.value)]),
@@ -152,6 +155,40 @@ describe('TaskStateManager commit contract', () => {
     for (const key of input) exact.set(key, (exact.get(key) ?? 0) + 1);
     for (const [key, n] of exact) expect(second.counts.get(key)).toBe(n);
     expect(second.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 14 }]);
+  });
+
+  it('a record that never completed is not in the marks: it is processed again after a restart', async () => {
+    const dir = stateDir();
+    const first = await counter(dir);
+    count(first.manager, first.counts, 'in', 0, 'a');
+    first.manager.setSourcePosition('in', 0, 1); // its processing throws before any write
+    expect(first.manager.torn).toBe(false);
+    await commit(first.manager, new ImmediateAcks());
+    expect(first.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 0 }]);
+    await first.manager.close();
+    const second = await counter(dir);
+    count(second.manager, second.counts, 'in', 1, 'a');
+    expect(second.counts.get('a')).toBe(2);
+  });
+
+  it('a record that wrote and never completed leaves the state torn', async () => {
+    const { manager, counts } = await counter(stateDir());
+    count(manager, counts, 'in', 0, 'a');
+    expect(manager.torn).toBe(false);
+    manager.setSourcePosition('in', 0, 1);
+    counts.put('a', 7);
+    expect(manager.torn).toBe(true);
+    manager.completeSourceRecord();
+    expect(manager.torn).toBe(false);
+  });
+
+  it('writes outside a record (punctuators) are kept after a commit', async () => {
+    const { manager, counts } = await counter(stateDir());
+    count(manager, counts, 'in', 5, 'a');
+    await commit(manager, new ImmediateAcks());
+    counts.put('tick', 1);
+    expect(counts.get('tick')).toBe(1);
+    expect(manager.prepareCommit().map((r) => r.key.toString())).toEqual(['tick']);
   });
 
   it('a full cache asks for a commit instead of writing through', async () => {

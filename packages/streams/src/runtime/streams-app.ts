@@ -517,7 +517,14 @@ export class StreamsApp {
         if (this.stopping || this.failure) return;
         let fired = 0;
         try {
-          for (const { task } of this.tasks!.active()) fired += task.punctuateWallClock();
+          for (const { task } of this.tasks!.active()) {
+            // A task waiting for one of its inputs (maxTaskIdleMs) goes on once its wait is over.
+            if (task.buffered > 0) {
+              this.processed += task.process(() => !this.stopping);
+              this.recordPositions(task);
+            }
+            fired += task.punctuateWallClock();
+          }
           const due = Date.now() - this.lastCommit >= this.config.commitIntervalMs;
           if (due && (this.pendingOffsets.size > 0 || fired > 0)) await this.commit();
           else if (fired > 0) await this.collector!.flush();
@@ -544,7 +551,7 @@ export class StreamsApp {
     let commitRequested = false;
     try {
       const { task } = await this.whileHeartbeating(control, this.tasks!.ensure(batch.partition));
-      task.addRecords(batch.topic, batch.records);
+      task.addRecords(batch.topic, batch.records, batch.highWatermark);
       // Fetching continues after the buffered records; offsets are committed only up to processed ones.
       control.markConsumed(batch.records[batch.records.length - 1]!.offset);
       try {
@@ -637,7 +644,7 @@ export class StreamsApp {
       });
     }
     if (changelog.length > 0) this.onCommitPhase?.('state-written');
-    const offsets = [...this.pendingOffsets.values()];
+    const offsets = [...this.pendingOffsets.values()].filter((o) => tasks.committable(o.partition));
     if (offsets.length > 0) {
       try {
         await this.consumer!.commit(offsets);

@@ -104,12 +104,20 @@ export class TaskManager {
     return false;
   }
 
+  /**
+   * False for a task whose stores hold part of a record that failed: neither its state nor its input offsets may be
+   * committed (it is closed without a commit, and the record replays against its last committed state).
+   */
+  committable(partition: number): boolean {
+    return this.ready.get(partition)?.state?.torn !== true;
+  }
+
   /** Flushes every task's caches and returns the changelog records to send before completeCommit. */
   prepareCommit(): ChangelogRecord[] {
     const records: ChangelogRecord[] = [];
     this.prepared = [];
     for (const { state } of this.ready.values()) {
-      if (!state) continue;
+      if (!state || state.torn) continue;
       records.push(...state.prepareCommit());
       this.prepared.push(state);
     }
@@ -133,6 +141,7 @@ export class TaskManager {
   async commitTransactions(offsetsOf: (partition: number) => TopicPartitionOffset[]): Promise<number> {
     let changelogRecords = 0;
     for (const [partition, { state, collector, producer }] of this.ready) {
+      if (state?.torn) continue;
       const changelog = state?.prepareCommit() ?? [];
       const records = [...collector.drain(), ...changelog];
       const offsets = offsetsOf(partition);
@@ -214,10 +223,12 @@ export class TaskManager {
       collector,
       deserializationErrors: config.deserializationErrors,
       processingErrors: config.processingErrors,
+      maxTaskIdleMs: config.maxTaskIdleMs,
       logger: config.logger,
       stores: s && {
         store: (name) => stores.get(name),
         setSourcePosition: (topic, p, offset) => s.setSourcePosition(topic, p, offset),
+        completeSourceRecord: () => s.completeSourceRecord(),
       },
     });
     const active = { task, state, collector, producer };
