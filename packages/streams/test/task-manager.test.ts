@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { Serdes, StreamsBuilder } from '../src/index.js';
-import type { ChangelogReaderPort, ConsumedRecord, KafkaClientFactory } from '../src/kafka/port.js';
+import type {
+  ChangelogReaderPort,
+  ConsumedRecord,
+  KafkaClientFactory,
+  OutgoingRecord,
+  TransactionalProducerPort,
+} from '../src/kafka/port.js';
 import { DRAIN_ONLY, RecordCollector } from '../src/runtime/record-collector.js';
 import { TaskManager } from '../src/runtime/task-manager.js';
 import { FakeAdmin } from './fake-admin.js';
@@ -20,6 +26,25 @@ const noReads: ChangelogReaderPort = {
   close: async () => undefined,
 };
 
+/** Transactional producers that keep each committed transaction's records, per transactional id. */
+function transactionLog() {
+  const transactions: { id: string; records: OutgoingRecord[] }[] = [];
+  let next = 0n;
+  const factory = {
+    transactionalProducer: (id: string): TransactionalProducerPort => ({
+      connect: async () => undefined,
+      commitTransaction: async (records) => {
+        transactions.push({ id, records });
+        const last = new Map<string, bigint>();
+        for (const r of records) last.set(`${r.topic}:${r.partition}`, next++);
+        return last;
+      },
+      close: async () => undefined,
+    }),
+  } as unknown as KafkaClientFactory;
+  return { transactions, factory };
+}
+
 const word = (offset: number, key: string): ConsumedRecord => ({
   offset: String(offset),
   key: Buffer.from(key),
@@ -31,23 +56,31 @@ const word = (offset: number, key: string): ConsumedRecord => ({
 describe('TaskManager commit', () => {
   let stateDir: string;
   let manager: TaskManager;
+  let transactions: ReturnType<typeof transactionLog>['transactions'];
 
   beforeEach(() => {
+    const log = transactionLog();
+    transactions = log.transactions;
     stateDir = mkdtempSync(join(tmpdir(), 'eddy-task-manager-'));
     const builder = new StreamsBuilder();
     builder
       .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
       .groupByKey({ keySerde: Serdes.string() })
       .count({ name: 'counts' });
+    builder
+      .stream('clicks', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .groupByKey({ keySerde: Serdes.string() })
+      .count({ name: 'clicks' });
     const admin = new FakeAdmin();
     admin.set(CHANGELOG, [0, 0], [0, 0]);
+    admin.set('tm-app-clicks-changelog', [0, 0], [0, 0]);
     manager = new TaskManager({
       config: resolveConfig({ applicationId: 'tm-app', brokers: ['127.0.0.1:9092'], stateDir }),
       graph: builder.build().seal(),
       collector: new RecordCollector(DRAIN_ONLY),
       admin,
       reader: noReads,
-      factory: {} as KafkaClientFactory,
+      factory: log.factory,
     });
   });
   afterEach(async () => {
@@ -73,5 +106,26 @@ describe('TaskManager commit', () => {
     expect(next.map((r) => r.partition)).toEqual([1]);
     await manager.completeCommit(new Map([[`${CHANGELOG}:1`, 0n]]));
     expect(second.state!.changelogOffset('counts')).toBe(0n);
+  });
+
+  it("at-least-once: writes each task's changelog records, of all its stores, in one transaction of its own", async () => {
+    const first = await manager.ensure(0);
+    const second = await manager.ensure(1);
+    first.task.addRecords('words', [word(0, 'a')]);
+    first.task.addRecords('clicks', [word(0, 'c')]);
+    second.task.addRecords('words', [word(0, 'b')]);
+    first.task.process();
+    second.task.process();
+    expect(manager.prepareCommit()).toHaveLength(3);
+    const offsets = await manager.sendChangelog();
+    expect(
+      transactions.map((t) => [t.id, t.records.map((r) => `${r.topic}:${r.partition}`).sort()]).sort(),
+    ).toEqual([
+      ['tm-app-0_0', ['tm-app-clicks-changelog:0', `${CHANGELOG}:0`]],
+      ['tm-app-0_1', [`${CHANGELOG}:1`]],
+    ]);
+    await manager.completeCommit(offsets);
+    expect(first.state!.changelogOffset('clicks')).toBe(offsets.get('tm-app-clicks-changelog:0'));
+    expect(second.state!.changelogOffset('counts')).toBe(offsets.get(`${CHANGELOG}:1`));
   });
 });

@@ -219,6 +219,20 @@ export class TaskStateManager {
     return this.managed(name).marks.toArray();
   }
 
+  /**
+   * The task's replay point: per source partition, the highest mark among its logged stores. Restored to the end
+   * of changelogs whose flushes are written atomically per task, every logged store holds the effect of input up
+   * to there (a store without records in the last flushes did not change since). Unlogged stores are left out:
+   * they keep no durable position.
+   */
+  replayPoint(): SourceMark[] {
+    const point = new SourcePositions();
+    for (const store of this.stores.values()) {
+      if (store.logging !== undefined) point.advanceAll(store.marks.toArray());
+    }
+    return point.toArray();
+  }
+
   /** Bytes a store's cache holds (0 without caching), for metrics and bound checks. */
   cacheSizeBytes(name: string): number {
     return this.managed(name).caching?.sizeBytes() ?? 0;

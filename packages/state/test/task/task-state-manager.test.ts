@@ -300,6 +300,29 @@ describe('TaskStateManager restore', () => {
     expect(behind.get('k')).toBe(12);
   });
 
+  it("the task's replay point is the highest mark of its logged stores; unlogged stores are left out", async () => {
+    const manager = new TaskStateManager({
+      applicationId: 'app',
+      taskId: '0_0',
+      partition: 0,
+      stateDir: stateDir(),
+    });
+    cleanups.push(() => manager.close());
+    manager.register(keyValueStore({ name: 'ahead', keySerde: utf8, valueSerde: int }));
+    manager.register(keyValueStore({ name: 'behind', keySerde: utf8, valueSerde: int }));
+    manager.register(
+      keyValueStore({ name: 'scratch', keySerde: utf8, valueSerde: int, persistent: false, logging: false }),
+    );
+    await manager.open();
+    await manager.applyRestoreBatch('ahead', [
+      { offset: 0n, key: utf8.serialize('k'), value: int.serialize(10), headers: header(9) },
+    ]);
+    await manager.applyRestoreBatch('behind', [
+      { offset: 0n, key: utf8.serialize('k'), value: int.serialize(5), headers: header(4) },
+    ]);
+    expect(manager.replayPoint()).toEqual([{ topic: 'in', partition: 0, offset: 9 }]);
+  });
+
   it('wipe deletes data, checkpoint and marks', async () => {
     const dir = stateDir();
     const { manager, counts } = await counter(dir);

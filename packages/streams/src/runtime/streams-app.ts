@@ -623,7 +623,7 @@ export class StreamsApp {
     let changelogOffsets = new Map<string, bigint>();
     if (changelog.length > 0) {
       try {
-        changelogOffsets = await this.producer!.send(changelog);
+        changelogOffsets = await tasks.sendChangelog();
       } catch (cause) {
         throw new StreamsError(
           'PRODUCE_FAILED',

@@ -16,14 +16,22 @@ import { StreamTask } from './stream-task.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
 /**
- * A task and, for a stateful topology, the manager of its stores. With exactly-once, the task also has its own
- * output buffer and transactional producer; with at-least-once, tasks share the app's collector.
+ * A task and, for a stateful topology, the manager of its stores. Its transactional producer writes, with
+ * exactly-once, its output, changelog records and offsets; with at-least-once (when it has logged stores), its
+ * changelog records: one transaction per commit, so its stores never end at different marks. Under
+ * at-least-once, tasks share the app's collector for their output.
  */
 export interface ActiveTask {
   task: StreamTask;
   state: TaskStateManager | undefined;
   collector: RecordCollector;
   producer: TransactionalProducerPort | undefined;
+}
+
+interface PreparedTask {
+  state: TaskStateManager;
+  producer: TransactionalProducerPort | undefined;
+  records: ChangelogRecord[];
 }
 
 export interface TaskManagerDeps {
@@ -39,26 +47,21 @@ export interface TaskManagerDeps {
 }
 
 /**
- * Per source topic, the offset up to which every store of the task already holds the input's effect (the lowest
- * source mark among the stores). Those records are skipped on replay: their state changes are in the stores and
- * their outputs were acknowledged before the changelog records that carry the marks were written.
+ * Per source topic, the offset up to which the task's logged stores hold the input's effect (the task's replay
+ * point, see `TaskStateManager.replayPoint`). Those records are skipped on replay: their state changes are in the
+ * stores and their outputs were acknowledged before the changelog transaction that carries the mark.
  */
-function replayedUpTo(
-  state: TaskStateManager,
-  graph: SealedTopology,
-  partition: number,
-): Map<string, number> {
+function replayedUpTo(state: TaskStateManager, partition: number): Map<string, number> {
   const out = new Map<string, number>();
-  const topics = graph.nodes.flatMap((n) => (n.kind === 'source' ? n.topics : []));
-  for (const topic of topics) {
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const name of state.storeNames()) {
-      const mark = state.sourceMarks(name).find((m) => m.topic === topic && m.partition === partition);
-      lowest = Math.min(lowest, mark?.offset ?? -1);
-    }
-    if (Number.isFinite(lowest) && lowest >= 0) out.set(topic, lowest);
+  for (const mark of state.replayPoint()) {
+    if (mark.partition === partition && mark.offset >= 0) out.set(mark.topic, mark.offset);
   }
   return out;
+}
+
+/** True when some store of the topology writes a changelog. */
+function hasLoggedStores(graph: SealedTopology): boolean {
+  return graph.stores.some((s) => s.builder.options.logging ?? true);
 }
 
 export class TaskManager {
@@ -66,7 +69,7 @@ export class TaskManager {
   private readonly creating = new Map<number, Promise<ActiveTask>>();
   private readonly closing = new Map<number, Promise<void>>();
   private restoringCount = 0;
-  private prepared: TaskStateManager[] = [];
+  private prepared: PreparedTask[] = [];
 
   constructor(private readonly deps: TaskManagerDeps) {}
 
@@ -116,12 +119,36 @@ export class TaskManager {
   prepareCommit(): ChangelogRecord[] {
     const records: ChangelogRecord[] = [];
     this.prepared = [];
-    for (const { state } of this.ready.values()) {
+    for (const { state, producer } of this.ready.values()) {
       if (!state || state.torn) continue;
-      records.push(...state.prepareCommit());
-      this.prepared.push(state);
+      const own = state.prepareCommit();
+      records.push(...own);
+      this.prepared.push({ state, producer, records: own });
     }
     return records;
+  }
+
+  /**
+   * At-least-once: writes the changelog records of each task prepared by prepareCommit in one transaction of that
+   * task's producer (all or none of a task's flush is read back), and returns their offsets for completeCommit.
+   */
+  async sendChangelog(): Promise<Map<string, bigint>> {
+    const offsets = new Map<string, bigint>();
+    const { applicationId } = this.deps.config;
+    await Promise.all(
+      this.prepared.map(async ({ state, producer, records }) => {
+        if (records.length === 0) return;
+        if (!producer) {
+          throw new StreamsError('ILLEGAL_STATE', `task ${state.options.taskId} has no changelog producer`);
+        }
+        // Only this task's producer writes its changelog partitions, so the commit marker directly follows the
+        // transaction's last record: the state covers the marker too, and a restart finds nothing to restore.
+        for (const [key, offset] of await producer.commitTransaction(records, applicationId, [])) {
+          offsets.set(key, offset + 1n);
+        }
+      }),
+    );
+    return offsets;
   }
 
   /**
@@ -131,7 +158,7 @@ export class TaskManager {
   async completeCommit(changelogOffsets: ReadonlyMap<string, bigint>): Promise<void> {
     const prepared = this.prepared;
     this.prepared = [];
-    for (const state of prepared) await state.completeCommit(changelogOffsets);
+    for (const { state } of prepared) await state.completeCommit(changelogOffsets);
   }
 
   /**
@@ -177,13 +204,14 @@ export class TaskManager {
     const taskId = `0_${partition}`;
     let producer: TransactionalProducerPort | undefined;
     let collector = this.deps.collector;
-    if (config.processingGuarantee === 'exactly-once') {
+    const exactlyOnce = config.processingGuarantee === 'exactly-once';
+    if (exactlyOnce || hasLoggedStores(graph)) {
       // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
       // does the changelog's committed end stop moving, so this comes before the restore.
       producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${taskId}`);
       await producer.connect();
-      collector = new RecordCollector(DRAIN_ONLY);
     }
+    if (exactlyOnce) collector = new RecordCollector(DRAIN_ONLY);
     let state: TaskStateManager | undefined;
     let stores = new Map<string, unknown>();
     if (graph.stores.length > 0) {
@@ -216,7 +244,7 @@ export class TaskManager {
     }
     const s = state;
     const task = new StreamTask({
-      replayedUpTo: state ? replayedUpTo(state, graph, partition) : undefined,
+      replayedUpTo: state ? replayedUpTo(state, partition) : undefined,
       applicationId: config.applicationId,
       partition,
       graph,
