@@ -1,8 +1,10 @@
 // A task with two stores, as a process to crash: `counts` counts every record of a key, `bees` the records whose
 // value is "b" (logged, or with B_STORE=memory an unlogged in-memory store). Each record outputs
 // `<count>@<offset>`: the count `counts` held after that input record. CRASH_PHASE=<phase> and
-// CRASH_AT_COMMIT=<n> SIGKILL the process at that phase of its n-th state-writing commit. Prints
-// {"event":"state","state":...} lines; SIGTERM closes it.
+// CRASH_AT_COMMIT=<n> SIGKILL the process at that phase of its n-th state-writing commit (with CRASH_FILE, only
+// of those commits made while that file exists). NUM_STANDBY_REPLICAS as the option. Prints
+// {"event":"state"|"assigned",...} lines; SIGTERM closes it.
+import { existsSync } from 'node:fs';
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type CommitPhase, type ProcessorContext, Serdes, StreamsApp, Topology } from '@eddy/streams';
 
@@ -58,10 +60,12 @@ const app = new StreamsApp(
     commitIntervalMs: Number(env.COMMIT_INTERVAL_MS ?? 150),
     sessionTimeoutMs: 6_000,
     heartbeatIntervalMs: 500,
+    numStandbyReplicas: Number(env.NUM_STANDBY_REPLICAS ?? 0),
+    replicaPollIntervalMs: 200,
   },
   {
     onCommitPhase: (p) => {
-      if (p !== phase || ++seen < at) return;
+      if (p !== phase || (env.CRASH_FILE && !existsSync(env.CRASH_FILE)) || ++seen < at) return;
       print({ event: 'crash', phase: p });
       process.kill(process.pid, 'SIGKILL');
     },
@@ -69,5 +73,6 @@ const app = new StreamsApp(
 );
 app.closeOnSignals();
 app.onStateChange((next) => print({ event: 'state', state: next }));
+app.onAssignment((a) => print({ event: 'assigned', tasks: a.active, standby: a.standby }));
 app.onError((err) => process.stderr.write(`stopped: ${err.code}: ${err.message}\n`));
 await app.start();
