@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
-import { Serdes, StreamsBuilder } from '../src/index.js';
+import { Serdes, StreamsBuilder, StreamsError } from '../src/index.js';
 import type {
   ChangelogReaderPort,
   ConsumedRecord,
@@ -29,11 +29,14 @@ const noReads: ChangelogReaderPort = {
 /** Transactional producers that keep each committed transaction's records, per transactional id. */
 function transactionLog() {
   const transactions: { id: string; records: OutgoingRecord[] }[] = [];
+  /** Transactional ids whose producer a newer owner fenced. */
+  const fenced = new Set<string>();
   let next = 0n;
   const factory = {
     transactionalProducer: (id: string): TransactionalProducerPort => ({
       connect: async () => undefined,
       commitTransaction: async (records) => {
+        if (fenced.has(id)) throw new StreamsError('TASK_MIGRATED', `${id} was fenced`);
         transactions.push({ id, records });
         const last = new Map<string, bigint>();
         for (const r of records) last.set(`${r.topic}:${r.partition}`, next++);
@@ -42,7 +45,7 @@ function transactionLog() {
       close: async () => undefined,
     }),
   } as unknown as KafkaClientFactory;
-  return { transactions, factory };
+  return { transactions, fenced, factory };
 }
 
 const word = (offset: number, key: string): ConsumedRecord => ({
@@ -57,10 +60,12 @@ describe('TaskManager commit', () => {
   let stateDir: string;
   let manager: TaskManager;
   let transactions: ReturnType<typeof transactionLog>['transactions'];
+  let fenced: Set<string>;
 
   beforeEach(() => {
     const log = transactionLog();
     transactions = log.transactions;
+    fenced = log.fenced;
     stateDir = mkdtempSync(join(tmpdir(), 'eddy-task-manager-'));
     const builder = new StreamsBuilder();
     builder
@@ -127,5 +132,25 @@ describe('TaskManager commit', () => {
     await manager.completeCommit(offsets);
     expect(first.state!.changelogOffset('clicks')).toBe(offsets.get('tm-app-clicks-changelog:0'));
     expect(second.state!.changelogOffset('counts')).toBe(offsets.get(`${CHANGELOG}:1`));
+  });
+
+  it('at-least-once: a task whose producer its new owner fenced drops out of the commit, state and offsets', async () => {
+    const first = await manager.ensure(0);
+    const second = await manager.ensure(1);
+    first.task.addRecords('words', [word(0, 'a')]);
+    second.task.addRecords('words', [word(0, 'b')]);
+    first.task.process();
+    second.task.process();
+    fenced.add('tm-app-0_1');
+    manager.prepareCommit();
+    const offsets = await manager.sendChangelog();
+    expect([...offsets.keys()]).toEqual([`${CHANGELOG}:0`]);
+    await manager.completeCommit(offsets);
+    expect(first.state!.changelogOffset('counts')).toBe(offsets.get(`${CHANGELOG}:0`));
+    expect(second.state!.changelogOffset('counts')).toBeUndefined();
+    expect(manager.committable(0)).toBe(true);
+    expect(manager.committable(1)).toBe(false);
+    // The next commit leaves it out too, until the rebalance closes it.
+    expect(manager.prepareCommit()).toEqual([]);
   });
 });

@@ -43,6 +43,9 @@ const REBALANCE_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 
+/** kafkajs error types of a transaction whose producer a newer owner of its transactional id fenced. */
+const FENCED_ERRORS = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']);
+
 /** The Kafka protocol error type of a kafkajs error, looking through the errors that wrap it. */
 function protocolErrorType(err: unknown): string | undefined {
   let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined;
@@ -279,6 +282,12 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
       return last;
     } catch (err) {
       await txn.abort().catch(() => undefined);
+      const type = protocolErrorType(err);
+      if (type !== undefined && FENCED_ERRORS.has(type)) {
+        throw new StreamsError('TASK_MIGRATED', `another owner of the task fenced its producer (${type})`, {
+          cause: err,
+        });
+      }
       throw err;
     }
   }

@@ -29,6 +29,7 @@ export interface ActiveTask {
 }
 
 interface PreparedTask {
+  partition: number;
   state: TaskStateManager;
   producer: TransactionalProducerPort | undefined;
   records: ChangelogRecord[];
@@ -70,6 +71,8 @@ export class TaskManager {
   private readonly closing = new Map<number, Promise<void>>();
   private restoringCount = 0;
   private prepared: PreparedTask[] = [];
+  /** Tasks whose producer a new owner fenced: nothing more of theirs is committed here; a rebalance closes them. */
+  private readonly migrated = new Set<number>();
 
   constructor(private readonly deps: TaskManagerDeps) {}
 
@@ -112,18 +115,18 @@ export class TaskManager {
    * committed (it is closed without a commit, and the record replays against its last committed state).
    */
   committable(partition: number): boolean {
-    return this.ready.get(partition)?.state?.torn !== true;
+    return this.ready.get(partition)?.state?.torn !== true && !this.migrated.has(partition);
   }
 
   /** Flushes every task's caches and returns the changelog records to send before completeCommit. */
   prepareCommit(): ChangelogRecord[] {
     const records: ChangelogRecord[] = [];
     this.prepared = [];
-    for (const { state, producer } of this.ready.values()) {
-      if (!state || state.torn) continue;
+    for (const [partition, { state, producer }] of this.ready) {
+      if (!state || !this.committable(partition)) continue;
       const own = state.prepareCommit();
       records.push(...own);
-      this.prepared.push({ state, producer, records: own });
+      this.prepared.push({ partition, state, producer, records: own });
     }
     return records;
   }
@@ -131,23 +134,39 @@ export class TaskManager {
   /**
    * At-least-once: writes the changelog records of each task prepared by prepareCommit in one transaction of that
    * task's producer (all or none of a task's flush is read back), and returns their offsets for completeCommit.
+   * A task whose producer was fenced by its new owner (a rebalance moved it) drops out of this commit: its state
+   * and input offsets are not committed here, and the new owner replays from the last committed offset.
    */
   async sendChangelog(): Promise<Map<string, bigint>> {
     const offsets = new Map<string, bigint>();
-    const { applicationId } = this.deps.config;
+    const { applicationId, logger } = this.deps.config;
     await Promise.all(
-      this.prepared.map(async ({ state, producer, records }) => {
+      this.prepared.map(async ({ partition, state, producer, records }) => {
         if (records.length === 0) return;
         if (!producer) {
           throw new StreamsError('ILLEGAL_STATE', `task ${state.options.taskId} has no changelog producer`);
         }
+        let written: Map<string, bigint>;
+        try {
+          written = await producer.commitTransaction(records, applicationId, []);
+        } catch (err) {
+          if (!(err instanceof StreamsError && err.code === 'TASK_MIGRATED')) throw err;
+          logger.warn(
+            'task moved to another instance during a commit; its input since the last commit replays',
+            {
+              task: state.options.taskId,
+              error: err.message,
+            },
+          );
+          this.migrated.add(partition);
+          return;
+        }
         // Only this task's producer writes its changelog partitions, so the commit marker directly follows the
         // transaction's last record: the state covers the marker too, and a restart finds nothing to restore.
-        for (const [key, offset] of await producer.commitTransaction(records, applicationId, [])) {
-          offsets.set(key, offset + 1n);
-        }
+        for (const [key, offset] of written) offsets.set(key, offset + 1n);
       }),
     );
+    this.prepared = this.prepared.filter((p) => !this.migrated.has(p.partition));
     return offsets;
   }
 
@@ -189,6 +208,7 @@ export class TaskManager {
     const active = this.ready.get(partition);
     if (!active) return this.closing.get(partition) ?? Promise.resolve();
     this.ready.delete(partition);
+    this.migrated.delete(partition);
     active.task.close();
     if (active.state) this.deps.onStateClosing?.(partition, active.state.changelogPartitions());
     const done = Promise.allSettled([active.state?.close(), active.producer?.close()])
