@@ -9,6 +9,13 @@ export interface QueuedRecord {
   timestamp: number;
 }
 
+/**
+ * The longest wait for an input whose log end was ahead of its fetched records. The records normally arrive with
+ * the next fetch; this bound covers a log end that only transaction markers stand between, which are never
+ * delivered as records, so that a task never waits forever.
+ */
+export const LAGGING_INPUT_WAIT_MS = 5_000;
+
 /** A timestamp the merge cannot order (NaN, ±Infinity, negative): the record goes first, to its error path. */
 function invalid(timestamp: number): boolean {
   return !(timestamp >= 0 && timestamp < Number.POSITIVE_INFINITY);
@@ -62,6 +69,8 @@ export class PartitionGroup {
   private readonly single: RecordQueue | undefined;
   /** When a task waiting for a caught-up empty input may stop waiting; undefined while not waiting. */
   private idleDeadline: number | undefined;
+  /** When a task waiting for the fetch of an input that is behind its log end stops waiting. */
+  private lagDeadline: number | undefined;
 
   /**
    * `topics`: every input of the task, known from the start so an input that has not delivered yet is waited for.
@@ -76,8 +85,12 @@ export class PartitionGroup {
     this.single = this.queues.size === 1 ? this.queues.values().next().value : undefined;
   }
 
-  /** Buffers records of one input; `logEnd` is the partition's end offset (high watermark) as of that fetch. */
-  add(topic: string, items: QueuedRecord[], logEnd?: bigint): void {
+  /**
+   * Buffers records of one input. `logEnd`: the partition's end offset (high watermark) as of that fetch;
+   * `lastFetched`: the last offset the fetch covered, which may lie after the last record (transaction markers,
+   * aborted records).
+   */
+  add(topic: string, items: QueuedRecord[], logEnd?: bigint, lastFetched?: bigint): void {
     let queue = this.queues.get(topic);
     if (!queue) {
       queue = new RecordQueue();
@@ -85,7 +98,10 @@ export class PartitionGroup {
     }
     queue.push(items);
     const last = items[items.length - 1];
-    if (last !== undefined) queue.fetchedUpTo = BigInt(last.record.offset) + 1n;
+    let next = last === undefined ? undefined : BigInt(last.record.offset) + 1n;
+    if (lastFetched !== undefined && (next === undefined || lastFetched + 1n > next)) next = lastFetched + 1n;
+    if (next !== undefined && (queue.fetchedUpTo === undefined || next > queue.fetchedUpTo))
+      queue.fetchedUpTo = next;
     if (logEnd !== undefined) queue.logEnd = logEnd;
   }
 
@@ -93,25 +109,36 @@ export class PartitionGroup {
    * Whether the task may take its next record at wall-clock time `now`: every input has buffered records; or the
    * empty ones are caught up (nothing more in the log as far as known) and the task has waited `maxTaskIdleMs`
    * for them. An input whose log is known to hold unfetched records is waited for (unless `maxTaskIdleMs` is -1):
-   * the fetch brings them. A record with an invalid timestamp at a head is always ready (it goes to its error path).
+   * the fetch brings them (bounded by LAGGING_INPUT_WAIT_MS). A record with an invalid timestamp at a head is always
+   * ready (it goes to its error path).
    */
   readyToProcess(now: number): boolean {
     if (this.single !== undefined) return this.single.size > 0;
     let buffered = false;
     let waitsForCaughtUp = false;
+    let waitsForFetch = false;
     for (const queue of this.queues.values()) {
       const head = queue.peek();
       if (head !== undefined) {
         if (invalid(head.timestamp)) return true;
         buffered = true;
       } else if (queue.lagging && this.maxTaskIdleMs >= 0) {
-        this.idleDeadline = undefined;
-        return false;
+        waitsForFetch = true;
       } else {
         waitsForCaughtUp = true;
       }
     }
     if (!buffered) return false;
+    if (!waitsForFetch) {
+      this.lagDeadline = undefined;
+    } else {
+      this.lagDeadline ??= now + LAGGING_INPUT_WAIT_MS;
+      if (now < this.lagDeadline) {
+        this.idleDeadline = undefined;
+        return false;
+      }
+      waitsForCaughtUp = true;
+    }
     if (!waitsForCaughtUp || this.maxTaskIdleMs <= 0) {
       this.idleDeadline = undefined;
       return true;

@@ -115,9 +115,15 @@ export class StreamTask {
 
   /**
    * Buffers fetched records of one of this task's partitions. `logEndOffset` (the partition's high watermark as of
-   * the fetch) tells the task whether more records are in the log, i.e. whether to wait for them.
+   * the fetch) tells the task whether more records are in the log, i.e. whether to wait for them; `lastOffset`, the
+   * last offset the fetch covered (transaction markers after the last record included).
    */
-  addRecords(topic: string, records: ConsumedRecord[], logEndOffset?: bigint | string): void {
+  addRecords(
+    topic: string,
+    records: ConsumedRecord[],
+    logEndOffset?: bigint | string,
+    lastOffset?: bigint | string,
+  ): void {
     const source = this.sources.get(topic);
     if (!source) throw new StreamsError('ILLEGAL_STATE', `task ${this.id} has no source for topic ${topic}`);
     const extract = source.spec.timestampExtractor;
@@ -129,6 +135,7 @@ export class StreamTask {
         timestamp: extract ? extract(record, topic) : record.timestamp,
       })),
       logEndOffset === undefined ? undefined : BigInt(logEndOffset),
+      lastOffset === undefined ? undefined : BigInt(lastOffset),
     );
   }
 

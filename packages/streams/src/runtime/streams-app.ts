@@ -551,7 +551,7 @@ export class StreamsApp {
     let commitRequested = false;
     try {
       const { task } = await this.whileHeartbeating(control, this.tasks!.ensure(batch.partition));
-      task.addRecords(batch.topic, batch.records, batch.highWatermark);
+      task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
       // Fetching continues after the buffered records; offsets are committed only up to processed ones.
       control.markConsumed(batch.records[batch.records.length - 1]!.offset);
       try {
