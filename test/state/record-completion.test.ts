@@ -1,11 +1,12 @@
 // The stores' source position covers a record only once it is done: a record whose processing failed is
 // processed after a restart (and counted once), and writes made outside a record (wall-clock punctuators) are
 // never taken for replays of committed input, under both guarantees.
-import { type KeyValueStore, keyValueStore, TaskStateManager } from '@eddy/state';
+import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, StreamsApp, StreamsBuilder, Topology } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { appProcesses } from '../support/processes.js';
+import { storedCounts } from '../support/state.js';
 import { followTopic } from '../support/read.js';
 
 const apps: StreamsApp[] = [];
@@ -18,26 +19,6 @@ const str = { keySerde: Serdes.string(), valueSerde: Serdes.string() };
 async function committedOffset(groupId: string, topic: string): Promise<number> {
   const [offsets] = await withAdmin((a) => a.fetchOffsets({ groupId, topics: [topic] }));
   return Number(offsets!.partitions[0]!.offset);
-}
-
-/** The `counts` store of task 0_0, read from a state directory. */
-async function storedCounts(stateDir: string, applicationId: string): Promise<Map<string, number>> {
-  const manager = new TaskStateManager({ applicationId, taskId: '0_0', partition: 0, stateDir });
-  const store = manager.register(
-    keyValueStore<string, number>({
-      name: 'counts',
-      keySerde: Serdes.string(),
-      valueSerde: Serdes.float64(),
-    }),
-  );
-  await manager.open();
-  try {
-    const out = new Map<string, number>();
-    for await (const { key, value } of store.all()) out.set(key, value);
-    return out;
-  } finally {
-    await manager.close();
-  }
 }
 
 describe('a record is covered by the source marks only once it is done', () => {
@@ -92,7 +73,7 @@ describe('a record is covered by the source marks only once it is done', () => {
         what: 'the fixed app to commit all input',
       });
       await second.close();
-      expect(await storedCounts(stateDir, applicationId)).toEqual(new Map([['a', 5]]));
+      expect(await storedCounts(stateDir, applicationId, 'counts')).toEqual(new Map([['a', 5]]));
     },
     120_000,
   );

@@ -2,22 +2,13 @@
 // nothing buffered, never forever; and invalid timestamps reach their error path whatever the number of inputs.
 import { describe, expect, it } from 'vitest';
 import { Serdes, StreamsBuilder, StreamsError } from '../src/index.js';
-import type { ConsumedRecord, OutgoingRecord, ProducerPort } from '../src/kafka/port.js';
+import type { ConsumedRecord } from '../src/kafka/port.js';
 import type { Logger } from '../src/logger.js';
 import type { ErrorMode } from '../src/runtime/error-handling.js';
 import { LAGGING_INPUT_WAIT_MS } from '../src/runtime/partition-group.js';
 import { RecordCollector } from '../src/runtime/record-collector.js';
 import { StreamTask } from '../src/runtime/stream-task.js';
-
-class CapturingProducer implements ProducerPort {
-  readonly sent: OutgoingRecord[] = [];
-  async connect(): Promise<void> {}
-  async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
-    this.sent.push(...records);
-    return new Map();
-  }
-  async close(): Promise<void> {}
-}
+import { CapturingProducer } from './capturing-producer.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const str = { keySerde: Serdes.string(), valueSerde: Serdes.string() };

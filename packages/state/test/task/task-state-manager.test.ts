@@ -275,7 +275,8 @@ describe('TaskStateManager restore', () => {
     expect(counts.get('a')).toBe(3);
   });
 
-  it('stores of one task left at different marks each drop only what they hold', async () => {
+  /** A task with stores `ahead` (restored to mark 9) and `behind` (to mark 4), and the unlogged ones asked for. */
+  async function storesAtTwoMarks(unlogged: string[] = []) {
     const manager = new TaskStateManager({
       applicationId: 'app',
       taskId: '0_0',
@@ -285,6 +286,11 @@ describe('TaskStateManager restore', () => {
     cleanups.push(() => manager.close());
     const ahead = manager.register(keyValueStore({ name: 'ahead', keySerde: utf8, valueSerde: int }));
     const behind = manager.register(keyValueStore({ name: 'behind', keySerde: utf8, valueSerde: int }));
+    for (const name of unlogged) {
+      manager.register(
+        keyValueStore({ name, keySerde: utf8, valueSerde: int, persistent: false, logging: false }),
+      );
+    }
     await manager.open();
     await manager.applyRestoreBatch('ahead', [
       { offset: 0n, key: utf8.serialize('k'), value: int.serialize(10), headers: header(9) },
@@ -292,6 +298,11 @@ describe('TaskStateManager restore', () => {
     await manager.applyRestoreBatch('behind', [
       { offset: 0n, key: utf8.serialize('k'), value: int.serialize(5), headers: header(4) },
     ]);
+    return { manager, ahead, behind };
+  }
+
+  it('stores of one task left at different marks each drop only what they hold', async () => {
+    const { manager, ahead, behind } = await storesAtTwoMarks();
     for (let offset = 5; offset < 12; offset++) {
       count(manager, ahead, 'in', offset, 'k');
       count(manager, behind, 'in', offset, 'k');
@@ -301,25 +312,7 @@ describe('TaskStateManager restore', () => {
   });
 
   it("the task's replay point is the highest mark of its logged stores; unlogged stores are left out", async () => {
-    const manager = new TaskStateManager({
-      applicationId: 'app',
-      taskId: '0_0',
-      partition: 0,
-      stateDir: stateDir(),
-    });
-    cleanups.push(() => manager.close());
-    manager.register(keyValueStore({ name: 'ahead', keySerde: utf8, valueSerde: int }));
-    manager.register(keyValueStore({ name: 'behind', keySerde: utf8, valueSerde: int }));
-    manager.register(
-      keyValueStore({ name: 'scratch', keySerde: utf8, valueSerde: int, persistent: false, logging: false }),
-    );
-    await manager.open();
-    await manager.applyRestoreBatch('ahead', [
-      { offset: 0n, key: utf8.serialize('k'), value: int.serialize(10), headers: header(9) },
-    ]);
-    await manager.applyRestoreBatch('behind', [
-      { offset: 0n, key: utf8.serialize('k'), value: int.serialize(5), headers: header(4) },
-    ]);
+    const { manager } = await storesAtTwoMarks(['scratch']);
     expect(manager.replayPoint()).toEqual([{ topic: 'in', partition: 0, offset: 9 }]);
   });
 
