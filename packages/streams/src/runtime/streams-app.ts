@@ -520,8 +520,11 @@ export class StreamsApp {
           for (const { task } of this.tasks!.active()) {
             // A task waiting for one of its inputs (maxTaskIdleMs) goes on once its wait is over.
             if (task.buffered > 0) {
-              this.processed += task.process(() => !this.stopping);
-              this.recordPositions(task);
+              try {
+                this.processed += task.process(() => !this.stopping);
+              } finally {
+                this.recordPositions(task);
+              }
             }
             fired += task.punctuateWallClock();
           }
