@@ -111,8 +111,9 @@ export class TaskManager {
   }
 
   /**
-   * False for a task whose stores hold part of a record that failed: neither its state nor its input offsets may be
-   * committed (it is closed without a commit, and the record replays against its last committed state).
+   * False for a task whose stores hold part of a record that failed, or whose producer a new owner fenced: neither
+   * its state nor its input offsets may be committed here (it is closed without a commit; its input since the last
+   * commit replays against its last committed state).
    */
   committable(partition: number): boolean {
     return this.ready.get(partition)?.state?.torn !== true && !this.migrated.has(partition);
@@ -251,6 +252,7 @@ export class TaskManager {
         });
       } catch (err) {
         await state?.close().catch(() => undefined);
+        await producer?.close().catch(() => undefined);
         throw new StreamsError(
           'STATE_FAILED',
           `opening the state of task 0_${partition} failed: ${errorMessage(err)}`,
