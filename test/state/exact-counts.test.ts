@@ -1,13 +1,12 @@
 // Exact state under at-least-once: a counting app is SIGKILLed at the three points between the steps of its
-// commit (outputs acknowledged / changelog acknowledged / state written) and restarted on its state directory.
+// commit (outputs acknowledged / changelog committed / state written) and restarted on its state directory.
 // Its stores end with the exact count of every key, a restart restores only the changelog's tail, and a restart
 // on an empty state directory restores the same state from the changelog.
-import { keyValueStore, TaskStateManager } from '@eddy/state';
-import { Serdes } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
+import { storedCounts } from '../support/state.js';
 
 const PARTITIONS = 3;
 const KEYS = 300;
@@ -30,29 +29,11 @@ function events(app: AppProcess): RestoreEvent[] {
     .map((l) => JSON.parse(l) as RestoreEvent);
 }
 
-/** Reads the `counts` store of every task straight from a state directory. */
+/** The `counts` store of every task, read straight from a state directory. */
 async function countsIn(dir: string, applicationId: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let partition = 0; partition < PARTITIONS; partition++) {
-    const manager = new TaskStateManager({
-      applicationId,
-      taskId: `0_${partition}`,
-      partition,
-      stateDir: dir,
-    });
-    const store = manager.register(
-      keyValueStore<string, number>({
-        name: 'counts',
-        keySerde: Serdes.string(),
-        valueSerde: Serdes.float64(),
-      }),
-    );
-    await manager.open();
-    try {
-      for await (const { key, value } of store.all()) counts.set(key, value);
-    } finally {
-      await manager.close();
-    }
+    for (const [key, n] of await storedCounts(dir, applicationId, 'counts', partition)) counts.set(key, n);
   }
   return counts;
 }
@@ -141,10 +122,13 @@ describe('exact counts under at-least-once with crashes', () => {
         expect(BigInt(e.start!), `partition ${e.partition} resumed after its checkpoint`).toBeGreaterThan(0n);
         expect(BigInt(e.end!)).toBeGreaterThan(BigInt(e.start!));
       }
+      // The tail's offsets also hold the markers of the changelog transactions, which are not records.
       const restored = events(runs[2]!).filter((e) => e.event === 'restore-end');
-      expect(restored.map((e) => e.restored)).toEqual(
-        tail.map((e) => Number(BigInt(e.end!) - BigInt(e.start!))),
-      );
+      expect(restored.map((e) => e.partition)).toEqual(tail.map((e) => e.partition));
+      restored.forEach((e, i) => {
+        expect(e.restored).toBeGreaterThan(0);
+        expect(e.restored).toBeLessThanOrEqual(Number(BigInt(tail[i]!.end!) - BigInt(tail[i]!.start!)));
+      });
       for (const run of [runs[1]!, runs[3]!])
         expect(events(run).filter((e) => e.event === 'restore-start')).toEqual([]);
 

@@ -26,6 +26,12 @@ export interface StreamsConfig {
    * more updates of a key into one changelog record, and replays more input after a crash.
    */
   commitIntervalMs?: number;
+  /**
+   * How long a task with several input partitions waits (ms) for an input that has no buffered records before it
+   * processes the others out of timestamp order. -1: never wait; 0 (default): wait only while records known to
+   * be in the log are being fetched; more: also wait that long for new records on caught-up inputs.
+   */
+  maxTaskIdleMs?: number;
   /** Where a new group starts reading: 'earliest' (default) or 'latest'. */
   autoOffsetReset?: 'earliest' | 'latest';
   /** How long start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms). Default 30000. */
@@ -205,6 +211,17 @@ function checkSasl(sasl: unknown): SaslOptions | undefined {
   };
 }
 
+function taskIdle(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < -1) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `maxTaskIdleMs must be -1 (never wait) or an integer >= 0, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /** Checks every option and fills in the defaults; throws INVALID_CONFIG naming the bad option. */
 export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (typeof config !== 'object' || config === null)
@@ -296,6 +313,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       config.commitIntervalMs,
       guarantee === 'exactly-once' ? 100 : 10_000,
     ),
+    maxTaskIdleMs: taskIdle(config.maxTaskIdleMs),
     autoOffsetReset: reset,
     startTimeoutMs: positive('startTimeoutMs', config.startTimeoutMs, 30_000),
     closeTimeoutMs: positive('closeTimeoutMs', config.closeTimeoutMs, 30_000),

@@ -1,18 +1,19 @@
-// The at-least-once commit: a task that becomes ready while a commit's changelog records are in flight takes no part in it.
+// The at-least-once commit: each task's changelog records in one transaction of its own, a task that becomes ready
+// while a commit is in flight takes no part in it, and a task whose producer a new owner fenced drops out.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
-import { Serdes, StreamsBuilder } from '../src/index.js';
+import { Serdes, StreamsBuilder, StreamsError } from '../src/index.js';
 import type {
   ChangelogReaderPort,
   ConsumedRecord,
   ConsumerPort,
   KafkaClientFactory,
   OutgoingRecord,
-  ProducerPort,
   TopicPartitionOffset,
+  TransactionalProducerPort,
 } from '../src/kafka/port.js';
 import { AtLeastOnceCommit } from '../src/runtime/commit/at-least-once-commit.js';
 import { PendingOffsets } from '../src/runtime/commit/pending-offsets.js';
@@ -21,7 +22,8 @@ import { TaskId } from '../src/runtime/task-id.js';
 import { TaskManager } from '../src/runtime/task-manager.js';
 import { FakeAdmin } from './fake-admin.js';
 
-const CHANGELOG = 'tm-app-counts-changelog';
+const COUNTS = 'tm-app-counts-changelog';
+const LENGTHS = 'tm-app-lengths-changelog';
 
 /** Changelogs in these tests are empty: a reader that is asked to read is a failure of the test. */
 const noReads: ChangelogReaderPort = {
@@ -31,6 +33,48 @@ const noReads: ChangelogReaderPort = {
   close: async () => undefined,
 };
 
+/**
+ * Transactional producers that keep each committed transaction's records, per transactional id; a transaction
+ * waits while `hold` is set, and the ids in `fenced` fail as a newer owner fenced them.
+ */
+function transactionLog() {
+  const log = {
+    transactions: [] as { id: string; records: OutgoingRecord[] }[],
+    fenced: new Set<string>(),
+    hold: undefined as Promise<void> | undefined,
+    waiting: 0,
+    release: (): void => undefined,
+    /** Makes the next transactions wait until `release()`. */
+    holdAll() {
+      log.hold = new Promise<void>((r) => {
+        log.release = () => {
+          log.hold = undefined;
+          r();
+        };
+      });
+    },
+  };
+  let next = 0n;
+  const factory = {
+    transactionalProducer: (id: string): TransactionalProducerPort => ({
+      connect: async () => undefined,
+      commitTransaction: async (records) => {
+        if (log.hold) {
+          log.waiting++;
+          await log.hold;
+        }
+        if (log.fenced.has(id)) throw new StreamsError('TASK_MIGRATED', `${id} was fenced`);
+        log.transactions.push({ id, records });
+        const last = new Map<string, bigint>();
+        for (const r of records) last.set(`${r.topic}:${r.partition}`, next++);
+        return last;
+      },
+      close: async () => undefined,
+    }),
+  } as unknown as KafkaClientFactory;
+  return { log, factory };
+}
+
 const word = (offset: number, key: string): ConsumedRecord => ({
   offset: String(offset),
   key: Buffer.from(key),
@@ -39,59 +83,50 @@ const word = (offset: number, key: string): ConsumedRecord => ({
   headers: {},
 });
 
-/** Acknowledges each changelog send only when the test says so, with the last offset per partition. */
-class HeldProducer implements ProducerPort {
-  private next = 0n;
-  release: () => void = () => undefined;
-  sends: OutgoingRecord[][] = [];
-  async connect(): Promise<void> {}
-  async close(): Promise<void> {}
-  send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
-    this.sends.push(records);
-    return new Promise((resolve) => {
-      this.release = () => {
-        const last = new Map<string, bigint>();
-        for (const r of records) last.set(`${r.topic}:${r.partition}`, this.next++);
-        resolve(last);
-      };
-    });
-  }
-}
-
 describe('AtLeastOnceCommit', () => {
   let stateDir: string;
   let manager: TaskManager;
-  let producer: HeldProducer;
+  let log: ReturnType<typeof transactionLog>['log'];
   let commit: AtLeastOnceCommit;
+  let offsets: PendingOffsets;
+  let migrated: TaskId[];
   const committed: TopicPartitionOffset[][] = [];
 
   beforeEach(() => {
-    stateDir = mkdtempSync(join(tmpdir(), 'eddy-task-manager-'));
+    const t = transactionLog();
+    log = t.log;
+    migrated = [];
+    stateDir = mkdtempSync(join(tmpdir(), 'eddy-commit-'));
+    // One subtopology with two logged stores: a count per word and a count per word length.
     const builder = new StreamsBuilder();
-    builder
-      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+    const words = builder.stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
+    words.groupByKey({ keySerde: Serdes.string() }).count({ name: 'counts' });
+    words
+      .map((k) => [String(k?.length ?? 0), k])
       .groupByKey({ keySerde: Serdes.string() })
-      .count({ name: 'counts' });
+      .count({ name: 'lengths' });
     const admin = new FakeAdmin();
-    admin.set(CHANGELOG, [0, 0], [0, 0]);
+    admin.set(COUNTS, [0, 0], [0, 0]);
+    admin.set(LENGTHS, [0, 0], [0, 0]);
     manager = new TaskManager({
       config: resolveConfig({ applicationId: 'tm-app', brokers: ['127.0.0.1:9092'], stateDir }),
       graph: builder.build().seal('tm-app'),
       collector: new RecordCollector(DRAIN_ONLY),
       admin,
       reader: noReads,
-      factory: {} as KafkaClientFactory,
+      factory: t.factory,
     });
-    producer = new HeldProducer();
+    offsets = new PendingOffsets();
     const consumer = { commit: async (o: TopicPartitionOffset[]) => void committed.push(o) } as ConsumerPort;
     commit = new AtLeastOnceCommit({
+      applicationId: 'tm-app',
       tasks: manager,
-      offsets: new PendingOffsets(),
+      offsets,
       consumer,
-      producer,
       collector: new RecordCollector(DRAIN_ONLY),
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       onCommitPhase: undefined,
+      onTaskMigrated: (id) => migrated.push(id),
     });
   });
   afterEach(async () => {
@@ -99,27 +134,59 @@ describe('AtLeastOnceCommit', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
+  async function feed(partition: number, ...keys: string[]): Promise<void> {
+    const { task } = await manager.ensure(TaskId.of(0, partition));
+    task.addRecords(
+      'words',
+      keys.map((k, i) => word(i, k)),
+    );
+    task.process();
+    offsets.record(task);
+  }
+
+  it("writes each task's changelog records, of all its stores, in one transaction of its own", async () => {
+    await feed(0, 'a');
+    await feed(1, 'bb');
+    await commit.commit();
+    expect(
+      log.transactions.map((t) => [t.id, t.records.map((r) => `${r.topic}:${r.partition}`).sort()]).sort(),
+    ).toEqual([
+      ['tm-app-0_0', [`${COUNTS}:0`, `${LENGTHS}:0`]],
+      ['tm-app-0_1', [`${COUNTS}:1`, `${LENGTHS}:1`]],
+    ]);
+    // Each checkpoint is one past its store's last record: the commit marker follows the transaction's last record.
+    const first = manager.get(TaskId.of(0, 0))!.state!;
+    expect(first.changelogOffset('counts')).toBe(1n);
+    expect(first.changelogOffset('lengths')).toBe(2n);
+  });
+
   it('completes only the tasks it flushed; a task ready in between commits next time', async () => {
-    const first = await manager.ensure(TaskId.of(0, 0));
-    first.task.addRecords('words', [word(0, 'a'), word(1, 'a')]);
-    first.task.process();
+    await feed(0, 'a', 'a');
+    log.holdAll();
     const committing = commit.commit();
-    await new Promise((r) => setImmediate(r));
-    expect(producer.sends.map((batch) => batch.map((r) => r.partition))).toEqual([[0]]);
-    // Task 1 finishes restoring while the changelog records of task 0 are on their way.
-    const second = await manager.ensure(TaskId.of(0, 1));
-    second.task.addRecords('words', [word(0, 'b')]);
-    second.task.process();
-    producer.release();
+    while (log.waiting === 0) await new Promise((r) => setImmediate(r));
+    // Task 0_1 finishes restoring while the changelog records of task 0_0 are on their way.
+    await feed(1, 'b');
+    log.release();
     await committing;
-    expect(first.state!.changelogOffset('counts')).toBe(0n);
-    expect(second.state!.changelogOffset('counts')).toBeUndefined();
-    // The next commit carries task 1's change.
-    const next = commit.commit();
-    await new Promise((r) => setImmediate(r));
-    expect(producer.sends[1]!.map((r) => r.partition)).toEqual([1]);
-    producer.release();
-    await next;
-    expect(second.state!.changelogOffset('counts')).toBe(1n);
+    expect(log.transactions.map((t) => t.id)).toEqual(['tm-app-0_0']);
+    expect(manager.get(TaskId.of(0, 0))!.state!.changelogOffset('counts')).toBeDefined();
+    expect(manager.get(TaskId.of(0, 1))!.state!.changelogOffset('counts')).toBeUndefined();
+    // The next commit carries task 0_1's change.
+    await commit.commit();
+    expect(log.transactions.map((t) => t.id)).toEqual(['tm-app-0_0', 'tm-app-0_1']);
+    expect(manager.get(TaskId.of(0, 1))!.state!.changelogOffset('counts')).toBeDefined();
+  });
+
+  it('a task whose producer its new owner fenced is closed without committing, its offsets left out', async () => {
+    await feed(0, 'a');
+    await feed(1, 'b');
+    log.fenced.add('tm-app-0_1');
+    const done = await commit.commit();
+    expect(migrated.map(String)).toEqual(['0_1']);
+    expect(manager.get(TaskId.of(0, 1))).toBeUndefined();
+    expect(manager.get(TaskId.of(0, 0))!.state!.changelogOffset('counts')).toBeDefined();
+    expect(done.map((o) => o.partition)).toEqual([0]);
+    expect(committed.at(-1)!.map((o) => o.partition)).toEqual([0]);
   });
 });

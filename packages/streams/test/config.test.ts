@@ -35,10 +35,20 @@ describe('StreamsApp options', () => {
     [{ commitIntervalMs: Number.NaN }, 'commitIntervalMs'],
     [{ heartbeatIntervalMs: 40_000 }, 'heartbeatIntervalMs'],
     [{ autoOffsetReset: 'middle' as never }, 'autoOffsetReset'],
+    [{ maxTaskIdleMs: -2 }, 'maxTaskIdleMs'],
+    [{ maxTaskIdleMs: 1.5 }, 'maxTaskIdleMs'],
+    [{ maxTaskIdleMs: Number.POSITIVE_INFINITY }, 'maxTaskIdleMs'],
   ])('rejects %o with INVALID_CONFIG naming the option', (bad, named) => {
     const err = configError(bad);
     expect(err.code).toBe('INVALID_CONFIG');
     expect(err.message).toContain(named);
+  });
+
+  it('maxTaskIdleMs defaults to 0 and takes -1 (never wait) and positive waits', () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base).maxTaskIdleMs).toBe(0);
+    expect(resolveConfig({ ...base, maxTaskIdleMs: -1 }).maxTaskIdleMs).toBe(-1);
+    expect(resolveConfig({ ...base, maxTaskIdleMs: 500 }).maxTaskIdleMs).toBe(500);
   });
 
   it('starts in CREATED and refuses a second start', async () => {

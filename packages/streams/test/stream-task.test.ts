@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError, type Topology } from '../src/index.js';
-import type { ConsumedRecord, OutgoingRecord, ProducerPort } from '../src/kafka/port.js';
+import type { ConsumedRecord } from '../src/kafka/port.js';
 import type { LogFields, Logger } from '../src/logger.js';
 import type { ErrorMode } from '../src/runtime/error-handling.js';
 import { RecordCollector } from '../src/runtime/record-collector.js';
 import { StreamTask } from '../src/runtime/stream-task.js';
 import { TaskId } from '../src/runtime/task-id.js';
-
-/** A producer port that keeps what it is sent. */
-class CapturingProducer implements ProducerPort {
-  readonly sent: OutgoingRecord[] = [];
-  async connect(): Promise<void> {}
-  async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
-    this.sent.push(...records);
-    return new Map();
-  }
-  async close(): Promise<void> {}
-}
+import { CapturingProducer } from './capturing-producer.js';
 
 const warnings: LogFields[] = [];
 const logger: Logger = { debug() {}, info() {}, warn: (_m, f) => warnings.push(f ?? {}), error() {} };

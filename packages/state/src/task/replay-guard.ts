@@ -6,6 +6,8 @@ export interface CurrentSource {
   topic: string | undefined;
   partition: number;
   offset: number;
+  /** Set by the first write the current record makes (a record that fails after it leaves the stores torn). */
+  wrote: boolean;
 }
 
 export class ReplayGuard {
@@ -14,11 +16,13 @@ export class ReplayGuard {
     readonly marks: SourcePositions,
   ) {}
 
-  /** True when the write must be dropped: its effect is already in the store. */
+  /** Asked before each write: true when it must be dropped, as its effect is already in the store. */
   isReplay(): boolean {
     const c = this.current;
     if (c.topic === undefined) return false;
     const mark = this.marks.get(c.topic, c.partition);
-    return mark !== undefined && c.offset <= mark;
+    if (mark !== undefined && c.offset <= mark) return true;
+    c.wrote = true;
+    return false;
   }
 }

@@ -65,7 +65,7 @@ const STORE_NAME = /^[A-Za-z0-9._-]+$/;
 export class TaskStateManager {
   private readonly stores = new Map<string, ManagedStore>();
   private readonly facades = new Map<string, unknown>();
-  private readonly current: CurrentSource = { topic: undefined, partition: 0, offset: 0 };
+  private readonly current: CurrentSource = { topic: undefined, partition: 0, offset: 0, wrote: false };
   private readonly position = new SourcePositions();
   private lock: TaskLock | undefined;
   private state: 'created' | 'open' | 'closed' = 'created';
@@ -181,12 +181,35 @@ export class TaskStateManager {
     this.state = 'open';
   }
 
-  /** Called before each input record is processed; writes at or below a store's mark for it are dropped. */
+  /**
+   * Called before each input record is processed; until `completeSourceRecord()`, writes at or below a store's
+   * mark for it are dropped (they replay input the store already holds).
+   */
   setSourcePosition(topic: string, partition: number, offset: number): void {
     this.current.topic = topic;
     this.current.partition = partition;
     this.current.offset = offset;
-    this.position.set(topic, partition, offset);
+    this.current.wrote = false;
+  }
+
+  /**
+   * Called when the record given to `setSourcePosition` is done: the task's input position (the source marks of
+   * the next commit) now covers it. Writes made outside a record (punctuators) are never replays.
+   */
+  completeSourceRecord(): void {
+    const c = this.current;
+    if (c.topic === undefined) return;
+    this.position.set(c.topic, c.partition, c.offset);
+    c.topic = undefined;
+    c.wrote = false;
+  }
+
+  /**
+   * True when a record was begun, wrote to a store and never completed (its processing threw): the stores hold part
+   * of its effect, so this state must not be committed; the task is closed without a commit and replays it.
+   */
+  get torn(): boolean {
+    return this.current.topic !== undefined && this.current.wrote;
   }
 
   /** True when some cache or staged write buffer passed its byte bound: commit at the end of this batch. */
@@ -206,6 +229,20 @@ export class TaskStateManager {
   /** The source marks of a store: its checkpoint's, raised by each completed commit or restore batch. */
   sourceMarks(name: string): SourceMark[] {
     return this.managed(name).marks.toArray();
+  }
+
+  /**
+   * The task's replay point: per source partition, the highest mark among its logged stores. Restored to the end
+   * of changelogs whose flushes are written atomically per task, every logged store holds the effect of input up
+   * to there (a store without records in the last flushes did not change since). Unlogged stores are left out:
+   * they keep no durable position.
+   */
+  replayPoint(): SourceMark[] {
+    const point = new SourcePositions();
+    for (const store of this.stores.values()) {
+      if (store.logging !== undefined) point.advanceAll(store.marks.toArray());
+    }
+    return point.toArray();
   }
 
   /** Bytes a store's cache holds (0 without caching), for metrics and bound checks. */

@@ -55,6 +55,7 @@ function count(
 ) {
   manager.setSourcePosition(topic, 0, offset);
   counts.put(key, (counts.get(key) ?? 0) + 1);
+  manager.completeSourceRecord();
 }
 
 async function codeOf(fn: () => unknown): Promise<string> {
@@ -73,8 +74,10 @@ describe('TaskStateManager commit contract', () => {
     counts.put('a', 1);
     counts.put('a', 2);
     counts.put('b', 1);
+    manager.completeSourceRecord();
     manager.setSourcePosition('in', 0, 9);
     counts.delete('b');
+    manager.completeSourceRecord();
     const records = manager.prepareCommit();
     expect(
       records.map((r) => [r.topic, r.partition, r.key.toString(), r.value && int.deserialize(r.value)]),
@@ -154,6 +157,40 @@ describe('TaskStateManager commit contract', () => {
     for (const key of input) exact.set(key, (exact.get(key) ?? 0) + 1);
     for (const [key, n] of exact) expect(second.counts.get(key)).toBe(n);
     expect(second.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 14 }]);
+  });
+
+  it('a record that never completed is not in the marks: it is processed again after a restart', async () => {
+    const dir = stateDir();
+    const first = await counter(dir);
+    count(first.manager, first.counts, 'in', 0, 'a');
+    first.manager.setSourcePosition('in', 0, 1); // its processing throws before any write
+    expect(first.manager.torn).toBe(false);
+    await commit(first.manager, new ImmediateAcks());
+    expect(first.manager.sourceMarks('counts')).toEqual([{ topic: 'in', partition: 0, offset: 0 }]);
+    await first.manager.close();
+    const second = await counter(dir);
+    count(second.manager, second.counts, 'in', 1, 'a');
+    expect(second.counts.get('a')).toBe(2);
+  });
+
+  it('a record that wrote and never completed leaves the state torn', async () => {
+    const { manager, counts } = await counter(stateDir());
+    count(manager, counts, 'in', 0, 'a');
+    expect(manager.torn).toBe(false);
+    manager.setSourcePosition('in', 0, 1);
+    counts.put('a', 7);
+    expect(manager.torn).toBe(true);
+    manager.completeSourceRecord();
+    expect(manager.torn).toBe(false);
+  });
+
+  it('writes outside a record (punctuators) are kept after a commit', async () => {
+    const { manager, counts } = await counter(stateDir());
+    count(manager, counts, 'in', 5, 'a');
+    await commit(manager, new ImmediateAcks());
+    counts.put('tick', 1);
+    expect(counts.get('tick')).toBe(1);
+    expect(manager.prepareCommit().map((r) => r.key.toString())).toEqual(['tick']);
   });
 
   it('a full cache asks for a commit instead of writing through', async () => {
@@ -240,7 +277,8 @@ describe('TaskStateManager restore', () => {
     expect(counts.get('a')).toBe(3);
   });
 
-  it('stores of one task left at different marks each drop only what they hold', async () => {
+  /** A task with stores `ahead` (restored to mark 9) and `behind` (to mark 4), and the unlogged ones asked for. */
+  async function storesAtTwoMarks(unlogged: string[] = []) {
     const manager = new TaskStateManager({
       applicationId: 'app',
       taskId: '0_0',
@@ -250,6 +288,11 @@ describe('TaskStateManager restore', () => {
     cleanups.push(() => manager.close());
     const ahead = manager.register(keyValueStore({ name: 'ahead', keySerde: utf8, valueSerde: int }));
     const behind = manager.register(keyValueStore({ name: 'behind', keySerde: utf8, valueSerde: int }));
+    for (const name of unlogged) {
+      manager.register(
+        keyValueStore({ name, keySerde: utf8, valueSerde: int, persistent: false, logging: false }),
+      );
+    }
     await manager.open();
     await manager.applyRestoreBatch('ahead', [
       { offset: 0n, key: utf8.serialize('k'), value: int.serialize(10), headers: header(9) },
@@ -257,12 +300,22 @@ describe('TaskStateManager restore', () => {
     await manager.applyRestoreBatch('behind', [
       { offset: 0n, key: utf8.serialize('k'), value: int.serialize(5), headers: header(4) },
     ]);
+    return { manager, ahead, behind };
+  }
+
+  it('stores of one task left at different marks each drop only what they hold', async () => {
+    const { manager, ahead, behind } = await storesAtTwoMarks();
     for (let offset = 5; offset < 12; offset++) {
       count(manager, ahead, 'in', offset, 'k');
       count(manager, behind, 'in', offset, 'k');
     }
     expect(ahead.get('k')).toBe(12);
     expect(behind.get('k')).toBe(12);
+  });
+
+  it("the task's replay point is the highest mark of its logged stores; unlogged stores are left out", async () => {
+    const { manager } = await storesAtTwoMarks(['scratch']);
+    expect(manager.replayPoint()).toEqual([{ topic: 'in', partition: 0, offset: 9 }]);
   });
 
   it('wipe deletes data, checkpoint and marks', async () => {

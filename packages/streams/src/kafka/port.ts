@@ -34,6 +34,10 @@ export interface FetchedBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
+  /** The partition's log end offset as of this fetch, when the client reports it. */
+  highWatermark?: string;
+  /** The last offset this fetch covered: after the last record when transaction markers or aborted records follow. */
+  lastOffset?: string;
 }
 
 /** What the batch handler can ask of the consumer while it works. */

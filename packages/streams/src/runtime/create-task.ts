@@ -11,7 +11,8 @@ import type { TaskState } from './task-state.js';
 export interface CreateTaskOptions {
   id: TaskId;
   graph: SealedTopology;
-  config: Pick<ResolvedConfig, 'applicationId' | 'deserializationErrors' | 'processingErrors' | 'logger'>;
+  config: Pick<ResolvedConfig, 'applicationId' | 'deserializationErrors' | 'processingErrors' | 'logger'> &
+    Partial<Pick<ResolvedConfig, 'maxTaskIdleMs'>>;
   collector: RecordCollector;
   /** The task's stores, open and restored (from `createTaskState`); undefined for a subtopology without stores. */
   state: TaskState | undefined;
@@ -20,23 +21,14 @@ export interface CreateTaskOptions {
 }
 
 /**
- * Per source topic, the offset up to which every store of the task already holds the input's effect (the lowest
- * source mark among the stores). Those records are skipped on replay: their state changes are in the stores and
- * their outputs were acknowledged before the changelog records that carry the marks were written.
+ * Per source topic, the offset up to which the task's logged stores hold the input's effect (the task's replay
+ * point, see `TaskStateManager.replayPoint`). Those records are skipped on replay: their state changes are in the
+ * stores and their outputs were acknowledged before the changelog transaction that carries the mark.
  */
-export function replayedUpTo(
-  state: TaskStateManager,
-  graph: SealedTopology,
-  id: TaskId,
-): Map<string, number> {
+export function replayedUpTo(state: TaskStateManager, id: TaskId): Map<string, number> {
   const out = new Map<string, number>();
-  for (const topic of graph.subtopologies[id.subtopology]?.sourceTopics ?? []) {
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const name of state.storeNames()) {
-      const mark = state.sourceMarks(name).find((m) => m.topic === topic && m.partition === id.partition);
-      lowest = Math.min(lowest, mark?.offset ?? -1);
-    }
-    if (Number.isFinite(lowest) && lowest >= 0) out.set(topic, lowest);
+  for (const mark of state.replayPoint()) {
+    if (mark.partition === id.partition && mark.offset >= 0) out.set(mark.topic, mark.offset);
   }
   return out;
 }
@@ -52,11 +44,12 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     deserializationErrors: config.deserializationErrors,
     processingErrors: config.processingErrors,
     logger: config.logger,
+    ...(config.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: config.maxTaskIdleMs }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(manager === undefined
       ? {}
       : {
-          replayedUpTo: replayedUpTo(manager, graph, id),
+          replayedUpTo: replayedUpTo(manager, id),
           stores: {
             store: (name: string) => {
               if (!state!.stores.has(name)) {
@@ -66,6 +59,7 @@ export function createTask(options: CreateTaskOptions): StreamTask {
             },
             setSourcePosition: (topic: string, p: number, offset: number) =>
               manager.setSourcePosition(topic, p, offset),
+            completeSourceRecord: () => manager.completeSourceRecord(),
           },
         }),
   });

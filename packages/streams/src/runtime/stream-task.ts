@@ -24,6 +24,11 @@ export interface TaskStores {
   store(name: string): unknown;
   /** Told before each input record, so stores can drop writes that replay already-stored input. */
   setSourcePosition(topic: string, partition: number, offset: number): void;
+  /**
+   * Told when that record is done (processed, or skipped by an error mode): only then does the stores' source
+   * position cover it, and writes from outside a record (punctuators) are never taken for replays.
+   */
+  completeSourceRecord?(): void;
 }
 
 export interface TaskOptions {
@@ -36,6 +41,8 @@ export interface TaskOptions {
   stores?: TaskStores;
   /** Per source topic, the offset up to which input is already in every store (see TaskManager): skipped. */
   replayedUpTo?: ReadonlyMap<string, number>;
+  /** See `StreamsConfig.maxTaskIdleMs`; default 0. */
+  maxTaskIdleMs?: number;
   deserializationErrors: ErrorMode;
   processingErrors: ErrorMode;
   logger: Logger;
@@ -48,7 +55,7 @@ export class StreamTask {
   readonly partition: number;
   private readonly sources = new Map<string, SourceNode>();
   private readonly processors: Processor<unknown, unknown, unknown, unknown>[] = [];
-  private readonly input = new PartitionGroup();
+  private readonly input: PartitionGroup;
   private readonly punctuation = new PunctuationQueue();
   private readonly positions = new Map<string, string>();
   private readonly collector: RecordCollector;
@@ -92,6 +99,7 @@ export class StreamTask {
         processor.init?.(this.contextFor(kids, spec.name));
       }
     }
+    this.input = new PartitionGroup(this.sources.keys(), options.maxTaskIdleMs ?? 0);
   }
 
   /** Stream time: the highest timestamp this task has processed. */
@@ -109,8 +117,22 @@ export class StreamTask {
     return this.positions;
   }
 
-  /** Buffers fetched records of one of this task's partitions. */
-  addRecords(topic: string, records: ConsumedRecord[]): void {
+  /** Records buffered for one input; the runtime pauses fetching an input whose buffer is too large. */
+  bufferedOf(topic: string): number {
+    return this.input.bufferedOf(topic);
+  }
+
+  /**
+   * Buffers fetched records of one of this task's partitions. `logEndOffset` (the partition's high watermark as of
+   * the fetch) tells the task whether more records are in the log, i.e. whether to wait for them; `lastOffset`, the
+   * last offset the fetch covered (transaction markers after the last record included).
+   */
+  addRecords(
+    topic: string,
+    records: ConsumedRecord[],
+    logEndOffset?: bigint | string,
+    lastOffset?: bigint | string,
+  ): void {
     const source = this.sources.get(topic);
     if (!source) throw new StreamsError('ILLEGAL_STATE', `task ${this.id} has no source for topic ${topic}`);
     const extract = source.spec.timestampExtractor;
@@ -121,17 +143,36 @@ export class StreamTask {
         record,
         timestamp: extract ? extract(record, topic) : record.timestamp,
       })),
+      logEndOffset === undefined ? undefined : BigInt(logEndOffset),
+      lastOffset === undefined ? undefined : BigInt(lastOffset),
     );
   }
 
   /**
-   * Processes buffered records in timestamp order while `shouldContinue()` holds, firing stream-time
-   * punctuators as stream time advances. Returns how many records were consumed. A failure whose mode is
-   * `fail` is thrown as a StreamsError; the failing record is then neither consumed nor partly output.
+   * True when the task may process at wall-clock time `now`: it has buffered records and no input it must wait
+   * for (see `StreamsConfig.maxTaskIdleMs`).
    */
-  process(shouldContinue: () => boolean = () => true): number {
+  readyToProcess(now = this.clock()): boolean {
+    return this.input.readyToProcess(now);
+  }
+
+  /** While the task waits for a caught-up input: the wall-clock time at which it goes on without it. */
+  get idleUntil(): number | undefined {
+    return this.input.idleUntil;
+  }
+
+  /**
+   * Processes buffered records in timestamp order while the task is ready (`readyToProcess(now)`) and
+   * `shouldContinue()` holds, firing stream-time punctuators as stream time advances. Stops rather than take a
+   * record out of order while an input must be waited for. Returns how many records were consumed. A failure
+   * whose mode is `fail` is thrown as a StreamsError; the failing record is then neither consumed nor partly
+   * output.
+   */
+  process(shouldContinue: () => boolean = () => true, now = this.clock()): number {
     let consumed = 0;
-    for (let item = this.input.next(); item !== undefined; item = this.input.next()) {
+    while (this.input.readyToProcess(now)) {
+      const item = this.input.next();
+      if (item === undefined) break;
       this.processOne(item);
       consumed++;
       if (!shouldContinue()) break;
@@ -184,6 +225,7 @@ export class StreamTask {
       this.current = undefined;
     }
     // Not reached when a `fail` mode error was thrown: the record then counts as not consumed.
+    this.options.stores?.completeSourceRecord?.();
     this.positions.set(item.topic, item.record.offset);
     if (processed && item.timestamp > this.time) {
       this.time = item.timestamp;

@@ -132,7 +132,17 @@ export class StreamThread {
         if (this.stopping || this.failed) return;
         let fired = 0;
         try {
-          for (const { task } of tasks.active()) fired += task.punctuateWallClock();
+          for (const { task } of tasks.active()) {
+            // A task waiting for one of its inputs (maxTaskIdleMs) goes on once its wait is over.
+            if (task.buffered > 0) {
+              try {
+                this.processedCount += task.process(() => !this.stopping);
+              } finally {
+                offsets.record(task);
+              }
+            }
+            fired += task.punctuateWallClock();
+          }
           const due = Date.now() - this.lastCommit >= config.commitIntervalMs;
           if (due && (offsets.size > 0 || fired > 0)) await this.commit();
           else if (fired > 0) await this.deps.commit.flushOutput();
@@ -169,7 +179,7 @@ export class StreamThread {
     let commitRequested = false;
     try {
       const { task } = await this.whileHeartbeating(control, tasks.ensure(id));
-      task.addRecords(batch.topic, batch.records);
+      task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
       // Fetching continues after the buffered records; offsets are committed only up to processed ones.
       control.markConsumed(batch.records[batch.records.length - 1]!.offset);
       try {

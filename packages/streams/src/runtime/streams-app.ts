@@ -448,6 +448,11 @@ export class StreamsApp {
     parts.consumer = consumer;
     const offsets = new PendingOffsets();
     let thread: StreamThread | undefined;
+    // A task a newer owner fenced: its records are ignored until the rejoin this asks for assigns the tasks again.
+    const onTaskMigrated = (id: TaskId) => {
+      thread?.suspend(id);
+      consumer.requestRejoin();
+    };
     const commit: CommitProtocol =
       config.processingGuarantee === 'exactly-once'
         ? new ExactlyOnceCommit({
@@ -455,19 +460,17 @@ export class StreamsApp {
             tasks,
             offsets,
             logger: config.logger,
-            onTaskMigrated: (id: TaskId) => {
-              thread?.suspend(id);
-              consumer.requestRejoin();
-            },
+            onTaskMigrated,
           })
         : new AtLeastOnceCommit({
+            applicationId: config.applicationId,
             tasks,
             offsets,
             consumer,
-            producer,
             collector: parts.collector,
             logger: config.logger,
             onCommitPhase: this.onCommitPhase,
+            onTaskMigrated,
           });
     parts.commit = commit;
     thread = new StreamThread({

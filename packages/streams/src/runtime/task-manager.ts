@@ -17,8 +17,10 @@ import type { TaskId } from './task-id.js';
 import { createTaskState, openTaskState } from './task-state.js';
 
 /**
- * A task and, for a stateful topology, the manager of its stores. With exactly-once, the task also has its own
- * output buffer and transactional producer; with at-least-once, tasks share the app's collector.
+ * A task and, for a stateful subtopology, the manager of its stores. Its transactional producer writes, with
+ * exactly-once, its output, changelog records and offsets; with at-least-once (when it has logged stores), its
+ * changelog records: one transaction per commit, so its stores never end at different marks. Under at-least-once,
+ * tasks share the app's collector for their output.
  */
 export interface ActiveTask {
   task: StreamTask;
@@ -80,6 +82,14 @@ export class TaskManager {
     await Promise.all(lost.map((id) => this.close(id)));
   }
 
+  /**
+   * False for a task whose stores hold part of a record that failed: neither its state nor its input offsets may be
+   * committed (its input since the last commit replays against its last committed state).
+   */
+  committable(id: TaskId): boolean {
+    return this.ready.get(id)?.state?.torn !== true;
+  }
+
   /** True when a task's stores hold more unflushed data than their bound. */
   needsCommit(): boolean {
     for (const { state } of this.ready.values()) if (state?.needsCommit()) return true;
@@ -118,13 +128,17 @@ export class TaskManager {
     const { config, graph } = this.deps;
     let producer: TransactionalProducerPort | undefined;
     let collector = this.deps.collector;
-    if (config.processingGuarantee === 'exactly-once') {
+    const exactlyOnce = config.processingGuarantee === 'exactly-once';
+    const logged = (graph.subtopologies[id.subtopology]?.stores ?? []).some(
+      (s) => s.builder.options.logging ?? true,
+    );
+    if (exactlyOnce || logged) {
       // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
       // does the changelog's committed end stop moving, so this comes before the restore.
       producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${id}`);
       await producer.connect();
-      collector = new RecordCollector(DRAIN_ONLY);
     }
+    if (exactlyOnce) collector = new RecordCollector(DRAIN_ONLY);
     const taskState = createTaskState(config, graph, id);
     if (taskState !== undefined) {
       this.restoringCount++;
@@ -139,6 +153,7 @@ export class TaskManager {
         config.logger.debug('task restored', { task: id.toString(), records: Object.fromEntries(restored) });
       } catch (err) {
         await taskState.state.close().catch(() => undefined);
+        await producer?.close().catch(() => undefined);
         throw new StreamsError(
           'STATE_FAILED',
           `opening the state of task ${id} failed: ${errorMessage(err)}`,

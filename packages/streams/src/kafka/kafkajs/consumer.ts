@@ -50,7 +50,13 @@ export class KafkajsConsumer implements ConsumerPort {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const records = batch.messages.map(toConsumed);
         await handler(
-          { topic: batch.topic, partition: batch.partition, records },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            highWatermark: batch.highWatermark,
+            lastOffset: batch.lastOffset(),
+          },
           { heartbeat, markConsumed: resolveOffset, isActive: () => isRunning() && !isStale() },
         );
       },

@@ -1,27 +1,31 @@
-// At-least-once: outputs acknowledged, then changelog records acknowledged, then state and checkpoints, then offsets.
-import type { TaskStateManager } from '@eddy/state';
+// At-least-once: outputs acknowledged, then each task's changelog records in one transaction of its own, then state
+// and checkpoints, then offsets.
+import type { ChangelogRecord } from '@eddy/state';
 import { errorMessage, StreamsError } from '../../errors.js';
-import type { ConsumerPort, ProducerPort, TopicPartitionOffset } from '../../kafka/port.js';
+import type { ConsumerPort, TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
 import type { RecordCollector } from '../record-collector.js';
-import type { TaskManager } from '../task-manager.js';
+import type { TaskId } from '../task-id.js';
+import type { ActiveTask, TaskManager } from '../task-manager.js';
 import type { CommitPhase, CommitProtocol } from './commit-protocol.js';
 import type { PendingOffsets } from './pending-offsets.js';
 
 export interface AtLeastOnceDeps {
+  applicationId: string;
   tasks: TaskManager;
   offsets: PendingOffsets;
   consumer: ConsumerPort;
-  /** The producer of the changelog records; the collector's producer sends the output. */
-  producer: ProducerPort;
   collector: RecordCollector;
   logger: Logger;
   onCommitPhase: ((phase: CommitPhase) => void) | undefined;
+  /** A task's changelog producer was fenced by its new owner; the task has been closed without committing. */
+  onTaskMigrated: (id: TaskId) => void;
 }
 
 /**
- * A crash anywhere replays from the last offset commit; the source marks in the changelog keep stores from counting
- * replayed input twice, and no changelog record exists for input whose output was not acknowledged.
+ * A crash anywhere replays from the last offset commit. Each task's flush is one transaction (all of its stores'
+ * records or none), so its stores share one source mark, and replayed input at or below it is skipped; no changelog
+ * record exists for input whose output was not acknowledged.
  */
 export class AtLeastOnceCommit implements CommitProtocol {
   commits = 0;
@@ -34,40 +38,43 @@ export class AtLeastOnceCommit implements CommitProtocol {
   }
 
   async commit(): Promise<TopicPartitionOffset[]> {
-    const { tasks, offsets: pending, consumer, producer, logger, onCommitPhase } = this.deps;
+    const { tasks, offsets: pending, consumer, logger, onCommitPhase } = this.deps;
     await this.deps.collector.flush();
     // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit.
-    const prepared: TaskStateManager[] = [];
-    const changelog = [];
-    for (const { state } of tasks.active()) {
-      if (state === undefined) continue;
-      changelog.push(...state.prepareCommit());
-      prepared.push(state);
+    const prepared: { active: ActiveTask; records: ChangelogRecord[] }[] = [];
+    let count = 0;
+    for (const active of tasks.active()) {
+      if (active.state === undefined || !tasks.committable(active.task.id)) continue;
+      const records = active.state.prepareCommit();
+      count += records.length;
+      prepared.push({ active, records });
     }
-    if (changelog.length > 0) onCommitPhase?.('outputs-acked');
-    let changelogOffsets = new Map<string, bigint>();
-    if (changelog.length > 0) {
-      try {
-        changelogOffsets = await producer.send(changelog);
-      } catch (cause) {
-        throw new StreamsError(
-          'PRODUCE_FAILED',
-          `writing ${changelog.length} changelog records failed: ${errorMessage(cause)}`,
-          { cause },
-        );
-      }
-      this.changelogRecords += changelog.length;
-      onCommitPhase?.('changelog-acked');
+    if (count > 0) onCommitPhase?.('outputs-acked');
+    const { offsets: changelogOffsets, migrated } = await this.sendChangelogs(prepared);
+    this.changelogRecords += count;
+    if (count > 0) onCommitPhase?.('changelog-acked');
+    for (const id of migrated) {
+      logger.warn(
+        'a task moved to another instance during a commit; its input since the last commit replays there',
+        {
+          task: id.toString(),
+        },
+      );
+      pending.forget(id);
+      await tasks.closeDirty(id);
+      this.deps.onTaskMigrated(id);
     }
     try {
-      for (const state of prepared) await state.completeCommit(changelogOffsets);
+      for (const { active } of prepared) {
+        if (!migrated.has(active.task.id)) await active.state!.completeCommit(changelogOffsets);
+      }
     } catch (cause) {
       throw new StreamsError('STATE_FAILED', `writing the state of a commit failed: ${errorMessage(cause)}`, {
         cause,
       });
     }
-    if (changelog.length > 0) onCommitPhase?.('state-written');
-    const offsets = pending.all();
+    if (count > 0) onCommitPhase?.('state-written');
+    const offsets = pending.all((id) => tasks.committable(id));
     if (offsets.length === 0) return [];
     try {
       await consumer.commit(offsets);
@@ -85,5 +92,42 @@ export class AtLeastOnceCommit implements CommitProtocol {
     pending.committed(offsets);
     this.commits++;
     return offsets;
+  }
+
+  /**
+   * Writes each task's changelog records in one transaction of the task's producer, all tasks at once. Returns the
+   * offsets the checkpoints take (one past each transaction's last record: only the task's producer writes its
+   * changelog partitions, so that is the commit marker) and the tasks whose producer a new owner fenced.
+   */
+  private async sendChangelogs(
+    prepared: readonly { active: ActiveTask; records: ChangelogRecord[] }[],
+  ): Promise<{ offsets: Map<string, bigint>; migrated: Set<TaskId> }> {
+    const offsets = new Map<string, bigint>();
+    const migrated = new Set<TaskId>();
+    await Promise.all(
+      prepared.map(async ({ active, records }) => {
+        if (records.length === 0) return;
+        const id = active.task.id;
+        if (active.producer === undefined) {
+          throw new StreamsError('ILLEGAL_STATE', `task ${id} has no changelog producer`);
+        }
+        let written: Map<string, bigint>;
+        try {
+          written = await active.producer.commitTransaction(records, this.deps.applicationId, []);
+        } catch (cause) {
+          if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
+            migrated.add(id);
+            return;
+          }
+          throw new StreamsError(
+            'PRODUCE_FAILED',
+            `writing ${records.length} changelog records of task ${id} failed: ${errorMessage(cause)}`,
+            { cause },
+          );
+        }
+        for (const [key, offset] of written) offsets.set(key, offset + 1n);
+      }),
+    );
+    return { offsets, migrated };
   }
 }

@@ -36,6 +36,8 @@ export class ExactlyOnceCommit implements CommitProtocol {
     const committed: TopicPartitionOffset[] = [];
     for (const { task, state, collector, producer } of tasks.active()) {
       const id = task.id;
+      // A task whose stores hold part of a failed record commits nothing: it replays from its last commit.
+      if (!tasks.committable(id)) continue;
       const changelog = state?.prepareCommit() ?? [];
       const records = [...collector.drain(), ...changelog];
       const offsets = pending.of(id);

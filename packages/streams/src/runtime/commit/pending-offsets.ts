@@ -20,8 +20,11 @@ export class PendingOffsets {
     return this.byPartition.size;
   }
 
-  all(): TopicPartitionOffset[] {
-    return [...this.byPartition.values()].map((e) => e.offset);
+  /** The positions to commit, of every task or of the tasks `include` accepts. */
+  all(include: (id: TaskId) => boolean = () => true): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const e of this.byPartition.values()) if (include(e.id)) out.push(e.offset);
+    return out;
   }
 
   of(id: TaskId): TopicPartitionOffset[] {
