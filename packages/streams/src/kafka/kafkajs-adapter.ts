@@ -23,6 +23,7 @@ import type {
   ChangelogReaderPort,
   ClientOptions,
   ConsumedRecord,
+  ConsumerGroupMetadata,
   ConsumerOptions,
   ConsumerPort,
   KafkaClientFactory,
@@ -249,7 +250,7 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
 
   async commitTransaction(
     records: OutgoingRecord[],
-    groupId: string,
+    group: ConsumerGroupMetadata,
     offsets: TopicPartitionOffset[],
   ): Promise<Map<string, bigint>> {
     if (records.length === 0 && offsets.length === 0) return new Map();
@@ -270,8 +271,14 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
             ...(byTopic.get(o.topic) ?? []),
             { partition: o.partition, offset: o.offset },
           ]);
+        // TxnOffsetCommit v3 (KIP-447) carries the generation: a zombie's offsets are refused, and so its output.
         await txn.sendOffsets({
-          consumerGroupId: groupId,
+          consumerGroupId: group.groupId,
+          consumerGroupMetadata: {
+            generationId: group.generationId,
+            memberId: group.memberId,
+            groupInstanceId: group.groupInstanceId ?? null,
+          },
           topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
         });
       }
@@ -279,6 +286,14 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
       return last;
     } catch (err) {
       await txn.abort().catch(() => undefined);
+      const type = protocolErrorType(err);
+      if (type !== undefined && REBALANCE_ERRORS.has(type)) {
+        throw new StreamsError(
+          'TASK_MIGRATED',
+          `the group coordinator refused the transaction's offsets of generation ${group.generationId} (${type}); the transaction was aborted`,
+          { cause: err },
+        );
+      }
       throw err;
     }
   }
@@ -293,13 +308,25 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
 class KafkajsConsumer implements ConsumerPort {
   private closed = false;
   private subscribed: string[] = [];
+  private group: ConsumerGroupMetadata;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
   ) {
-    const { GROUP_JOIN, CRASH } = consumer.events;
+    const { groupId, groupInstanceId } = options;
+    this.group = { groupId, generationId: -1, memberId: '', ...(groupInstanceId ? { groupInstanceId } : {}) };
+    const { GROUP_JOIN, CRASH, COORDINATOR_WAIT } = consumer.events;
+    consumer.on(COORDINATOR_WAIT, ({ payload }) =>
+      options.onCoordinatorWait?.({
+        reason: payload.error,
+        attempt: payload.retryCount + 1,
+        retryInMs: payload.retryTime,
+      }),
+    );
     consumer.on(GROUP_JOIN, (event) => {
+      const { generationId, memberId } = event.payload;
+      this.group = { ...this.group, generationId, memberId };
       const assigned: { topic: string; partition: number }[] = [];
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
         for (const partition of partitions) assigned.push({ topic, partition });
@@ -364,6 +391,10 @@ class KafkajsConsumer implements ConsumerPort {
 
   requestRejoin(): void {
     this.consumer.requestRejoin();
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    return this.group;
   }
 
   async close(options: { leaveGroup?: boolean } = {}): Promise<void> {

@@ -91,12 +91,14 @@ export interface TransactionalProducerPort {
   /** Registers the transactional id: older producers with the same id are fenced, their open transaction aborted. */
   connect(): Promise<void>;
   /**
-   * Writes the records and commits the consumer offsets of `groupId` in one transaction, and resolves once it is
-   * committed, with the last offset per explicitly chosen partition. On failure the transaction is aborted.
+   * Writes the records and commits the consumer offsets of `group` in one transaction, and resolves once it is
+   * committed, with the last offset per explicitly chosen partition. On failure the transaction is aborted. The
+   * group metadata lets the coordinator refuse the offsets of a member that is no longer in that generation (a
+   * zombie): that failure is a StreamsError TASK_MIGRATED.
    */
   commitTransaction(
     records: OutgoingRecord[],
-    groupId: string,
+    group: ConsumerGroupMetadata,
     offsets: TopicPartitionOffset[],
   ): Promise<Map<string, bigint>>;
   close(): Promise<void>;
@@ -170,6 +172,11 @@ export interface ConsumerOptions {
   /** Whether the tasks hold state (default true); the assignor ignores lags of stateless tasks. */
   statefulTasks?: boolean;
   onGroupJoin?: (join: GroupJoin) => void;
+  /**
+   * Called when a join waits for the group coordinator (loading or not available yet, e.g. right after a broker
+   * started) and will try again in `retryInMs`, within the client's retry budget.
+   */
+  onCoordinatorWait?: (wait: { reason: string; attempt: number; retryInMs: number }) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
 }
@@ -197,6 +204,8 @@ export interface ConsumerPort {
   close(options?: { leaveGroup?: boolean }): Promise<void>;
   /** Rejoins the group after the running batch, with a fresh subscription: a rebalance. */
   requestRejoin(): void;
+  /** This member's position in the group as of its latest join (generation -1 and no member id before the first). */
+  groupMetadata(): ConsumerGroupMetadata;
 }
 
 export interface ClientOptions {

@@ -379,6 +379,14 @@ export class StreamsApp {
       readCommitted: this.config.processingGuarantee === 'exactly-once',
       fromBeginning: this.config.autoOffsetReset === 'earliest',
       onGroupJoin: (join) => this.onGroupJoin(join),
+      onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
+        this.config.logger.warn('waiting for the group coordinator before joining the group', {
+          groupId: this.config.applicationId,
+          reason,
+          attempt,
+          retryInMs,
+          startTimeoutMs: this.config.startTimeoutMs,
+        }),
       ...(this.config.instanceId === undefined ? {} : { groupInstanceId: this.config.instanceId }),
       onCrash: (error) =>
         this.fail(
@@ -675,7 +683,10 @@ export class StreamsApp {
       return offsets;
     };
     try {
-      this.changelogRecords += await this.tasks!.commitTransactions(offsetsOf);
+      this.changelogRecords += await this.tasks!.commitTransactions(
+        offsetsOf,
+        this.consumer!.groupMetadata(),
+      );
     } catch (cause) {
       throw new StreamsError('COMMIT_FAILED', `a task's transaction failed: ${errorMessage(cause)}`, {
         cause,

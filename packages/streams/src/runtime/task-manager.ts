@@ -5,6 +5,7 @@ import { errorMessage, StreamsError } from '../errors.js';
 import type {
   AdminPort,
   ChangelogReaderPort,
+  ConsumerGroupMetadata,
   KafkaClientFactory,
   TopicPartitionOffset,
   TransactionalProducerPort,
@@ -130,13 +131,16 @@ export class TaskManager {
    * Exactly-once commit of every task: its buffered output, its changelog records and its input offsets in one
    * transaction; then, once committed, its state and checkpoint. Returns the number of changelog records written.
    */
-  async commitTransactions(offsetsOf: (partition: number) => TopicPartitionOffset[]): Promise<number> {
+  async commitTransactions(
+    offsetsOf: (partition: number) => TopicPartitionOffset[],
+    group: ConsumerGroupMetadata,
+  ): Promise<number> {
     let changelogRecords = 0;
     for (const [partition, { state, collector, producer }] of this.ready) {
       const changelog = state?.prepareCommit() ?? [];
       const records = [...collector.drain(), ...changelog];
       const offsets = offsetsOf(partition);
-      const written = await producer!.commitTransaction(records, this.deps.config.applicationId, offsets);
+      const written = await producer!.commitTransaction(records, group, offsets);
       await state?.completeCommit(written);
       changelogRecords += changelog.length;
     }
