@@ -25,5 +25,8 @@ export class FakeAdmin implements AdminPort {
     return counts;
   }
   async createTopics(_topics: TopicSpec[]): Promise<void> {}
+  async committedOffsets(_groupId: string, _topics: string[]): Promise<Map<string, bigint>> {
+    return new Map();
+  }
   async close(): Promise<void> {}
 }

@@ -165,6 +165,16 @@ class KafkajsAdmin implements AdminPort {
     if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
   }
 
+  async committedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>> {
+    const committed = new Map<string, bigint>();
+    for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId, topics })) {
+      for (const { partition, offset } of partitions) {
+        if (BigInt(offset) >= 0n) committed.set(`${topic}:${partition}`, BigInt(offset));
+      }
+    }
+    return committed;
+  }
+
   private async waitForLeaders(topics: string[]): Promise<void> {
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
@@ -293,6 +303,10 @@ class KafkajsTransactionalProducer implements TransactionalProducerPort {
           `the group coordinator refused the transaction's offsets of generation ${group.generationId} (${type}); the transaction was aborted`,
           { cause: err },
         );
+      }
+      // Another producer initialised this task's transactional id: the task has a new owner.
+      if (type === 'INVALID_PRODUCER_EPOCH') {
+        throw new StreamsError('TASK_MIGRATED', `the task's producer was fenced (${type})`, { cause: err });
       }
       throw err;
     }

@@ -73,6 +73,11 @@ export interface AdminPort {
   /** Partition counts of the given topics; topics that do not exist are absent from the map. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
   createTopics(topics: TopicSpec[]): Promise<void>;
+  /**
+   * The committed offsets of `groupId` on `topics` (the next offset to read), keyed `topic:partition`; partitions
+   * without a committed offset are absent.
+   */
+  committedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>>;
   close(): Promise<void>;
 }
 

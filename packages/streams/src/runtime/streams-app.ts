@@ -138,6 +138,8 @@ export class StreamsApp {
   private lastCommit = Date.now();
   private processed = 0;
   private commits = 0;
+  /** Exactly-once: a transaction was refused as from a stale generation; input waits for the next join. */
+  private awaitingRejoin = false;
   private stopping = false;
   private failure: StreamsError | undefined;
   private closing: Promise<void> | undefined;
@@ -434,6 +436,7 @@ export class StreamsApp {
 
   private onGroupJoin({ assigned, generationId, assignment }: GroupJoin): void {
     this.rebalances++;
+    this.awaitingRejoin = false;
     this.generationId = generationId;
     this.ownAssignment = assignment;
     this.assignedAt = Date.now();
@@ -547,7 +550,7 @@ export class StreamsApp {
 
   /** Processes a fetched batch synchronously, sends its output in one request, and commits when due. */
   private async processBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
-    if (this.stopping || this.failure || batch.records.length === 0) return;
+    if (this.stopping || this.failure || this.awaitingRejoin || batch.records.length === 0) return;
     let failed: StreamsError | undefined;
     let commitRequested = false;
     try {
@@ -688,6 +691,20 @@ export class StreamsApp {
         this.consumer!.groupMetadata(),
       );
     } catch (cause) {
+      if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
+        // The tasks not committed are closed; their input is fetched again from the committed offsets once the
+        // consumer has rejoined (each new generation reads them again), so nothing is processed until then.
+        const open = new Set(this.tasks!.active().map((a) => a.task.partition));
+        for (const [key, o] of this.pendingOffsets) {
+          if (!open.has(o.partition) || committed.includes(o)) this.pendingOffsets.delete(key);
+        }
+        this.awaitingRejoin = true;
+        this.consumer!.requestRejoin();
+        this.config.logger.warn('a transaction was refused by a rebalance; rejoining the group', {
+          error: cause.message,
+        });
+        return;
+      }
       throw new StreamsError('COMMIT_FAILED', `a task's transaction failed: ${errorMessage(cause)}`, {
         cause,
       });

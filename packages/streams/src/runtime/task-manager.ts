@@ -50,7 +50,7 @@ function replayedUpTo(
   partition: number,
 ): Map<string, number> {
   const out = new Map<string, number>();
-  const topics = graph.nodes.flatMap((n) => (n.kind === 'source' ? n.topics : []));
+  const topics = sourceTopicsOf(graph);
   for (const topic of topics) {
     let lowest = Number.POSITIVE_INFINITY;
     for (const name of state.storeNames()) {
@@ -59,6 +59,38 @@ function replayedUpTo(
     }
     if (Number.isFinite(lowest) && lowest >= 0) out.set(topic, lowest);
   }
+  return out;
+}
+
+function sourceTopicsOf(graph: SealedTopology): string[] {
+  return graph.nodes.flatMap((n) => (n.kind === 'source' ? n.topics : []));
+}
+
+/**
+ * Exactly-once: the consumer read the committed offsets when the group assigned the partition, possibly while the
+ * previous owner (a member paused past its session, a zombie) still had a transaction open, whose offsets were not
+ * visible yet. Initialising this task's producer has since fenced that owner and committed or aborted its
+ * transaction, so the offsets read now are final: input below them is in a committed transaction and is skipped.
+ */
+async function committedUpTo(
+  admin: AdminPort,
+  groupId: string,
+  graph: SealedTopology,
+  partition: number,
+): Promise<Map<string, number>> {
+  const committed = await admin.committedOffsets(groupId, sourceTopicsOf(graph));
+  const out = new Map<string, number>();
+  for (const topic of sourceTopicsOf(graph)) {
+    const next = committed.get(`${topic}:${partition}`);
+    if (next !== undefined && next > 0n) out.set(topic, Number(next) - 1);
+  }
+  return out;
+}
+
+/** Per topic, the higher of two skip marks. */
+function laterOf(a: Map<string, number> | undefined, b: Map<string, number>): Map<string, number> {
+  const out = new Map(a);
+  for (const [topic, offset] of b) out.set(topic, Math.max(offset, out.get(topic) ?? -1));
   return out;
 }
 
@@ -130,17 +162,29 @@ export class TaskManager {
   /**
    * Exactly-once commit of every task: its buffered output, its changelog records and its input offsets in one
    * transaction; then, once committed, its state and checkpoint. Returns the number of changelog records written.
+   * On TASK_MIGRATED (the group refused the offsets; the transaction is aborted) the tasks not committed by this
+   * call are closed dirty, since their caches and buffers hold what the aborted transaction dropped, and the error
+   * is rethrown; they are created again, from the committed offsets and changelogs, after the consumer rejoins.
    */
   async commitTransactions(
     offsetsOf: (partition: number) => TopicPartitionOffset[],
     group: ConsumerGroupMetadata,
   ): Promise<number> {
     let changelogRecords = 0;
-    for (const [partition, { state, collector, producer }] of this.ready) {
+    const tasks = [...this.ready];
+    for (const [i, [partition, { state, collector, producer }]] of tasks.entries()) {
       const changelog = state?.prepareCommit() ?? [];
       const records = [...collector.drain(), ...changelog];
       const offsets = offsetsOf(partition);
-      const written = await producer!.commitTransaction(records, group, offsets);
+      let written: Map<string, bigint>;
+      try {
+        written = await producer!.commitTransaction(records, group, offsets);
+      } catch (err) {
+        if (err instanceof StreamsError && err.code === 'TASK_MIGRATED') {
+          await Promise.all(tasks.slice(i).map(([p]) => this.close(p)));
+        }
+        throw err;
+      }
       await state?.completeCommit(written);
       changelogRecords += changelog.length;
     }
@@ -172,11 +216,13 @@ export class TaskManager {
     const taskId = `0_${partition}`;
     let producer: TransactionalProducerPort | undefined;
     let collector = this.deps.collector;
+    let committed = new Map<string, number>();
     if (config.processingGuarantee === 'exactly-once') {
       // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
       // does the changelog's committed end stop moving, so this comes before the restore.
       producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${taskId}`);
       await producer.connect();
+      committed = await committedUpTo(this.deps.admin, config.applicationId, graph, partition);
       collector = new RecordCollector(DRAIN_ONLY);
     }
     let state: TaskStateManager | undefined;
@@ -211,7 +257,7 @@ export class TaskManager {
     }
     const s = state;
     const task = new StreamTask({
-      replayedUpTo: state ? replayedUpTo(state, graph, partition) : undefined,
+      replayedUpTo: laterOf(state && replayedUpTo(state, graph, partition), committed),
       applicationId: config.applicationId,
       partition,
       graph,
