@@ -36,11 +36,21 @@ await producer.send({
 await producer.disconnect();
 console.log(`produced ${SENTENCES.length} sentences to ${input}`);
 
-// A broker that has just started answers "coordinator loading" for a moment; the client retries, quietly here.
+// A broker that has just started answers "coordinator loading" for a moment; the app waits for it (and logs that
+// it does) within its start timeout. If the app stops anyway, say why instead of waiting for words in vain.
 const app = new StreamsApp(wordSplitTopology(input, output), {
   applicationId: `demo-${run}`,
   brokers,
   clientLogLevel: 'nothing',
+});
+let stopped: (err: Error) => void = () => undefined;
+const failure = new Promise<never>((_, reject) => {
+  stopped = reject;
+});
+failure.catch(() => undefined);
+app.onError((err) => {
+  console.error(`the word-split app stopped: ${err.code}: ${err.message}`);
+  stopped(err);
 });
 await app.start();
 
@@ -67,7 +77,7 @@ const done = new Promise<void>((resolve, reject) => {
   });
 });
 try {
-  await done;
+  await Promise.race([done, failure]);
 } finally {
   await consumer.disconnect();
   await app.close();
