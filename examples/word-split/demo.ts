@@ -1,6 +1,6 @@
 // The demo: creates topics, produces sample sentences, runs the word-split app, and prints the word counts it output.
 import { randomBytes } from 'node:crypto';
-import { StreamsApp } from '@eddy/streams';
+import { StreamsApp, StreamsError } from '@eddy/streams';
 import { Kafka, logLevel } from 'kafkajs';
 import { wordSplitTopology, wordsOf } from './topology.js';
 
@@ -48,11 +48,23 @@ const failure = new Promise<never>((_, reject) => {
   stopped = reject;
 });
 failure.catch(() => undefined);
-app.onError((err) => {
+let told = false;
+const tell = (err: StreamsError) => {
+  if (told) return;
+  told = true;
   console.error(`the word-split app stopped: ${err.code}: ${err.message}`);
   stopped(err);
-});
-await app.start();
+};
+app.onError(tell);
+try {
+  await app.start();
+} catch (err) {
+  if (err instanceof StreamsError) tell(err);
+  process.exitCode = 1;
+  await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+  await admin.disconnect();
+  process.exit();
+}
 
 const expected = SENTENCES.flatMap(wordsOf).length;
 const counts = new Map<string, number>();

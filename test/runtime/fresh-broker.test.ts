@@ -4,19 +4,40 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { type LogFields, StreamsApp, type StreamsError } from '@eddy/streams';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { wordSplitTopology } from '../../examples/word-split/topology.js';
 import { brokerAnswers } from '../kafka/broker.mjs';
-import { waitFor } from '../support/kafka.js';
+import { uniqueName, waitFor } from '../support/kafka.js';
 import { repoRoot } from '../support/processes.js';
 
 /** Several apps (each its own group, so its own __consumer_offsets partition) make hitting the load likely. */
 const APPS = 6;
-const port = 39_600 + 2 * randomInt(0, 50);
-const target = `127.0.0.1:${port}`;
+let port = 0;
+let target = '';
+
+/** True when nothing listens on the port (a broker of another run must not be mistaken for ours). */
+function portFree(p: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = net.connect({ host: '127.0.0.1', port: p });
+    socket.on('connect', () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.on('error', () => done(true));
+  });
+}
+
+/** A client port whose controller port (the next one) is free too. */
+async function freePorts(): Promise<number> {
+  for (;;) {
+    const p = 39_600 + 2 * randomInt(0, 150);
+    if ((await portFree(p)) && (await portFree(p + 1))) return p;
+  }
+}
 
 /** Starts (in the background, so the apps can race it) or stops and wipes the test's own broker. */
 function broker(command: 'start' | 'stop'): void {
@@ -39,9 +60,13 @@ function broker(command: 'start' | 'stop'): void {
 }
 
 describe('a fresh broker', () => {
-  afterAll(() => broker('stop'));
+  afterAll(() => {
+    if (port !== 0) broker('stop');
+  });
 
   it('apps started as soon as it answers wait for its group coordinator and process', async () => {
+    port = await freePorts();
+    target = `127.0.0.1:${port}`;
     rmSync(join(repoRoot, '.data', `kafka-${port}`), { recursive: true, force: true });
     broker('start');
     await waitFor(() => brokerAnswers(target, 500), {
@@ -53,7 +78,10 @@ describe('a fresh broker', () => {
     const kafka = new Kafka({ clientId: 'fresh-broker-test', brokers: [target], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    const topics = Array.from({ length: APPS }, (_, i) => [`in-${i}`, `out-${i}`] as const);
+    const topics = Array.from(
+      { length: APPS },
+      () => [uniqueName('fresh-in'), uniqueName('fresh-out')] as const,
+    );
     await admin.createTopics({
       waitForLeaders: true,
       topics: topics.flat().map((topic) => ({ topic, numPartitions: 1 })),
@@ -71,7 +99,7 @@ describe('a fresh broker', () => {
     };
     const apps = topics.map(([input, output], i) => {
       const app = new StreamsApp(wordSplitTopology(input, output), {
-        applicationId: `fresh-${i}`,
+        applicationId: uniqueName(`fresh-${i}`),
         brokers: [target],
         clientLogLevel: 'nothing',
         logger,
@@ -89,8 +117,11 @@ describe('a fresh broker', () => {
       for (const [input] of topics)
         await producer.send({ topic: input, messages: [{ value: 'hello fresh broker' }] });
       await producer.disconnect();
+      // Before the fix an app's consumer crashed on the loading coordinator after start() had resolved: the app
+      // stopped with BROKER_UNREACHABLE and its words never came.
       await waitFor(
         async () => {
+          if (errors.length > 0) return true;
           const offsets = await Promise.all(topics.map(([, output]) => admin.fetchTopicOffsets(output)));
           return offsets.every((o) => o.every((p) => Number(p.high) === 3));
         },
