@@ -2,67 +2,16 @@
 // consumer's group metadata sends TxnOffsetCommit v3 carrying generation, member id and instance id, and the
 // coordinator refuses a commit from a stale generation or a removed member, so the aborted transaction's output
 // never becomes visible to read_committed readers.
-import net from 'node:net';
-import { type ConsumerGroupJoinEvent, type ISocketFactory, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type ConsumerGroupJoinEvent, Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, uniqueName } from '../support/kafka.js';
 import { ClientRegistry, fastConsumerConfig, nextGroupJoin } from './clients.js';
+import { FrameReader, recordingSocketFactory } from './wire.js';
 
 const TXN_OFFSET_COMMIT = 28;
 
-/** Reads a flexible (v3+) request: size, header v2 (api key, version, correlation id, client id, tags), body. */
-class FlexibleFrameReader {
-  #at = 4;
-  readonly apiKey: number;
-  readonly apiVersion: number;
-
-  constructor(private readonly frame: Buffer) {
-    this.apiKey = this.int16();
-    this.apiVersion = this.int16();
-    this.int32();
-    const clientIdLength = this.int16();
-    this.#at += Math.max(0, clientIdLength);
-    this.uvarint(); // header tagged fields
-  }
-
-  int16(): number {
-    const v = this.frame.readInt16BE(this.#at);
-    this.#at += 2;
-    return v;
-  }
-
-  int32(): number {
-    const v = this.frame.readInt32BE(this.#at);
-    this.#at += 4;
-    return v;
-  }
-
-  int64(): bigint {
-    const v = this.frame.readBigInt64BE(this.#at);
-    this.#at += 8;
-    return v;
-  }
-
-  uvarint(): number {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = this.frame[this.#at++]!;
-      value |= (byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return value;
-    }
-  }
-
-  compactString(): string | null {
-    const length = this.uvarint() - 1;
-    if (length < 0) return null;
-    const v = this.frame.toString('utf8', this.#at, this.#at + length);
-    this.#at += length;
-    return v;
-  }
-}
-
 function decodeTxnOffsetCommitV3(frame: Buffer) {
-  const r = new FlexibleFrameReader(frame);
+  const r = new FrameReader(frame, { flexible: true });
   const apiVersion = r.apiVersion;
   const transactionalId = r.compactString();
   const groupId = r.compactString();
@@ -87,21 +36,6 @@ function decodeTxnOffsetCommitV3(frame: Buffer) {
   return { apiVersion, transactionalId, groupId, generationId, memberId, groupInstanceId, topics };
 }
 
-/** A socketFactory that keeps the TxnOffsetCommit request frames. */
-function recordingSocketFactory(frames: Buffer[]): ISocketFactory {
-  return ({ host, port, onConnect }) => {
-    const socket = net.connect({ host, port }, onConnect);
-    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === TXN_OFFSET_COMMIT) {
-        frames.push(chunk);
-      }
-      return write(chunk as Buffer, ...rest);
-    }) as typeof socket.write;
-    return socket;
-  };
-}
-
 type Join = ConsumerGroupJoinEvent['payload'];
 
 describe('TxnOffsetCommit v3 with group metadata (patched kafkajs)', () => {
@@ -124,7 +58,7 @@ describe('TxnOffsetCommit v3 with group metadata (patched kafkajs)', () => {
       clientId: uniqueName('txn-v3'),
       brokers: brokerList(),
       logLevel: logLevel.NOTHING,
-      socketFactory: recordingSocketFactory(frames),
+      socketFactory: recordingSocketFactory(new Map([[TXN_OFFSET_COMMIT, frames]])),
     });
     const producer = clients.track(
       kafka.producer({ transactionalId: uniqueName('txn'), idempotent: true, maxInFlightRequests: 1 }),
@@ -137,21 +71,6 @@ describe('TxnOffsetCommit v3 with group metadata (patched kafkajs)', () => {
     const admin = await clients.admin();
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return offsets?.partitions.find((p) => p.partition === 0)?.offset;
-  }
-
-  /** The values of `topic` a read_committed reader sees, up to and including `last`. */
-  async function readCommitted(topic: string, last: string): Promise<string[]> {
-    const consumer = await clients.consumer(fastConsumerConfig(uniqueName('reader')));
-    const values: string[] = [];
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-      },
-    });
-    await waitFor(() => values.includes(last), { timeoutMs: 15_000, what: `"${last}" on ${topic}` });
-    await consumer.disconnect();
-    return values;
   }
 
   it('sends v3 with the generation, member id and instance id, and commits', async () => {
@@ -191,7 +110,7 @@ describe('TxnOffsetCommit v3 with group metadata (patched kafkajs)', () => {
       },
     ]);
     expect(await committedOffset(groupId, input)).toBe('5');
-    expect(await readCommitted(output, 'committed')).toEqual(['committed']);
+    expect(await clients.readUntil(output, 'committed')).toEqual(['committed']);
   });
 
   it('without group metadata sends v3 with generation -1 and no member, which the coordinator accepts', async () => {
@@ -262,7 +181,7 @@ describe('TxnOffsetCommit v3 with group metadata (patched kafkajs)', () => {
       const next = await producer.transaction();
       await next.send({ topic: output, messages: [{ value: 'marker' }] });
       await next.commit();
-      expect(await readCommitted(output, 'marker')).toEqual(['marker']);
+      expect(await clients.readUntil(output, 'marker')).toEqual(['marker']);
     },
   );
 });
