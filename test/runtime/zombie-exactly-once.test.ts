@@ -1,8 +1,8 @@
 // Exactly-once with a zombie: of two exactly-once instances, A is SIGSTOPped past its session timeout while input
 // keeps arriving, the group moves all its tasks to B, B processes, and A is resumed (SIGCONT) still believing it
 // owns its tasks. The read_committed output holds exactly one output per input, for a stateless and a stateful
-// topology.
-import { writeFileSync } from 'node:fs';
+// topology. On the code before generation-aware commits this failed in 2 of 4 runs: A resumed after B had read the
+// committed offsets but before B had initialised (and so fenced) a task's producer, and both committed that input.
 import { describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
@@ -96,11 +96,9 @@ describe('exactly-once with a paused member (zombie)', () => {
         COMMIT_INTERVAL_MS: '200',
       });
       const a = apps.start(c.script, [input, output], env());
-      let second: AppProcess | undefined;
       try {
         await waitFor(() => (lastTasks(a)?.length ?? 0) === PARTITIONS, { what: 'A holding every task' });
         const b = apps.start(c.script, [input, output], env());
-        second = b;
         await waitFor(() => (lastTasks(b)?.length ?? 0) > 0 && (lastTasks(a)?.length ?? 0) < PARTITIONS, {
           what: 'A and B sharing the tasks',
         });
@@ -111,8 +109,10 @@ describe('exactly-once with a paused member (zombie)', () => {
           timeoutMs: 60_000,
           what: 'B holding every task after A missed its session',
         });
+        // Resume A as soon as B processes with every task: B has read the committed offsets of A's partitions, and
+        // may not have created their tasks yet (that is where the duplicates came from).
         const atTakeover = outputs.length;
-        await waitFor(() => outputs.length > atTakeover + 200, { what: 'B processing A’s former tasks' });
+        await waitFor(() => outputs.length > atTakeover, { what: 'output from B holding every task' });
         a.child.kill('SIGCONT');
         const atResume = outputs.length;
         await waitFor(() => outputs.length > atResume + 300, { what: 'more output after A resumed' });
@@ -148,10 +148,6 @@ describe('exactly-once with a paused member (zombie)', () => {
         await producer.disconnect();
         await reader.stop();
         a.child.kill('SIGCONT');
-        if (process.env.ZOMBIE_LOG) {
-          writeFileSync(`${process.env.ZOMBIE_LOG}-${c.script.split('/')[1]}-a.log`, a.output());
-          writeFileSync(`${process.env.ZOMBIE_LOG}-${c.script.split('/')[1]}-b.log`, second?.output() ?? '');
-        }
       }
     }, 300_000);
   }
