@@ -25,8 +25,11 @@ export class FakeAdmin implements AdminPort {
     return counts;
   }
   async createTopics(_topics: TopicSpec[]): Promise<void> {}
-  async committedOffsets(_groupId: string, _topics: string[]): Promise<Map<string, bigint>> {
-    return new Map();
+  /** Committed offsets of the (one) group, keyed `topic:partition`. */
+  readonly committed = new Map<string, bigint>();
+
+  async committedOffsets(_groupId: string, topics: string[]): Promise<Map<string, bigint>> {
+    return new Map([...this.committed].filter(([key]) => topics.some((t) => key.startsWith(`${t}:`))));
   }
   async close(): Promise<void> {}
 }
