@@ -1,6 +1,6 @@
 // The demo: creates topics, produces sample sentences, runs the word-split app, and prints the word counts it output.
 import { randomBytes } from 'node:crypto';
-import { StreamsApp } from '@eddy/streams';
+import { StreamsApp, StreamsError } from '@eddy/streams';
 import { Kafka, logLevel } from 'kafkajs';
 import { wordSplitTopology, wordsOf } from './topology.js';
 
@@ -36,13 +36,35 @@ await producer.send({
 await producer.disconnect();
 console.log(`produced ${SENTENCES.length} sentences to ${input}`);
 
-// A broker that has just started answers "coordinator loading" for a moment; the client retries, quietly here.
+// A broker that has just started answers "coordinator loading" for a moment; the app waits for it (and logs that
+// it does) within its start timeout. If the app stops anyway, say why instead of waiting for words in vain.
 const app = new StreamsApp(wordSplitTopology(input, output), {
   applicationId: `demo-${run}`,
   brokers,
   clientLogLevel: 'nothing',
 });
-await app.start();
+let stopped: (err: Error) => void = () => undefined;
+const failure = new Promise<never>((_, reject) => {
+  stopped = reject;
+});
+failure.catch(() => undefined);
+let told = false;
+const tell = (err: StreamsError) => {
+  if (told) return;
+  told = true;
+  console.error(`the word-split app stopped: ${err.code}: ${err.message}`);
+  stopped(err);
+};
+app.onError(tell);
+try {
+  await app.start();
+} catch (err) {
+  if (err instanceof StreamsError) tell(err);
+  process.exitCode = 1;
+  await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
+  await admin.disconnect();
+  process.exit();
+}
 
 const expected = SENTENCES.flatMap(wordsOf).length;
 const counts = new Map<string, number>();
@@ -67,7 +89,7 @@ const done = new Promise<void>((resolve, reject) => {
   });
 });
 try {
-  await done;
+  await Promise.race([done, failure]);
 } finally {
   await consumer.disconnect();
   await app.close();

@@ -1,46 +1,12 @@
 // What the patched kafkajs puts on the wire for a static member: JoinGroup and LeaveGroup carry group_instance_id.
-import net from 'node:net';
-import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastConsumerConfig, nextGroupJoin } from '../kafkajs/clients.js';
+import { FrameReader, recordingSocketFactory } from '../kafkajs/wire.js';
 import { brokerList, createTopics, uniqueName } from '../support/kafka.js';
 
 const JOIN_GROUP = 11;
 const LEAVE_GROUP = 13;
-
-/** Reads a request frame: size, header v1 (api key, version, correlation id, client id), then the body. */
-class FrameReader {
-  #at = 4;
-  readonly apiKey: number;
-  readonly apiVersion: number;
-
-  constructor(private readonly frame: Buffer) {
-    this.apiKey = this.int16();
-    this.apiVersion = this.int16();
-    this.int32();
-    this.string();
-  }
-
-  int16(): number {
-    const v = this.frame.readInt16BE(this.#at);
-    this.#at += 2;
-    return v;
-  }
-
-  int32(): number {
-    const v = this.frame.readInt32BE(this.#at);
-    this.#at += 4;
-    return v;
-  }
-
-  string(): string | null {
-    const length = this.int16();
-    if (length < 0) return null;
-    const v = this.frame.toString('utf8', this.#at, this.#at + length);
-    this.#at += length;
-    return v;
-  }
-}
 
 function decodeJoinGroupV5(frame: Buffer) {
   const r = new FrameReader(frame);
@@ -62,22 +28,6 @@ function decodeLeaveGroupV3(frame: Buffer) {
     groupInstanceId: r.string(),
   }));
   return { apiVersion: r.apiVersion, groupId, members };
-}
-
-/** A socketFactory that keeps the JoinGroup and LeaveGroup request frames. */
-function recordingSocketFactory(frames: Map<number, Buffer[]>): ISocketFactory {
-  return ({ host, port, onConnect }) => {
-    const socket = net.connect({ host, port }, onConnect);
-    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 6) {
-        const apiKey = chunk.readInt16BE(4);
-        if (apiKey === JOIN_GROUP || apiKey === LEAVE_GROUP) frames.get(apiKey)?.push(chunk);
-      }
-      return write(chunk as Buffer, ...rest);
-    }) as typeof socket.write;
-    return socket;
-  };
 }
 
 describe('static membership on the wire (patched kafkajs)', () => {

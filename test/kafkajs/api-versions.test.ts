@@ -37,7 +37,7 @@ async function brokerVersions(): Promise<Record<number, VersionRange>> {
   }
 }
 
-/** What kafkajs 2.2.4 picks (its highest implemented version capped by the broker's max), as observed on 4.1.1. */
+/** What the patched kafkajs 2.2.4 picks (its highest implemented version capped by the broker's max), as observed on 4.1.1. */
 const expectedNegotiated: Record<string, number> = {
   Produce: 7,
   Fetch: 11,
@@ -60,7 +60,8 @@ const expectedNegotiated: Record<string, number> = {
   AddPartitionsToTxn: 1,
   AddOffsetsToTxn: 1,
   EndTxn: 1,
-  TxnOffsetCommit: 1,
+  // 3 with the project's patch (KIP-447 group metadata); unpatched kafkajs implements 0–1
+  TxnOffsetCommit: 3,
   DescribeConfigs: 2,
   AlterConfigs: 1,
   CreatePartitions: 1,
@@ -140,7 +141,7 @@ describe('kafkajs protocol versions on Kafka 4', () => {
       'SyncGroup v3',
       'OffsetCommit v5',
       'OffsetFetch v4',
-      'TxnOffsetCommit v1',
+      'TxnOffsetCommit v3',
       'EndTxn v1',
       'InitProducerId v1',
       'LeaveGroup v3',

@@ -1,6 +1,6 @@
 // Shared setup for the kafkajs compatibility tests: fast consumer settings and a registry that disconnects clients.
 import type { Admin, Consumer, ConsumerConfig, ConsumerGroupJoinEvent, Kafka, Producer } from 'kafkajs';
-import { testKafka } from '../support/kafka.js';
+import { testKafka, uniqueName, waitFor } from '../support/kafka.js';
 
 type Client = Admin | Consumer | Producer;
 
@@ -43,6 +43,21 @@ export class ClientRegistry {
     const consumer = this.track(this.kafka.consumer(config));
     await consumer.connect();
     return consumer;
+  }
+
+  /** Reads `topic` from the beginning with the given isolation until a value equal to `last` arrives. */
+  async readUntil(topic: string, last: string, { readUncommitted = false } = {}): Promise<string[]> {
+    const consumer = await this.consumer(fastConsumerConfig(uniqueName('reader'), { readUncommitted }));
+    const values: string[] = [];
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(message.value?.toString() ?? '');
+      },
+    });
+    await waitFor(() => values.includes(last), { timeoutMs: 15_000, what: `"${last}" on ${topic}` });
+    await consumer.disconnect();
+    return values;
   }
 
   async closeAll(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Admin, Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
-import { ClientRegistry, fastConsumerConfig } from './clients.js';
+import { ClientRegistry } from './clients.js';
 
 const failureOf = (p: Promise<unknown>): Promise<unknown> =>
   p.then(
@@ -21,21 +21,6 @@ describe('kafkajs transactions on Kafka 4', () => {
 
   const transactionalProducer = (transactionalId: string): Promise<Producer> =>
     clients.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
-
-  /** Reads `topic` from the beginning with the given isolation until a value equal to `last` arrives. */
-  async function readUntil(topic: string, last: string, readUncommitted: boolean): Promise<string[]> {
-    const consumer = await clients.consumer(fastConsumerConfig(uniqueName('reader'), { readUncommitted }));
-    const values: string[] = [];
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        values.push(message.value?.toString() ?? '');
-      },
-    });
-    await waitFor(() => values.includes(last), { timeoutMs: 15_000, what: `"${last}" on ${topic}` });
-    await consumer.disconnect();
-    return values;
-  }
 
   async function committedOffset(groupId: string, topic: string): Promise<string | undefined> {
     const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -76,8 +61,14 @@ describe('kafkajs transactions on Kafka 4', () => {
     await last.send({ topic: output, messages: [{ value: 'c3' }] });
     await last.commit();
 
-    expect(await readUntil(output, 'c3', false)).toEqual(['c1', 'c2', 'c3']);
-    expect(await readUntil(output, 'c3', true)).toEqual(['c1', 'c2', 'a1', 'a2', 'c3']);
+    expect(await clients.readUntil(output, 'c3')).toEqual(['c1', 'c2', 'c3']);
+    expect(await clients.readUntil(output, 'c3', { readUncommitted: true })).toEqual([
+      'c1',
+      'c2',
+      'a1',
+      'a2',
+      'c3',
+    ]);
     // The aborted transaction's offsets never became visible.
     expect(await committedOffset(groupId, input)).toBe('5');
     // Transaction markers take offsets: 3 committed + 2 aborted records + 3 markers.
@@ -114,7 +105,7 @@ describe('kafkajs transactions on Kafka 4', () => {
       message: expect.stringContaining('in state "COMMITTING"'),
     });
 
-    expect(await readUntil(topic, 'from-second', false)).toEqual(['from-second']);
+    expect(await clients.readUntil(topic, 'from-second')).toEqual(['from-second']);
   });
 
   it('a fenced producer without an open transaction fails on the next send', async () => {
@@ -146,6 +137,6 @@ describe('kafkajs transactions on Kafka 4', () => {
       type: 'INVALID_PRODUCER_EPOCH',
     });
 
-    expect(await readUntil(topic, 'second-1', false)).toEqual(['first-1', 'second-1']);
+    expect(await clients.readUntil(topic, 'second-1')).toEqual(['first-1', 'second-1']);
   });
 });

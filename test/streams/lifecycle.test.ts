@@ -74,6 +74,7 @@ function wrapConsumer(consumer: ConsumerPort, overrides: Partial<ConsumerPort>):
     stop: (o) => consumer.stop(o),
     close: (o) => consumer.close(o),
     requestRejoin: () => consumer.requestRejoin(),
+    groupMetadata: () => consumer.groupMetadata(),
     ...overrides,
   };
 }

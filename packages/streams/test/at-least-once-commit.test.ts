@@ -117,9 +117,11 @@ describe('AtLeastOnceCommit', () => {
       factory: t.factory,
     });
     offsets = new PendingOffsets();
-    const consumer = { commit: async (o: TopicPartitionOffset[]) => void committed.push(o) } as ConsumerPort;
+    const consumer = {
+      commit: async (o: TopicPartitionOffset[]) => void committed.push(o),
+      groupMetadata: () => ({ groupId: 'tm-app', generationId: 1, memberId: 'm-1' }),
+    } as ConsumerPort;
     commit = new AtLeastOnceCommit({
-      applicationId: 'tm-app',
       tasks: manager,
       offsets,
       consumer,

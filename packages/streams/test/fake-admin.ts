@@ -43,5 +43,11 @@ export class FakeAdmin implements AdminPort {
       if (o !== undefined && BigInt(offset) > o.low) o.low = BigInt(offset);
     }
   }
+  /** Committed offsets of the (one) group, keyed `topic:partition`. */
+  readonly committed = new Map<string, bigint>();
+
+  async committedOffsets(_groupId: string, topics: string[]): Promise<Map<string, bigint>> {
+    return new Map([...this.committed].filter(([key]) => topics.some((t) => key.startsWith(`${t}:`))));
+  }
   async close(): Promise<void> {}
 }

@@ -82,6 +82,11 @@ export interface AdminPort {
   createTopics(topics: TopicSpec[]): Promise<void>;
   /** Deletes the records of `topic` below `offset` in each given partition (moves the log start up to it). */
   deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void>;
+  /**
+   * The committed offsets of `groupId` on `topics` (the next offset to read), keyed `topic:partition`; partitions
+   * without a committed offset are absent.
+   */
+  committedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>>;
   close(): Promise<void>;
 }
 
@@ -100,12 +105,14 @@ export interface TransactionalProducerPort {
   /** Registers the transactional id: older producers with the same id are fenced, their open transaction aborted. */
   connect(): Promise<void>;
   /**
-   * Writes the records and commits the consumer offsets of `groupId` in one transaction, and resolves once it is
-   * committed, with the last offset per explicitly chosen partition. On failure the transaction is aborted.
+   * Writes the records and commits the consumer offsets of `group` in one transaction, and resolves once it is
+   * committed, with the last offset per explicitly chosen partition. On failure the transaction is aborted. The
+   * group metadata lets the coordinator refuse the offsets of a member that is no longer in that generation (a
+   * zombie): that failure is a StreamsError TASK_MIGRATED.
    */
   commitTransaction(
     records: OutgoingRecord[],
-    groupId: string,
+    group: ConsumerGroupMetadata,
     offsets: TopicPartitionOffset[],
   ): Promise<Map<string, bigint>>;
   close(): Promise<void>;
@@ -170,6 +177,11 @@ export interface ConsumerOptions {
    */
   groupInstanceId?: string;
   onGroupJoin?: (join: GroupJoin) => void;
+  /**
+   * Called when a join waits for the group coordinator (loading or not available yet, e.g. right after a broker
+   * started) and will try again in `retryInMs`, within the client's retry budget.
+   */
+  onCoordinatorWait?: (wait: { reason: string; attempt: number; retryInMs: number }) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
 }
@@ -195,6 +207,8 @@ export interface ConsumerPort {
   close(options?: { leaveGroup?: boolean }): Promise<void>;
   /** Rejoins the group after the running batch, with a fresh subscription: a rebalance. */
   requestRejoin(): void;
+  /** This member's position in the group as of its latest join (generation -1 and no member id before the first). */
+  groupMetadata(): ConsumerGroupMetadata;
 }
 
 /** What the Kafka client logs. */

@@ -18,6 +18,8 @@ export interface CreateTaskOptions {
   state: TaskState | undefined;
   /** Wall-clock time source (the test driver replaces it). */
   clock?: () => number;
+  /** Per source topic, input already committed elsewhere (exactly-once, read after fencing): skipped too. */
+  committedUpTo?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -36,6 +38,12 @@ export function replayedUpTo(state: TaskStateManager, id: TaskId): Map<string, n
 export function createTask(options: CreateTaskOptions): StreamTask {
   const { id, graph, config, state } = options;
   const manager = state?.state;
+  // Input at or below the higher of the stores' replay point and the committed offsets is skipped.
+  const skip = new Map(options.committedUpTo);
+  if (manager !== undefined) {
+    for (const [topic, offset] of replayedUpTo(manager, id))
+      skip.set(topic, Math.max(offset, skip.get(topic) ?? -1));
+  }
   return new StreamTask({
     id,
     graph,
@@ -46,10 +54,10 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     logger: config.logger,
     ...(config.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: config.maxTaskIdleMs }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(skip.size === 0 ? {} : { replayedUpTo: skip }),
     ...(manager === undefined
       ? {}
       : {
-          replayedUpTo: replayedUpTo(manager, id),
           stores: {
             store: (name: string) => {
               if (!state!.stores.has(name)) {

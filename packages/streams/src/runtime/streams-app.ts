@@ -437,6 +437,14 @@ export class StreamsApp {
       readCommitted: config.processingGuarantee === 'exactly-once',
       fromBeginning: config.autoOffsetReset === 'earliest',
       onGroupJoin: (join) => rebalance.onGroupJoin(join),
+      onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
+        config.logger.warn('waiting for the group coordinator before joining the group', {
+          groupId: config.applicationId,
+          reason,
+          attempt,
+          retryInMs,
+          startTimeoutMs: config.startTimeoutMs,
+        }),
       ...(config.instanceId === undefined ? {} : { groupInstanceId: config.instanceId }),
       onCrash: (error) =>
         this.fail(
@@ -456,14 +464,13 @@ export class StreamsApp {
     const commit: CommitProtocol =
       config.processingGuarantee === 'exactly-once'
         ? new ExactlyOnceCommit({
-            applicationId: config.applicationId,
             tasks,
+            consumer,
             offsets,
             logger: config.logger,
             onTaskMigrated,
           })
         : new AtLeastOnceCommit({
-            applicationId: config.applicationId,
             tasks,
             offsets,
             consumer,

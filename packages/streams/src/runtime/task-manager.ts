@@ -41,6 +41,28 @@ export interface TaskManagerDeps {
   onStateClosing?: (id: TaskId, positions: ChangelogPartition[]) => void;
 }
 
+/**
+ * Exactly-once: the consumer read the committed offsets when the group assigned the partition, possibly while the
+ * previous owner (a member paused past its session, a zombie) still had a transaction open, whose offsets were not
+ * visible yet. Initialising this task's producer has since fenced that owner and committed or aborted its
+ * transaction, so the offsets read now are final: input below them is in a committed transaction and is skipped.
+ */
+async function committedUpTo(
+  admin: AdminPort,
+  groupId: string,
+  graph: SealedTopology,
+  id: TaskId,
+): Promise<Map<string, number>> {
+  const topics = graph.subtopologies[id.subtopology]?.sourceTopics ?? [];
+  const committed = await admin.committedOffsets(groupId, topics);
+  const out = new Map<string, number>();
+  for (const topic of topics) {
+    const next = committed.get(`${topic}:${id.partition}`);
+    if (next !== undefined && next > 0n) out.set(topic, Number(next) - 1);
+  }
+  return out;
+}
+
 export class TaskManager {
   private readonly ready = new Map<TaskId, ActiveTask>();
   private readonly creating = new Map<TaskId, Promise<ActiveTask>>();
@@ -132,11 +154,13 @@ export class TaskManager {
     const logged = (graph.subtopologies[id.subtopology]?.stores ?? []).some(
       (s) => s.builder.options.logging ?? true,
     );
+    let committed = new Map<string, number>();
     if (exactlyOnce || logged) {
       // Connecting fences a previous owner of this task (a zombie) and aborts its open transaction; only then
       // does the changelog's committed end stop moving, so this comes before the restore.
       producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${id}`);
       await producer.connect();
+      if (exactlyOnce) committed = await committedUpTo(this.deps.admin, config.applicationId, graph, id);
     }
     if (exactlyOnce) collector = new RecordCollector(DRAIN_ONLY);
     const taskState = createTaskState(config, graph, id);
@@ -165,7 +189,7 @@ export class TaskManager {
         this.restoringCount--;
       }
     }
-    const task = createTask({ id, graph, config, collector, state: taskState });
+    const task = createTask({ id, graph, config, collector, state: taskState, committedUpTo: committed });
     const state = taskState?.state;
     const active = { task, state, collector, producer };
     this.ready.set(id, active);

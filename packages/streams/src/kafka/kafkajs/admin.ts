@@ -81,6 +81,16 @@ export class KafkajsAdmin implements AdminPort {
     if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
   }
 
+  async committedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>> {
+    const committed = new Map<string, bigint>();
+    for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId, topics })) {
+      for (const { partition, offset } of partitions) {
+        if (BigInt(offset) >= 0n) committed.set(`${topic}:${partition}`, BigInt(offset));
+      }
+    }
+    return committed;
+  }
+
   async deleteRecords(topic: string, partitions: { partition: number; offset: string }[]): Promise<void> {
     if (partitions.length === 0) return;
     // kafkajs looks up the partitions' leaders in its cached metadata before it loads the topic's: load it first.

@@ -1,20 +1,39 @@
 // The port's group consumer over a kafkajs Consumer: batches, manual offsets, group joins with assignment bytes.
 
 import type { Consumer } from 'kafkajs';
-import type { BatchHandler, ConsumerOptions, ConsumerPort, TopicPartitionOffset } from '../port.js';
+import type {
+  BatchHandler,
+  ConsumerGroupMetadata,
+  ConsumerOptions,
+  ConsumerPort,
+  TopicPartitionOffset,
+} from '../port.js';
 import { toConsumed } from './conversions.js';
 import { commitError } from './errors.js';
 
 export class KafkajsConsumer implements ConsumerPort {
   private closed = false;
   private subscribed: string[] = [];
+  private group: ConsumerGroupMetadata;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly options: ConsumerOptions,
   ) {
-    const { GROUP_JOIN, CRASH } = consumer.events;
+    const { groupId, groupInstanceId } = options;
+    this.group = { groupId, generationId: -1, memberId: '', ...(groupInstanceId ? { groupInstanceId } : {}) };
+    const { GROUP_JOIN, CRASH, COORDINATOR_WAIT } = consumer.events;
+    // Emitted by the patched kafkajs while a join waits for a loading or unavailable coordinator.
+    consumer.on(COORDINATOR_WAIT, ({ payload }) =>
+      options.onCoordinatorWait?.({
+        reason: payload.error,
+        attempt: payload.retryCount + 1,
+        retryInMs: payload.retryTime,
+      }),
+    );
     consumer.on(GROUP_JOIN, (event) => {
+      const { generationId, memberId } = event.payload;
+      this.group = { ...this.group, generationId, memberId };
       const assigned: { topic: string; partition: number }[] = [];
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
         for (const partition of partitions) assigned.push({ topic, partition });
@@ -34,6 +53,10 @@ export class KafkajsConsumer implements ConsumerPort {
 
   connect(): Promise<void> {
     return this.consumer.connect();
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    return this.group;
   }
 
   async subscribe(topics: string[]): Promise<void> {

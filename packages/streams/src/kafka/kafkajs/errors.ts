@@ -37,8 +37,12 @@ export function commitError(err: unknown): unknown {
  */
 const FENCING_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 
-/** A transaction's error as the runtime sees it: TASK_MIGRATED when a newer owner fenced the producer, else unchanged. */
-export function transactionError(err: unknown): unknown {
+/**
+ * A transaction's error as the runtime sees it: TASK_MIGRATED when a newer owner fenced the producer, or when the
+ * group coordinator refused its offsets as from a generation that is over (the transaction was aborted); else
+ * unchanged.
+ */
+export function transactionError(err: unknown, generationId?: number): unknown {
   const type = protocolErrorType(err);
   if (type !== undefined && FENCING_ERRORS.has(type)) {
     return new StreamsError(
@@ -47,6 +51,14 @@ export function transactionError(err: unknown): unknown {
       {
         cause: err,
       },
+    );
+  }
+  if (type !== undefined && REBALANCE_ERRORS.has(type)) {
+    return new StreamsError(
+      'TASK_MIGRATED',
+      `the group coordinator refused the transaction's offsets of generation ${generationId} (${type}); ` +
+        'the transaction was aborted',
+      { cause: err },
     );
   }
   return err;

@@ -1,7 +1,12 @@
 // The port's transactional producer over kafkajs: each call is one transaction of records and consumer offsets.
 
 import type { Producer } from 'kafkajs';
-import type { OutgoingRecord, TopicPartitionOffset, TransactionalProducerPort } from '../port.js';
+import type {
+  ConsumerGroupMetadata,
+  OutgoingRecord,
+  TopicPartitionOffset,
+  TransactionalProducerPort,
+} from '../port.js';
 import { lastOffsets, toTopicMessages } from './conversions.js';
 import { transactionError } from './errors.js';
 
@@ -25,7 +30,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducerPort {
 
   async commitTransaction(
     records: OutgoingRecord[],
-    groupId: string,
+    group: ConsumerGroupMetadata,
     offsets: TopicPartitionOffset[],
   ): Promise<Map<string, bigint>> {
     if (records.length === 0 && offsets.length === 0) return new Map();
@@ -46,8 +51,14 @@ export class KafkajsTransactionalProducer implements TransactionalProducerPort {
             ...(byTopic.get(o.topic) ?? []),
             { partition: o.partition, offset: o.offset },
           ]);
+        // TxnOffsetCommit v3 (KIP-447) carries the generation: a zombie's offsets are refused, and so its output.
         await txn.sendOffsets({
-          consumerGroupId: groupId,
+          consumerGroupId: group.groupId,
+          consumerGroupMetadata: {
+            generationId: group.generationId,
+            memberId: group.memberId,
+            groupInstanceId: group.groupInstanceId ?? null,
+          },
           topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
         });
       }
@@ -55,7 +66,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducerPort {
       return last;
     } catch (err) {
       await txn.abort().catch(() => undefined);
-      throw transactionError(err);
+      throw transactionError(err, group.generationId);
     }
   }
 

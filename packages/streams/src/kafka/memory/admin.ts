@@ -36,6 +36,17 @@ export class MemoryAdmin implements AdminPort {
     return counts;
   }
 
+  /** OffsetFetch: the group's committed offsets on `topics`, keyed `topic:partition`. */
+  async committedOffsets(groupId: string, topics: string[]): Promise<Map<string, bigint>> {
+    this.lifecycle.assertConnected();
+    const wanted = new Set(topics);
+    const out = new Map<string, bigint>();
+    for (const [key, offset] of this.cluster.committedOffsets(groupId)) {
+      if (wanted.has(key.slice(0, key.lastIndexOf(':')))) out.set(key, offset);
+    }
+    return out;
+  }
+
   /** DescribeConfigs of topics: the named configs each existing topic has set (topics that do not exist are absent). */
   async topicConfigs(topics: string[], names: string[]): Promise<Map<string, Record<string, string>>> {
     this.lifecycle.assertConnected();

@@ -1,4 +1,5 @@
 // Errors of the in-memory Kafka: Kafka protocol error names in `type`, as the kafkajs client reports them.
+import { StreamsError } from '../../errors.js';
 
 /** Kafka protocol errors the in-memory cluster raises, and whether a client may retry the request. */
 const RETRIABLE = {
@@ -61,4 +62,26 @@ export const REBALANCE_ERROR_TYPES: ReadonlySet<string> = new Set<KafkaErrorType
 
 export function isRebalanceError(err: unknown): boolean {
   return err instanceof MemoryKafkaError && REBALANCE_ERROR_TYPES.has(err.type);
+}
+
+/** Errors of a transactional producer that a newer producer of its transactional id fenced. */
+const FENCING_ERROR_TYPES: ReadonlySet<string> = new Set<KafkaErrorType>([
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
+/**
+ * A transaction's failure as the port reports it: TASK_MIGRATED when the producer was fenced or the group refused
+ * the offsets of a generation that is over (as the kafkajs adapter maps them), else the error itself.
+ */
+export function transactionFailure(err: unknown): unknown {
+  if (
+    err instanceof MemoryKafkaError &&
+    (FENCING_ERROR_TYPES.has(err.type) || REBALANCE_ERROR_TYPES.has(err.type))
+  ) {
+    return new StreamsError('TASK_MIGRATED', `the task's transaction was refused (${err.type})`, {
+      cause: err,
+    });
+  }
+  return err;
 }

@@ -8,7 +8,7 @@ import type {
   TransactionalProducerPort,
 } from '../port.js';
 import type { MemoryKafkaCluster } from './cluster.js';
-import { kafkaError } from './errors.js';
+import { kafkaError, transactionFailure } from './errors.js';
 import { ClientLifecycle } from './lifecycle.js';
 import { DefaultPartitioner, recordLastOffset } from './partitioner.js';
 import type { OpenTransaction } from './transaction-coordinator.js';
@@ -49,7 +49,12 @@ export class MemoryTransactionalProducer implements TransactionalProducerPort {
     if (records.length === 0 && offsets.length === 0) return last;
     const { transactions } = this.cluster;
     const placed = this.partitioner.place(this.cluster, records);
-    const txn = transactions.begin(this.transactionalId, this.epoch);
+    let txn: OpenTransaction;
+    try {
+      txn = transactions.begin(this.transactionalId, this.epoch);
+    } catch (err) {
+      throw transactionFailure(err);
+    }
     try {
       for (const p of placed) recordLastOffset(last, p, transactions.append(txn, p.log, p.record));
       this.cluster.notify();
@@ -59,7 +64,7 @@ export class MemoryTransactionalProducer implements TransactionalProducerPort {
       return last;
     } catch (err) {
       this.abort(txn);
-      throw err;
+      throw transactionFailure(err);
     }
   }
 

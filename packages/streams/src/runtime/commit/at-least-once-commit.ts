@@ -11,7 +11,6 @@ import type { CommitPhase, CommitProtocol } from './commit-protocol.js';
 import type { PendingOffsets } from './pending-offsets.js';
 
 export interface AtLeastOnceDeps {
-  applicationId: string;
   tasks: TaskManager;
   offsets: PendingOffsets;
   consumer: ConsumerPort;
@@ -113,7 +112,8 @@ export class AtLeastOnceCommit implements CommitProtocol {
         }
         let written: Map<string, bigint>;
         try {
-          written = await active.producer.commitTransaction(records, this.deps.applicationId, []);
+          // A transaction of changelog records only: no offsets, so the group metadata is not checked.
+          written = await active.producer.commitTransaction(records, this.deps.consumer.groupMetadata(), []);
         } catch (cause) {
           if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
             migrated.add(id);

@@ -1,6 +1,6 @@
 // Exactly-once: per task, one transaction with its output, its changelog records and its input offsets.
 import { errorMessage, StreamsError } from '../../errors.js';
-import type { TopicPartitionOffset } from '../../kafka/port.js';
+import type { ConsumerPort, TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
 import type { TaskId } from '../task-id.js';
 import type { TaskManager } from '../task-manager.js';
@@ -8,8 +8,9 @@ import type { CommitProtocol } from './commit-protocol.js';
 import type { PendingOffsets } from './pending-offsets.js';
 
 export interface ExactlyOnceDeps {
-  applicationId: string;
   tasks: TaskManager;
+  /** Its group metadata goes with every transaction's offsets, so that a zombie's are refused (KIP-447). */
+  consumer: ConsumerPort;
   offsets: PendingOffsets;
   logger: Logger;
   /**
@@ -32,7 +33,8 @@ export class ExactlyOnceCommit implements CommitProtocol {
   async flushOutput(): Promise<void> {}
 
   async commit(): Promise<TopicPartitionOffset[]> {
-    const { tasks, offsets: pending, applicationId, logger } = this.deps;
+    const { tasks, offsets: pending, consumer, logger } = this.deps;
+    const group = consumer.groupMetadata();
     const committed: TopicPartitionOffset[] = [];
     for (const { task, state, collector, producer } of tasks.active()) {
       const id = task.id;
@@ -43,13 +45,16 @@ export class ExactlyOnceCommit implements CommitProtocol {
       const offsets = pending.of(id);
       let written: Map<string, bigint>;
       try {
-        written = await producer!.commitTransaction(records, applicationId, offsets);
+        written = await producer!.commitTransaction(records, group, offsets);
       } catch (cause) {
         if (cause instanceof StreamsError && cause.code === 'TASK_MIGRATED') {
-          logger.warn('a task was fenced by a newer owner; closing it without committing and rejoining', {
-            task: id.toString(),
-            error: cause.message,
-          });
+          logger.warn(
+            'a task was fenced or its generation is over; closing it without committing and rejoining',
+            {
+              task: id.toString(),
+              error: cause.message,
+            },
+          );
           pending.forget(id);
           await tasks.closeDirty(id);
           this.deps.onTaskMigrated(id);

@@ -95,9 +95,13 @@ describe('in-memory Kafka: transactions', () => {
     await h.cluster.settle();
     const successor = await transactional(h, 'app-0_1');
     release.resolve();
-    await expect(zombie).rejects.toMatchObject({ type: 'PRODUCER_FENCED', retriable: false });
+    await expect(zombie).rejects.toMatchObject({
+      code: 'TASK_MIGRATED',
+      cause: { type: 'PRODUCER_FENCED', retriable: false },
+    });
     await expect(old.commitTransaction([record('again')], 'g', [])).rejects.toMatchObject({
-      type: 'PRODUCER_FENCED',
+      code: 'TASK_MIGRATED',
+      cause: { type: 'PRODUCER_FENCED' },
     });
     await successor.commitTransaction([record('successor')], 'g', [
       { topic: 'in', partition: 0, offset: '3' },
@@ -117,7 +121,10 @@ describe('in-memory Kafka: transactions', () => {
     await h.cluster.settle();
     h.cluster.advance(60_001);
     release.resolve();
-    await expect(pending).rejects.toMatchObject({ type: 'PRODUCER_FENCED' });
+    await expect(pending).rejects.toMatchObject({
+      code: 'TASK_MIGRATED',
+      cause: { type: 'PRODUCER_FENCED' },
+    });
     expect(h.cluster.records('out', 0, 'read_committed')).toEqual([]);
   });
 
@@ -132,7 +139,7 @@ describe('in-memory Kafka: transactions', () => {
     await h.cluster.settle();
     await expect(
       p.commitTransaction([record('zombie')], stale, [{ topic: 'in', partition: 0, offset: '2' }]),
-    ).rejects.toMatchObject({ type: 'ILLEGAL_GENERATION' });
+    ).rejects.toMatchObject({ code: 'TASK_MIGRATED', cause: { type: 'ILLEGAL_GENERATION' } });
     // Only the group id (TxnOffsetCommit v1, what kafkajs sends) cannot be checked: the same commit goes through.
     await p.commitTransaction([record('unchecked')], 'app', [{ topic: 'in', partition: 0, offset: '2' }]);
     expect(values(h.cluster.records('out', 0, 'read_committed'))).toEqual(['ok', 'unchecked']);
