@@ -205,6 +205,14 @@ export class TaskStateManager {
   }
 
   /**
+   * Raises the task's input position for `topic`/`partition` to `offset` (the source marks of the next commit), for
+   * a position the runtime tracks besides its own input records (an upstream input seen through a repartition topic).
+   */
+  advancePosition(topic: string, partition: number, offset: number): void {
+    this.position.advance(topic, partition, offset);
+  }
+
+  /**
    * True when a record was begun, wrote to a store and never completed (its processing threw): the stores hold part
    * of its effect, so this state must not be committed; the task is closed without a commit and replays it.
    */

@@ -22,27 +22,20 @@ export interface CreateTaskOptions {
   committedUpTo?: ReadonlyMap<string, number>;
 }
 
-/**
- * Per source topic, the offset up to which the task's logged stores hold the input's effect (the task's replay
- * point, see `TaskStateManager.replayPoint`). Those records are skipped on replay: their state changes are in the
- * stores and their outputs were acknowledged before the changelog transaction that carries the mark.
- */
-export function replayedUpTo(state: TaskStateManager, id: TaskId): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const mark of state.replayPoint()) {
-    if (mark.partition === id.partition && mark.offset >= 0) out.set(mark.topic, mark.offset);
-  }
-  return out;
-}
-
 export function createTask(options: CreateTaskOptions): StreamTask {
   const { id, graph, config, state } = options;
   const manager = state?.state;
+  const ownTopics = new Set(graph.subtopologies[id.subtopology]?.sourceTopics ?? []);
   // Input at or below the higher of the stores' replay point and the committed offsets is skipped.
   const skip = new Map(options.committedUpTo);
-  if (manager !== undefined) {
-    for (const [topic, offset] of replayedUpTo(manager, id))
-      skip.set(topic, Math.max(offset, skip.get(topic) ?? -1));
+  const upstreamMarks = new Map<string, number>();
+  for (const mark of manager?.replayPoint() ?? []) {
+    if (!ownTopics.has(mark.topic)) {
+      // The position of an upstream input whose records reach this task through a repartition topic.
+      upstreamMarks.set(`${mark.topic}:${mark.partition}`, mark.offset);
+    } else if (mark.partition === id.partition && mark.offset >= 0) {
+      skip.set(mark.topic, Math.max(mark.offset, skip.get(mark.topic) ?? -1));
+    }
   }
   return new StreamTask({
     id,
@@ -55,6 +48,7 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     ...(config.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: config.maxTaskIdleMs }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(skip.size === 0 ? {} : { replayedUpTo: skip }),
+    ...(upstreamMarks.size === 0 ? {} : { upstreamMarks }),
     ...(manager === undefined
       ? {}
       : {
@@ -68,6 +62,8 @@ export function createTask(options: CreateTaskOptions): StreamTask {
             setSourcePosition: (topic: string, p: number, offset: number) =>
               manager.setSourcePosition(topic, p, offset),
             completeSourceRecord: () => manager.completeSourceRecord(),
+            advanceUpstream: (topic: string, p: number, mark: number) =>
+              manager.advancePosition(topic, p, mark),
           },
         }),
   });

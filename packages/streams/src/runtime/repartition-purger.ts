@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 export class RepartitionPurger {
   /** `topic:partition` → the highest committed offset not yet purged. */
   private readonly due = new Map<string, TopicPartitionOffset>();
-  private lastPurge = 0;
+  private lastPurge = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | undefined;
 
   constructor(

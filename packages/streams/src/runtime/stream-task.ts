@@ -9,6 +9,13 @@ import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.
 import { PartitionGroup, type QueuedRecord } from './partition-group.js';
 import { type Cancellable, PunctuationQueue, type PunctuationType, type Punctuator } from './punctuation.js';
 import type { RecordCollector } from './record-collector.js';
+import {
+  decodeRepartitionSource,
+  encodeRepartitionSource,
+  MAX_RECORDS_PER_INPUT,
+  REPARTITION_SOURCE_HEADER,
+  repartitionMark,
+} from './repartition-header.js';
 import type { TaskId } from './task-id.js';
 
 type Forward = (record: StreamRecord<unknown, unknown>) => void;
@@ -29,6 +36,11 @@ export interface TaskStores {
    * position cover it, and writes from outside a record (punctuators) are never taken for replays.
    */
   completeSourceRecord?(): void;
+  /**
+   * Raises the task's position for an upstream input partition (`topic`, `partition`) to `mark`: the stores then hold
+   * the effect of every repartition record that input wrote up to it (see repartition-header.ts).
+   */
+  advanceUpstream?(topic: string, partition: number, mark: number): void;
 }
 
 export interface TaskOptions {
@@ -41,6 +53,11 @@ export interface TaskOptions {
   stores?: TaskStores;
   /** Per source topic, the offset up to which input is already in every store (see TaskManager): skipped. */
   replayedUpTo?: ReadonlyMap<string, number>;
+  /**
+   * Per upstream input partition (`topic:partition`), the mark up to which the records it wrote to this task's
+   * repartition topics are already in the stores: copies at or below it (written again by a replay) are skipped.
+   */
+  upstreamMarks?: ReadonlyMap<string, number>;
   /** See `StreamsConfig.maxTaskIdleMs`; default 0. */
   maxTaskIdleMs?: number;
   deserializationErrors: ErrorMode;
@@ -65,12 +82,17 @@ export class StreamTask {
   private time = Number.NEGATIVE_INFINITY;
   private commitRequested = false;
   private closed = false;
+  /** Records the current input record has written to repartition topics so far. */
+  private repartitionSeq = 0;
+  /** See `TaskOptions.upstreamMarks`; raised as repartition records complete. */
+  private readonly upstream: Map<string, number>;
 
   constructor(private readonly options: TaskOptions) {
     this.id = options.id;
     this.partition = options.id.partition;
     this.collector = options.collector;
     this.clock = options.clock ?? Date.now;
+    this.upstream = new Map(options.upstreamMarks);
     const forwards = new Map<string, Forward>();
     const subtopology = options.graph.subtopologies[options.id.subtopology];
     if (subtopology === undefined) {
@@ -217,7 +239,17 @@ export class StreamTask {
       if (item.timestamp > this.time) this.time = item.timestamp;
       return;
     }
+    const upstream = this.upstreamOf(item);
+    if (upstream !== undefined) {
+      const seen = this.upstream.get(upstream.key);
+      if (seen !== undefined && upstream.mark <= seen) {
+        // A copy a replay of the upstream input wrote again: its effect is already in the stores.
+        this.positions.set(item.topic, item.record.offset);
+        return;
+      }
+    }
     this.current = item;
+    this.repartitionSeq = 0;
     let processed: boolean;
     try {
       processed = this.runThroughTopology(item);
@@ -226,11 +258,31 @@ export class StreamTask {
     }
     // Not reached when a `fail` mode error was thrown: the record then counts as not consumed.
     this.options.stores?.completeSourceRecord?.();
+    if (upstream !== undefined) {
+      this.upstream.set(upstream.key, upstream.mark);
+      this.options.stores?.advanceUpstream?.(upstream.topic, upstream.partition, upstream.mark);
+    }
     this.positions.set(item.topic, item.record.offset);
     if (processed && item.timestamp > this.time) {
       this.time = item.timestamp;
       this.punctuation.fire('stream-time', item.timestamp, (p, t) => this.punctuate(p, t));
     }
+  }
+
+  /** The upstream input a record of a repartition topic came from, with its mark; undefined for other records. */
+  private upstreamOf(
+    item: QueuedRecord,
+  ): { key: string; topic: string; partition: number; mark: number } | undefined {
+    if (this.sources.get(item.topic)?.spec.repartitionTopic === undefined) return undefined;
+    const source = decodeRepartitionSource(item.record.headers[REPARTITION_SOURCE_HEADER]);
+    const mark = source && repartitionMark(source);
+    if (source === undefined || mark === undefined) return undefined;
+    return {
+      key: `${source.topic}:${source.partition}`,
+      topic: source.topic,
+      partition: source.partition,
+      mark,
+    };
   }
 
   /** Returns true when the record went through, false when an error mode skipped it; throws in `fail` mode. */
@@ -255,8 +307,14 @@ export class StreamTask {
       this.handle(this.error('DESERIALIZATION_FAILED', message, cause), 'deserialization');
       return false;
     }
+    let headers = record.headers;
+    if (source.spec.repartitionTopic !== undefined && headers[REPARTITION_SOURCE_HEADER] !== undefined) {
+      // The repartition position is the runtime's, not the record's: the topology does not see it.
+      headers = { ...headers };
+      delete headers[REPARTITION_SOURCE_HEADER];
+    }
     try {
-      source.forward({ key, value, timestamp, headers: record.headers });
+      source.forward({ key, value, timestamp, headers });
       return true;
     } catch (cause) {
       // Outputs the record produced before it failed are taken back: a record is output whole or not at all.
@@ -339,7 +397,20 @@ export class StreamTask {
       );
     }
     const topic = typeof spec.topic === 'function' ? spec.topic(r) : spec.topic;
-    this.collector.add({ topic, key, value, timestamp: r.timestamp, headers: r.headers });
+    let headers = r.headers;
+    const c = this.current;
+    if (
+      spec.repartitionTopic !== undefined &&
+      c !== undefined &&
+      this.repartitionSeq < MAX_RECORDS_PER_INPUT
+    ) {
+      const source = { topic: c.topic, partition: this.partition, offset: Number(c.record.offset) };
+      headers = {
+        ...headers,
+        [REPARTITION_SOURCE_HEADER]: encodeRepartitionSource({ ...source, seq: this.repartitionSeq++ }),
+      };
+    }
+    this.collector.add({ topic, key, value, timestamp: r.timestamp, headers });
   }
 
   private contextFor(kids: { name: string; forward: Forward }[], processorName: string): ProcessorContext {
