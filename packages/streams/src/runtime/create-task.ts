@@ -1,5 +1,4 @@
 // Builds a StreamTask wired to its stores: the one way the task manager, the test driver and the benchmarks make tasks.
-import type { TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import { StreamsError } from '../errors.js';
 import type { SealedTopology } from '../topology/topology.js';
