@@ -211,6 +211,55 @@ describe('StreamsApp on the in-memory Kafka', () => {
     expect(cluster.openClients()).toEqual([]);
   });
 
+  it('exactly-once: a member paused past its session whose transaction is then refused closes the task and rejoins; output once', async () => {
+    const { cluster, factory, send } = await shoutCluster(1);
+    const config = async () => ({
+      applicationId: 'eos',
+      brokers: ['memory:9092'],
+      stateDir: await stateDir(),
+      logger: quiet,
+      processingGuarantee: 'exactly-once' as const,
+      commitIntervalMs: 1,
+    });
+    const a = new StreamsApp(shout(), await config(), { clientFactory: factory });
+    const errors: StreamsError[] = [];
+    a.onError((e) => errors.push(e));
+    await a.start();
+    const committed = () => cluster.topicRecords('shouted', 'read_committed');
+    await send('first', 3);
+    await vi.waitFor(() => expect(committed()).toHaveLength(3), { timeout: 5_000, interval: 10 });
+    // A's next transaction waits; meanwhile A stops heartbeating past its session and B takes its task over.
+    let resume: () => void = () => undefined;
+    cluster.faults.delayNext(
+      'transaction',
+      new Promise<void>((r) => {
+        resume = r;
+      }),
+      { target: 'eos-0_0' },
+    );
+    await send('second', 2);
+    await vi.waitFor(() => expect(cluster.faults.pending).toBe(0), { timeout: 5_000, interval: 10 });
+    const memberA = cluster.describeGroup('eos').members[0]!.memberId;
+    const unstall = cluster.stallMember('eos', memberA);
+    const b = new StreamsApp(shout(), await config(), { clientFactory: factory });
+    const starting = b.start();
+    cluster.advance(60_001);
+    await starting;
+    await vi.waitFor(() => expect(committed()).toHaveLength(5), { timeout: 5_000, interval: 10 });
+    // A resumes: its held transaction is refused (fenced), which closes the task instead of stopping A.
+    resume();
+    unstall();
+    await cluster.settle();
+    await vi.waitFor(() => expect(a.state).toBe('RUNNING'), { timeout: 5_000, interval: 10 });
+    expect(errors).toEqual([]);
+    expect(
+      committed()
+        .map((r) => r.value!.toString())
+        .sort(),
+    ).toEqual(['FIRST0', 'FIRST1', 'FIRST2', 'SECOND0', 'SECOND1'].sort());
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a static instance restarted within the session timeout gets its partitions back without a rebalance', async () => {
     const { cluster, factory, producer } = await shoutCluster();
     const dirs = [await stateDir(), await stateDir()];
