@@ -294,13 +294,7 @@ export class TopologyTestDriver {
   }
 
   /** Hands a record to the task that reads `topic`, processes it, and delivers what it wrote to internal topics. */
-  private deliver(
-    topic: string,
-    key: Buffer | null,
-    value: Buffer | null,
-    timestamp: number,
-    headers: RecordHeaders,
-  ): void {
+  private deliver(...[topic, key, value, timestamp, headers]: Parameters<TopologyTestDriver['pipe']>): void {
     const offset = this.offsets.get(topic) ?? 0n;
     this.offsets.set(topic, offset + 1n);
     const record: ConsumedRecord = {

@@ -1,7 +1,6 @@
-// Creates the changelog topics of a topology's logged stores, or checks the ones that exist.
+// The changelog topics of a topology's logged stores, with the settings they need.
 import { changelogTopic } from '@eddy/state';
-import { StreamsError } from '../errors.js';
-import type { AdminPort, TopicSpec } from '../kafka/port.js';
+import type { TopicSpec } from '../kafka/port.js';
 import type { StoreSpec } from '../topology/topology.js';
 
 /** The changelog topic of each logged store, with the topic settings it needs. */
@@ -24,22 +23,4 @@ export function changelogTopicSpecs(
             : { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs * 2) },
       };
     });
-}
-
-/** Creates missing changelog topics; an existing one must have one partition per task. */
-export async function ensureChangelogTopics(admin: AdminPort, specs: TopicSpec[]): Promise<void> {
-  if (specs.length === 0) return;
-  const counts = await admin.partitionCounts(specs.map((s) => s.topic));
-  for (const spec of specs) {
-    const n = counts.get(spec.topic);
-    if (n !== undefined && n !== spec.partitions) {
-      throw new StreamsError(
-        'PARTITION_COUNT_MISMATCH',
-        `changelog topic ${spec.topic} has ${n} partitions but the app has ${spec.partitions} tasks; ` +
-          'delete it (its state is rebuilt from the input) or give the sources the same partition count',
-      );
-    }
-  }
-  const missing = specs.filter((s) => !counts.has(s.topic));
-  if (missing.length > 0) await admin.createTopics(missing);
 }
