@@ -277,6 +277,8 @@ export class StreamsApp {
       await this.release();
       await settleWithin(work, this.config.closeTimeoutMs);
       await this.release();
+      // A failure reported while starting (e.g. the consumer crashed) closed the app: start fails with it.
+      if (this.failure !== undefined) throw this.failure;
       if (err instanceof StartAborted || this.closing !== undefined) {
         throw new StreamsError('CLOSED_DURING_START', 'close() was called while start() was running');
       }
