@@ -66,7 +66,7 @@ try {
       ]),
   });
   const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
-  // Same size as the words: the key is padded to 88 bytes with the longest word.
+  // The size of the word records: an 88-byte key, a word (at most 10 bytes) as value.
   await fill(orders, (i) => ({
     key: `order-${String(i).padStart(10, '0')}-${'o'.repeat(71)}`,
     value: word(i),
