@@ -1,14 +1,20 @@
 // End to end against the local broker: consume → count per key → produce, one process. A StreamsApp with a
 // LevelDB-backed count store, at-least-once and exactly-once, against the same pipeline written directly on kafkajs,
-// in the same run. Writes benchmarks/results/e2e.json.
+// in the same run; then, at-least-once, a rekey → repartition topic → count app against that count.
+// Writes benchmarks/results/e2e.json.
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { changelogTopic } from '@eddy/state';
 import { StreamsApp } from '@eddy/streams';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { type ITopicConfig, Kafka, type KafkaMessage, logLevel, type Message } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import {
+  REPARTITION_PARTITIONS,
+  repartitionCountTopology,
+} from '../../test/support/apps/repartition-count.js';
 import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
@@ -19,10 +25,12 @@ const KEYS = 50_000;
 const SEND_BATCH = 5_000;
 const SENDS_IN_FLIGHT = 8;
 /** A pipeline that has not committed everything after this long fails the run. */
-const PIPELINE_TIMEOUT_MS = 5 * 60_000;
+const PIPELINE_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 5 * 60_000);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
 const input = `${prefix}-words`;
+/** Keyed by order, the word as value: the repartition app rekeys by word. */
+const orders = `${prefix}-orders`;
 
 const kafka = new Kafka({ clientId: 'bench-e2e', brokers, logLevel: logLevel.ERROR });
 const admin = kafka.admin();
@@ -40,26 +48,46 @@ interface PipelineResult {
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [input, `${prefix}-raw-out`, `${prefix}-app-out`, `${prefix}-eos-out`].map((topic) => ({
-      topic,
-      numPartitions: PARTITIONS,
-    })),
+    topics: [input, orders, `${prefix}-raw-out`, `${prefix}-app-out`, `${prefix}-eos-out`, `${prefix}-rp-out`]
+      .map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS }))
+      .concat([
+        {
+          // Created here rather than by the app for one setting: a commit sends each task's changelog records
+          // in one produce request, and the repartition app's records carry the source marks of every upstream
+          // partition (≈ 300 bytes of headers each), so one task's changelog batch passes the broker's default
+          // 1 MiB limit and the commit fails (MESSAGE_TOO_LARGE).
+          topic: changelogTopic(`${prefix}-rp`, 'customer-counts'),
+          numPartitions: REPARTITION_PARTITIONS,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
+          ],
+        },
+      ]),
   });
-  const recordBytes = await fill();
+  const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
+  // The size of the word records: an 88-byte key, a word (at most 10 bytes) as value.
+  await fill(orders, (i) => ({
+    key: `order-${String(i).padStart(10, '0')}-${'o'.repeat(71)}`,
+    value: word(i),
+  }));
   const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
   const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
   const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
+  const rp = await streamsApp(`${prefix}-rp`, `${prefix}-rp-out`, 'at-least-once', 'repartition');
   const describe = (r: PipelineResult) =>
     `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   process.stdout.write(
     `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
       `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
-      `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}\n`,
+      `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}, ` +
+      `repartition-count at-least-once ${describe(rp)}\n`,
   );
   for (const [name, r] of [
     ['raw kafkajs', raw],
     ['at-least-once', app],
     ['exactly-once', eos],
+    ['repartition-count at-least-once', rp],
   ] as const) {
     if (r.outputs !== RECORDS) throw new Error(`${name}: ${r.outputs} outputs for ${RECORDS} inputs`);
   }
@@ -73,18 +101,28 @@ try {
     },
     { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
     { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
+    { name: 'e2e.repartition-count.alos.records-per-s', value: Math.round(rp.rate), unit: 'records/s' },
+    {
+      name: 'e2e.repartition-count.alos.ratio-vs-count',
+      value: Number((rp.rate / app.rate).toFixed(3)),
+      unit: 'x',
+    },
   ]);
 } finally {
   await removeByPrefix(admin, prefix);
   await admin.disconnect();
 }
 
-/** Writes RECORDS records of about 100 bytes, keyed by word (partitioned by key, as kafkajs does by default). */
-async function fill(): Promise<number> {
+/** The word of input record `i`: KEYS distinct words. */
+function word(i: number): string {
+  return `word-${(i * 7919) % KEYS}`;
+}
+
+/** Writes RECORDS records of about 100 bytes (partitioned by key, as kafkajs does by default); returns one's size. */
+async function fill(topic: string, message: (i: number) => { key: string; value: string }): Promise<number> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const started = performance.now();
-  const value = 'v'.repeat(88);
   let next = 0;
   await Promise.all(
     Array.from({ length: SENDS_IN_FLIGHT }, async () => {
@@ -92,27 +130,35 @@ async function fill(): Promise<number> {
         const from = next;
         next += SEND_BATCH;
         const messages: Message[] = [];
-        for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) {
-          messages.push({ key: `word-${(i * 7919) % KEYS}`, value });
-        }
-        await producer.sendBatch({ acks: 1, topicMessages: [{ topic: input, messages }] });
+        for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) messages.push(message(i));
+        await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
       }
     }),
   );
   await producer.disconnect();
-  process.stdout.write(`filled ${input} in ${(performance.now() - started).toFixed(0)} ms\n`);
-  return `word-${KEYS - 1}`.length + value.length;
+  process.stdout.write(`filled ${topic} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  let largest = 0;
+  for (let i = 0; i < Math.min(KEYS, RECORDS); i++) {
+    const m = message(i);
+    largest = Math.max(largest, m.key.length + m.value.length);
+  }
+  return largest;
 }
 
 /** Resolves once the group's committed offsets reach the end offsets of every input partition. */
-async function committedToEnd(groupId: string, startedAt: number): Promise<void> {
-  const ends = new Map((await admin.fetchTopicOffsets(input)).map((o) => [o.partition, o.high]));
+async function committedToEnd(groupId: string, startedAt: number, topic = input): Promise<void> {
+  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
   for (;;) {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [input] });
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const done = (committed?.partitions ?? []).filter((p) => p.offset === ends.get(p.partition)).length;
     if (done === PARTITIONS) return;
     if (performance.now() - startedAt > PIPELINE_TIMEOUT_MS) {
-      throw new Error(`${groupId} did not commit all input within ${PIPELINE_TIMEOUT_MS} ms`);
+      const got = (committed?.partitions ?? []).map(
+        (p) => `${p.partition}: ${p.offset}/${ends.get(p.partition)}`,
+      );
+      throw new Error(
+        `${groupId} did not commit all of ${topic} within ${PIPELINE_TIMEOUT_MS} ms (${got.join(', ')})`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -136,9 +182,12 @@ async function outputCount(topic: string): Promise<number> {
 
 /**
  * Records a read_committed consumer sees in a transactionally written topic; offset ranges would also count the
- * transaction markers and the records of aborted transactions.
+ * transaction markers and the records of aborted transactions. `onBatch` sees each fetched batch.
  */
-async function committedOutputCount(topic: string): Promise<number> {
+async function committedOutputCount(
+  topic: string,
+  onBatch: (messages: KafkaMessage[]) => void = () => {},
+): Promise<number> {
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
   const consumer = kafka.consumer({
     groupId: `${prefix}-count-${randomUUID().slice(0, 8)}`,
@@ -165,12 +214,13 @@ async function committedOutputCount(topic: string): Promise<number> {
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           read += batch.messages.length;
+          onBatch(batch.messages);
         },
       });
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`counting ${topic} took over 60 s`)), 60_000);
+      timer = setTimeout(() => reject(new Error(`reading ${topic} took over 120 s`)), 120_000);
     });
     await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     return read;
@@ -233,10 +283,14 @@ async function streamsApp(
   applicationId: string,
   output: string,
   processingGuarantee: 'at-least-once' | 'exactly-once',
+  kind: 'count' | 'repartition' = 'count',
 ): Promise<PipelineResult> {
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-e2e-'));
+  const source = kind === 'count' ? input : orders;
+  const topology =
+    kind === 'count' ? wordCountTopology(input, output) : repartitionCountTopology(orders, output);
   const started = performance.now();
-  const app = new StreamsApp(wordCountTopology(input, output), {
+  const app = new StreamsApp(topology, {
     applicationId,
     brokers,
     stateDir,
@@ -248,7 +302,7 @@ async function streamsApp(
     let ms: number;
     if (processingGuarantee === 'exactly-once') {
       // Output becomes visible only with the commit of its transaction.
-      await committedToEnd(applicationId, started);
+      await committedToEnd(applicationId, started, source);
       ms = performance.now() - started;
       if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
     } else {
@@ -258,14 +312,41 @@ async function streamsApp(
       if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
       await app.close();
       ms = performance.now() - started;
-      await committedToEnd(applicationId, started);
+      await committedToEnd(applicationId, started, source);
     }
     const { changelogRecords, commits } = app.metrics;
     const outputs =
-      processingGuarantee === 'exactly-once' ? await committedOutputCount(output) : await outputCount(output);
+      kind === 'repartition'
+        ? await exactCounts(output)
+        : processingGuarantee === 'exactly-once'
+          ? await committedOutputCount(output)
+          : await outputCount(output);
     return { ms, rate: (RECORDS / ms) * 1000, outputs, changelogRecords, commits };
   } finally {
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Reads a count app's output and fails unless every word's last count is the number of input records with that
+ * word (none lost, none counted twice); returns the number of output records.
+ */
+async function exactCounts(topic: string): Promise<number> {
+  const last = new Map<string, number>();
+  const outputs = await committedOutputCount(topic, (messages) => {
+    // One word is in one output partition, its counts in order: the last one read is the total.
+    for (const m of messages) last.set(m.key!.toString('utf8'), Number(m.value!.toString('utf8')));
+  });
+  const expected = new Map<string, number>();
+  for (let i = 0; i < RECORDS; i++) expected.set(word(i), (expected.get(word(i)) ?? 0) + 1);
+  const wrong = [...expected].filter(([w, n]) => last.get(w) !== n);
+  if (wrong.length > 0 || last.size !== expected.size) {
+    const [w, n] = wrong[0] ?? ['', 0];
+    throw new Error(
+      `${topic}: ${wrong.length} of ${expected.size} words have a wrong count (${last.size} words seen; ` +
+        `e.g. ${w}: ${last.get(w)} for ${n})`,
+    );
+  }
+  return outputs;
 }

@@ -15,6 +15,7 @@ import {
 } from '@eddy/streams/internals';
 import { bench, do_not_optimize, run } from 'mitata';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
 import { avgNs, writeResults } from '../support/results.js';
 
 const BATCH = 1_000;
@@ -98,6 +99,7 @@ const handwritten = avgNs(benchmarks, 'runtime.stateless.handwritten');
 // A commit every 100 batches of 1,000 is about one per second (the default interval) at 100,000 records/s.
 const count = await countFigures(100);
 const countFrequentCommits = await countFigures(10);
+const repartition = await countFigures(100, 'repartition');
 await writeResults('runtime', [
   { name: 'runtime.count.ns-per-record', value: count.frameworkNs, unit: 'ns' },
   { name: 'runtime.count.handwritten.ns-per-record', value: count.handwrittenNs, unit: 'ns' },
@@ -107,6 +109,9 @@ await writeResults('runtime', [
     value: countFrequentCommits.ratio,
     unit: 'x',
   },
+  { name: 'runtime.repartition.ns-per-record', value: repartition.frameworkNs, unit: 'ns' },
+  { name: 'runtime.repartition.handwritten.ns-per-record', value: repartition.handwrittenNs, unit: 'ns' },
+  { name: 'runtime.repartition.ratio-vs-handwritten', value: repartition.ratio, unit: 'x' },
   { name: 'runtime.stateless.ns-per-record', value: Number((framework / BATCH).toFixed(1)), unit: 'ns' },
   {
     name: 'runtime.stateless.handwritten.ns-per-record',
@@ -120,10 +125,12 @@ await writeResults('runtime', [
   },
 ]);
 
-// --- runtime.count.*: timed rounds rather than mitata, because the framework side awaits a commit every
-// COMMIT_EVERY batches. Each round processes ROUND_BATCHES fresh batches (offsets keep rising: a store drops
-// writes at or below its committed source mark); batches are built before the clock starts.
-async function countFigures(COMMIT_EVERY: number) {
+// --- runtime.count.* and runtime.repartition.*: timed rounds rather than mitata, because the framework side awaits a
+// commit every COMMIT_EVERY batches. Each round processes ROUND_BATCHES fresh batches (offsets keep rising: a store
+// drops writes at or below its committed source mark); batches are built before the clock starts.
+// `count`: the word-count topology, records keyed by word. `repartition`: records keyed by order with the word as
+// value, rekeyed by word (subtopology 0), through the repartition topic into the count (subtopology 1).
+async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' = 'count') {
   const ROUND_BATCHES = 100;
   const ROUNDS = 9;
   const KEYS = 10_000;
@@ -135,27 +142,59 @@ async function countFigures(COMMIT_EVERY: number) {
     Array.from({ length: ROUND_BATCHES }, () =>
       Array.from({ length: BATCH }, () => {
         const offset = nextOffset++;
+        const word = keyBytes[(offset * 7919) % KEYS]!;
         return {
           offset: String(offset),
-          key: keyBytes[(offset * 7919) % KEYS]!,
-          value: valueBytes,
+          key: kind === 'count' ? word : Buffer.from(`order-${offset}`),
+          value: kind === 'count' ? valueBytes : word,
           timestamp: 1_700_000_000_000 + offset,
           headers: {},
         };
       }),
     );
 
-  // The framework: a StreamTask over a TaskStateManager with a cached LevelDB store, wired as the task manager does.
+  // The framework: a StreamTask over a TaskStateManager with a cached LevelDB store, wired as the task manager does;
+  // for `repartition`, preceded by the stateless rekeying task whose drained output becomes the fetched batches of
+  // the repartition topic (one partition: the producer's murmur2 partitioning is skipped on both sides).
   const applicationId = 'bench';
-  const graph = wordCountTopology('words', 'word-counts').seal(applicationId);
+  const input = kind === 'count' ? 'words' : 'orders';
+  const storeName = kind === 'count' ? 'counts' : 'customer-counts';
+  const graph = (
+    kind === 'count'
+      ? wordCountTopology(input, 'word-counts')
+      : repartitionCountTopology(input, 'word-counts')
+  ).seal(applicationId);
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-runtime-'));
-  const id = TaskId.of(0, 0);
-  const taskState = createTaskState(benchConfig(stateDir), graph, id)!;
+  const config = benchConfig(stateDir);
+  const countSubtopology = graph.subtopologyOfStore.get(storeName)!;
+  const id = TaskId.of(countSubtopology, 0);
+  const countInput = graph.subtopologies[countSubtopology]!.sourceTopics[0]!;
+  const taskState = createTaskState(config, graph, id)!;
   const { state } = taskState;
   await state.open();
   const collector = new RecordCollector(DRAIN_ONLY);
-  const task = createTask({ id, graph, config: benchConfig(stateDir), collector, state: taskState });
-  const changelogKey = `${changelogTopic(applicationId, 'counts')}:0`;
+  const task = createTask({ id, graph, config, collector, state: taskState });
+  const rekeyCollector = new RecordCollector(DRAIN_ONLY);
+  const rekeyTask =
+    kind === 'count'
+      ? undefined
+      : createTask({
+          id: TaskId.of(graph.subtopologyOfTopic.get(input)!, 0),
+          graph,
+          config,
+          collector: rekeyCollector,
+          state: undefined,
+        });
+  let repartitionOffset = 0;
+  const fetchedRepartition = (): ConsumedRecord[] =>
+    rekeyCollector.drain().map((r) => ({
+      offset: String(repartitionOffset++),
+      key: r.key,
+      value: r.value,
+      timestamp: r.timestamp!,
+      headers: r.headers ?? {},
+    }));
+  const changelogKey = `${changelogTopic(applicationId, storeName)}:0`;
   let changelogOffset = -1n;
   let changelogRecords = 0;
   const commit = async () => {
@@ -170,7 +209,13 @@ async function countFigures(COMMIT_EVERY: number) {
   const frameworkRound = async (batches: ConsumedRecord[][]) => {
     const started = performance.now();
     for (let b = 0; b < batches.length; b++) {
-      task.addRecords('words', batches[b]!);
+      if (rekeyTask === undefined) {
+        task.addRecords(countInput, batches[b]!);
+      } else {
+        rekeyTask.addRecords(input, batches[b]!);
+        rekeyTask.process();
+        task.addRecords(countInput, fetchedRepartition());
+      }
       task.process();
       frameworkOut += collector.drain().length;
       if ((b + 1) % COMMIT_EVERY === 0 || state.needsCommit()) {
@@ -183,25 +228,43 @@ async function countFigures(COMMIT_EVERY: number) {
   };
 
   // The baseline: the same work in a loop over a Map, with the same serdes.
+  type Out = { topic: string; key: Uint8Array | null; value: Uint8Array | null; timestamp: number };
   const counts = new Map<string, number>();
   let handwrittenOut = 0;
+  const countRecords = (records: readonly Out[] | readonly ConsumedRecord[]) => {
+    const out: Out[] = [];
+    for (const r of records) {
+      const key = strings.deserialize(r.key!);
+      strings.deserialize(r.value!);
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      out.push({
+        topic: 'word-counts',
+        key: strings.serialize(key),
+        value: strings.serialize(String(n)),
+        timestamp: r.timestamp,
+      });
+    }
+    return out;
+  };
+  const rekey = (records: readonly ConsumedRecord[]) => {
+    const out: Out[] = [];
+    for (const r of records) {
+      const order = strings.deserialize(r.key)!;
+      const word = strings.deserialize(r.value)!;
+      out.push({
+        topic: 'bench-customers-repartition',
+        key: strings.serialize(word),
+        value: strings.serialize(order),
+        timestamp: r.timestamp,
+      });
+    }
+    return out;
+  };
   const handwrittenRound = (batches: ConsumedRecord[][]) => {
     const started = performance.now();
     for (const batch of batches) {
-      const out: { topic: string; key: Uint8Array | null; value: Uint8Array | null; timestamp: number }[] =
-        [];
-      for (const r of batch) {
-        const key = strings.deserialize(r.key)!;
-        strings.deserialize(r.value);
-        const n = (counts.get(key) ?? 0) + 1;
-        counts.set(key, n);
-        out.push({
-          topic: 'word-counts',
-          key: strings.serialize(key),
-          value: strings.serialize(String(n)),
-          timestamp: r.timestamp,
-        });
-      }
+      const out = kind === 'count' ? countRecords(batch) : countRecords(rekey(batch));
       handwrittenOut += out.length;
       do_not_optimize(out);
     }
@@ -226,13 +289,13 @@ async function countFigures(COMMIT_EVERY: number) {
   rmSync(stateDir, { recursive: true, force: true });
   const perRound = ROUND_BATCHES * BATCH;
   if (frameworkOut !== ROUNDS * perRound || handwrittenOut !== ROUNDS * perRound) {
-    throw new Error(`count output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
+    throw new Error(`${kind} output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
   }
   const fNs = (median(frameworkMs) * 1e6) / perRound;
   const hNs = (median(handwrittenMs) * 1e6) / perRound;
   const commitNs = (measuredCommitMs * 1e6) / (perRound * (ROUNDS - 2));
   process.stdout.write(
-    `count: ${KEYS} keys, batches of ${BATCH}, commit every ${COMMIT_EVERY} batches ` +
+    `${kind}: ${KEYS} keys, batches of ${BATCH}, commit every ${COMMIT_EVERY} batches ` +
       `(${changelogRecords} changelog records in all); median of ${ROUNDS - 2} rounds of ${perRound} records: ` +
       `framework ${fNs.toFixed(0)} ns/record (of which commit ${commitNs.toFixed(0)}), ` +
       `handwritten ${hNs.toFixed(0)} ns/record, ratio ${(fNs / hNs).toFixed(2)}\n`,
