@@ -574,7 +574,15 @@ export class StreamsApp {
         return new StreamsError('CLOSE_TIMEOUT', `close did not finish within ${timeoutMs} ms`);
       });
     } catch (err) {
-      this.failure ??= asStreamsError(err, 'COMMIT_FAILED');
+      // The final commit (or leaving the group) failed: what was processed since the last commit replays.
+      if (this.failure === undefined) {
+        this.failure = asStreamsError(err, 'COMMIT_FAILED');
+        this.config.logger.error('closing failed; input since the last commit replays after a restart', {
+          code: this.failure.code,
+          error: this.failure.message,
+        });
+        this.notifyError(this.failure);
+      }
     } finally {
       await this.release();
       this.transition(this.failure ? 'ERROR' : 'NOT_RUNNING');

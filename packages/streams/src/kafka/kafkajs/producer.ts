@@ -1,8 +1,8 @@
-// The port's producer over an idempotent kafkajs Producer: one batched send per call.
+// The port's producer over an idempotent kafkajs Producer: batched sends, split by size.
 
 import type { Producer } from 'kafkajs';
 import type { OutgoingRecord, ProducerPort } from '../port.js';
-import { lastOffsets, toTopicMessages } from './conversions.js';
+import { chunkBySize, lastOffsets, toTopicMessages } from './conversions.js';
 
 export class KafkajsProducer implements ProducerPort {
   private closed = false;
@@ -13,12 +13,14 @@ export class KafkajsProducer implements ProducerPort {
   }
 
   async send(records: OutgoingRecord[]): Promise<Map<string, bigint>> {
-    if (records.length === 0) return new Map();
-    const batch = toTopicMessages(records);
-    return lastOffsets(
-      await this.producer.sendBatch({ acks: -1, topicMessages: batch.topicMessages }),
-      batch.counted,
-    );
+    const last = new Map<string, bigint>();
+    // One request after another: the idempotent producer keeps each partition's records in order.
+    for (const chunk of chunkBySize(records)) {
+      const batch = toTopicMessages(chunk);
+      const metadata = await this.producer.sendBatch({ acks: -1, topicMessages: batch.topicMessages });
+      for (const [key, offset] of lastOffsets(metadata, batch.counted)) last.set(key, offset);
+    }
+    return last;
   }
 
   async close(): Promise<void> {

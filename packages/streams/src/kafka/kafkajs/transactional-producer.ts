@@ -7,7 +7,7 @@ import type {
   TopicPartitionOffset,
   TransactionalProducerPort,
 } from '../port.js';
-import { lastOffsets, toTopicMessages } from './conversions.js';
+import { chunkBySize, lastOffsets, toTopicMessages } from './conversions.js';
 import { transactionError } from './errors.js';
 
 export class KafkajsTransactionalProducer implements TransactionalProducerPort {
@@ -36,13 +36,11 @@ export class KafkajsTransactionalProducer implements TransactionalProducerPort {
     if (records.length === 0 && offsets.length === 0) return new Map();
     const txn = await this.producer.transaction();
     try {
-      let last = new Map<string, bigint>();
-      if (records.length > 0) {
-        const batch = toTopicMessages(records);
-        last = lastOffsets(
-          await txn.sendBatch({ acks: -1, topicMessages: batch.topicMessages }),
-          batch.counted,
-        );
+      const last = new Map<string, bigint>();
+      for (const chunk of chunkBySize(records)) {
+        const batch = toTopicMessages(chunk);
+        const metadata = await txn.sendBatch({ acks: -1, topicMessages: batch.topicMessages });
+        for (const [key, offset] of lastOffsets(metadata, batch.counted)) last.set(key, offset);
       }
       if (offsets.length > 0) {
         const byTopic = new Map<string, { partition: number; offset: string }[]>();
