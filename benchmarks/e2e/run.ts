@@ -7,14 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changelogTopic } from '@eddy/state';
 import { StreamsApp } from '@eddy/streams';
 import { type ITopicConfig, Kafka, type KafkaMessage, logLevel, type Message } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
-import {
-  REPARTITION_PARTITIONS,
-  repartitionCountTopology,
-} from '../../test/support/apps/repartition-count.js';
+import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
 import { removeByPrefix } from '../support/cleanup.js';
 import { writeResults } from '../support/results.js';
 
@@ -48,22 +44,14 @@ interface PipelineResult {
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [input, orders, `${prefix}-raw-out`, `${prefix}-app-out`, `${prefix}-eos-out`, `${prefix}-rp-out`]
-      .map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS }))
-      .concat([
-        {
-          // Created here rather than by the app for one setting: a commit sends each task's changelog records
-          // in one produce request, and the repartition app's records carry the source marks of every upstream
-          // partition (≈ 300 bytes of headers each), so one task's changelog batch passes the broker's default
-          // 1 MiB limit and the commit fails (MESSAGE_TOO_LARGE).
-          topic: changelogTopic(`${prefix}-rp`, 'customer-counts'),
-          numPartitions: REPARTITION_PARTITIONS,
-          configEntries: [
-            { name: 'cleanup.policy', value: 'compact' },
-            { name: 'max.message.bytes', value: String(64 * 1024 * 1024) },
-          ],
-        },
-      ]),
+    topics: [
+      input,
+      orders,
+      `${prefix}-raw-out`,
+      `${prefix}-app-out`,
+      `${prefix}-eos-out`,
+      `${prefix}-rp-out`,
+    ].map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS })),
   });
   const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
   // The size of the word records: an 88-byte key, a word (at most 10 bytes) as value.

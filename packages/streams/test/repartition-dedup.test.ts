@@ -8,6 +8,7 @@ import {
   decodeRepartitionSource,
   encodeRepartitionSource,
   REPARTITION_SOURCE_HEADER,
+  sourcePrefix,
 } from '../src/runtime/repartition-header.js';
 import { TaskId } from '../src/runtime/task-id.js';
 
@@ -114,12 +115,10 @@ describe('repartition records', () => {
 
   it('a malformed header is treated as none: the record is processed', () => {
     expect(decodeRepartitionSource(Buffer.from([9, 0, 0]))).toBeUndefined();
-    expect(
-      decodeRepartitionSource(encodeRepartitionSource({ topic: 't', partition: 1, offset: 5, seq: 2 })),
-    ).toEqual({
+    expect(decodeRepartitionSource(encodeRepartitionSource(sourcePrefix('t', 1), 2 ** 40 + 5, 2))).toEqual({
       topic: 't',
       partition: 1,
-      offset: 5,
+      offset: 2 ** 40 + 5,
       seq: 2,
     });
     const graph = topology().seal('app');

@@ -15,40 +15,65 @@ export const REPARTITION_SOURCE_HEADER = 'eddy.rp';
 export const MAX_RECORDS_PER_INPUT = 4096;
 
 const VERSION = 1;
+/** offset (two u32) and seq (u16) after the prefix. */
+const TAIL_BYTES = 10;
+const TWO_32 = 2 ** 32;
 
-/** version u8, topic length u16, topic utf8, partition u32, offset i64, seq u16 (big-endian). */
-export function encodeRepartitionSource(s: RepartitionSource): Buffer {
-  const topic = Buffer.from(s.topic, 'utf8');
-  const out = Buffer.allocUnsafe(1 + 2 + topic.length + 4 + 8 + 2);
+/**
+ * The bytes that name an input partition: version u8, topic length u16, topic utf8, partition u32 (big-endian).
+ * A task writes the same prefix for every record of one of its input partitions, so it keeps it.
+ */
+export function sourcePrefix(topic: string, partition: number): Buffer {
+  const name = Buffer.from(topic, 'utf8');
+  const out = Buffer.alloc(3 + name.length + 4);
   out.writeUInt8(VERSION, 0);
-  out.writeUInt16BE(topic.length, 1);
-  topic.copy(out, 3);
-  let at = 3 + topic.length;
-  out.writeUInt32BE(s.partition, at);
-  out.writeBigInt64BE(BigInt(s.offset), at + 4);
-  out.writeUInt16BE(s.seq, at + 12);
-  at += 14;
+  out.writeUInt16BE(name.length, 1);
+  name.copy(out, 3);
+  out.writeUInt32BE(partition, 3 + name.length);
   return out;
 }
 
-/** The source of a repartition record, or undefined for bytes that are not a header of this version. */
-export function decodeRepartitionSource(bytes: Buffer | undefined): RepartitionSource | undefined {
-  if (bytes === undefined || bytes.length < 3 || bytes.readUInt8(0) !== VERSION) return undefined;
-  const length = bytes.readUInt16BE(1);
-  if (bytes.length !== 3 + length + 14) return undefined;
-  const topic = bytes.toString('utf8', 3, 3 + length);
-  const at = 3 + length;
-  const offset = Number(bytes.readBigInt64BE(at + 4));
-  const seq = bytes.readUInt16BE(at + 12);
-  if (!Number.isSafeInteger(offset) || offset < 0 || seq >= MAX_RECORDS_PER_INPUT) return undefined;
-  return { topic, partition: bytes.readUInt32BE(at), offset, seq };
+/** The header: the input partition's prefix, then the offset (u64 as two u32) and the index (u16). */
+export function encodeRepartitionSource(prefix: Buffer, offset: number, seq: number): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + TAIL_BYTES);
+  prefix.copy(out, 0);
+  const at = prefix.length;
+  out.writeUInt32BE(Math.floor(offset / TWO_32), at);
+  out.writeUInt32BE(offset >>> 0, at + 4);
+  out.writeUInt16BE(seq, at + 8);
+  return out;
+}
+
+/** A string that identifies an input partition (the prefix's bytes), cheap to take from a header. */
+export function sourceKey(prefix: Buffer): string {
+  return prefix.toString('latin1');
 }
 
 /**
- * One number that orders a source's records: input offset, then index. It is kept as a source mark of the reading
- * task's stores, so it must stay a safe integer (offsets below 2^41).
+ * The input partition's key and the record's mark: one number that orders a source's records (input offset, then
+ * index), kept as a source mark of the reading task's stores, so it must stay a safe integer (offsets below 2^41).
+ * Undefined for bytes that are not a header of this version.
  */
-export function repartitionMark(s: RepartitionSource): number | undefined {
-  const mark = s.offset * MAX_RECORDS_PER_INPUT + s.seq;
-  return Number.isSafeInteger(mark) ? mark : undefined;
+export function readRepartitionSource(bytes: Buffer | undefined): { key: string; mark: number } | undefined {
+  if (bytes === undefined || bytes.length < 3 + 4 + TAIL_BYTES || bytes[0] !== VERSION) return undefined;
+  const at = bytes.length - TAIL_BYTES;
+  if (bytes.readUInt16BE(1) !== at - 7) return undefined;
+  const seq = bytes.readUInt16BE(at + 8);
+  const mark = (bytes.readUInt32BE(at) * TWO_32 + bytes.readUInt32BE(at + 4)) * MAX_RECORDS_PER_INPUT + seq;
+  if (!Number.isSafeInteger(mark) || seq >= MAX_RECORDS_PER_INPUT) return undefined;
+  return { key: bytes.toString('latin1', 0, at), mark };
+}
+
+/** All of a header, or undefined for bytes that are not a header of this version. */
+export function decodeRepartitionSource(bytes: Buffer | undefined): RepartitionSource | undefined {
+  if (readRepartitionSource(bytes) === undefined) return undefined;
+  const b = bytes!;
+  const length = b.readUInt16BE(1);
+  const at = 3 + length;
+  return {
+    topic: b.toString('utf8', 3, at),
+    partition: b.readUInt32BE(at),
+    offset: b.readUInt32BE(at + 4) * TWO_32 + b.readUInt32BE(at + 8),
+    seq: b.readUInt16BE(at + 12),
+  };
 }

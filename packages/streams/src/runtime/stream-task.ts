@@ -1,7 +1,7 @@
 // A stream task: the topology's nodes instantiated for one partition number, processing its buffered records
 // synchronously in timestamp order, with per-task stream time, punctuation and the error modes applied.
 import { describePosition, errorMessage, type RecordPosition, StreamsError } from '../errors.js';
-import type { ConsumedRecord } from '../kafka/port.js';
+import type { ConsumedRecord, RecordHeaders } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
 import type { NodeSpec, SealedTopology } from '../topology/topology.js';
@@ -14,7 +14,9 @@ import {
   encodeRepartitionSource,
   MAX_RECORDS_PER_INPUT,
   REPARTITION_SOURCE_HEADER,
-  repartitionMark,
+  readRepartitionSource,
+  sourceKey,
+  sourcePrefix,
 } from './repartition-header.js';
 import type { TaskId } from './task-id.js';
 
@@ -84,15 +86,25 @@ export class StreamTask {
   private closed = false;
   /** Records the current input record has written to repartition topics so far. */
   private repartitionSeq = 0;
-  /** See `TaskOptions.upstreamMarks`; raised as repartition records complete. */
-  private readonly upstream: Map<string, number>;
+  /**
+   * Per upstream input partition (by `sourceKey`), its name and the mark up to which its repartition records are in
+   * the stores (see `TaskOptions.upstreamMarks`); raised as repartition records complete.
+   */
+  private readonly upstream = new Map<string, { topic: string; partition: number; mark: number }>();
+  /** The `eddy.rp` prefix of each of this task's input topics (the partition is the task's). */
+  private readonly prefixes = new Map<string, Buffer>();
 
   constructor(private readonly options: TaskOptions) {
     this.id = options.id;
     this.partition = options.id.partition;
     this.collector = options.collector;
     this.clock = options.clock ?? Date.now;
-    this.upstream = new Map(options.upstreamMarks);
+    for (const [key, mark] of options.upstreamMarks ?? []) {
+      const at = key.lastIndexOf(':');
+      const topic = key.slice(0, at);
+      const partition = Number(key.slice(at + 1));
+      this.upstream.set(sourceKey(sourcePrefix(topic, partition)), { topic, partition, mark });
+    }
     const forwards = new Map<string, Forward>();
     const subtopology = options.graph.subtopologies[options.id.subtopology];
     if (subtopology === undefined) {
@@ -240,13 +252,10 @@ export class StreamTask {
       return;
     }
     const upstream = this.upstreamOf(item);
-    if (upstream !== undefined) {
-      const seen = this.upstream.get(upstream.key);
-      if (seen !== undefined && upstream.mark <= seen) {
-        // A copy a replay of the upstream input wrote again: its effect is already in the stores.
-        this.positions.set(item.topic, item.record.offset);
-        return;
-      }
+    if (upstream !== undefined && upstream.mark <= upstream.position.mark) {
+      // A copy a replay of the upstream input wrote again: its effect is already in the stores.
+      this.positions.set(item.topic, item.record.offset);
+      return;
     }
     this.current = item;
     this.repartitionSeq = 0;
@@ -259,8 +268,9 @@ export class StreamTask {
     // Not reached when a `fail` mode error was thrown: the record then counts as not consumed.
     this.options.stores?.completeSourceRecord?.();
     if (upstream !== undefined) {
-      this.upstream.set(upstream.key, upstream.mark);
-      this.options.stores?.advanceUpstream?.(upstream.topic, upstream.partition, upstream.mark);
+      const position = upstream.position;
+      position.mark = upstream.mark;
+      this.options.stores?.advanceUpstream?.(position.topic, position.partition, upstream.mark);
     }
     this.positions.set(item.topic, item.record.offset);
     if (processed && item.timestamp > this.time) {
@@ -269,20 +279,24 @@ export class StreamTask {
     }
   }
 
-  /** The upstream input a record of a repartition topic came from, with its mark; undefined for other records. */
+  /**
+   * The upstream input partition a record of a repartition topic came from (its position here, created on first
+   * sight) and the record's mark; undefined for other records and for records without a readable header.
+   */
   private upstreamOf(
     item: QueuedRecord,
-  ): { key: string; topic: string; partition: number; mark: number } | undefined {
+  ): { position: { topic: string; partition: number; mark: number }; mark: number } | undefined {
     if (this.sources.get(item.topic)?.spec.repartitionTopic === undefined) return undefined;
-    const source = decodeRepartitionSource(item.record.headers[REPARTITION_SOURCE_HEADER]);
-    const mark = source && repartitionMark(source);
-    if (source === undefined || mark === undefined) return undefined;
-    return {
-      key: `${source.topic}:${source.partition}`,
-      topic: source.topic,
-      partition: source.partition,
-      mark,
-    };
+    const header = item.record.headers[REPARTITION_SOURCE_HEADER];
+    const read = readRepartitionSource(header);
+    if (read === undefined) return undefined;
+    let position = this.upstream.get(read.key);
+    if (position === undefined) {
+      const source = decodeRepartitionSource(header)!;
+      position = { topic: source.topic, partition: source.partition, mark: -1 };
+      this.upstream.set(read.key, position);
+    }
+    return { position, mark: read.mark };
   }
 
   /** Returns true when the record went through, false when an error mode skipped it; throws in `fail` mode. */
@@ -310,8 +324,7 @@ export class StreamTask {
     let headers = record.headers;
     if (source.spec.repartitionTopic !== undefined && headers[REPARTITION_SOURCE_HEADER] !== undefined) {
       // The repartition position is the runtime's, not the record's: the topology does not see it.
-      headers = { ...headers };
-      delete headers[REPARTITION_SOURCE_HEADER];
+      headers = withoutRepartitionSource(headers);
     }
     try {
       source.forward({ key, value, timestamp, headers });
@@ -404,11 +417,15 @@ export class StreamTask {
       c !== undefined &&
       this.repartitionSeq < MAX_RECORDS_PER_INPUT
     ) {
-      const source = { topic: c.topic, partition: this.partition, offset: Number(c.record.offset) };
-      headers = {
-        ...headers,
-        [REPARTITION_SOURCE_HEADER]: encodeRepartitionSource({ ...source, seq: this.repartitionSeq++ }),
-      };
+      let prefix = this.prefixes.get(c.topic);
+      if (prefix === undefined) {
+        prefix = sourcePrefix(c.topic, this.partition);
+        this.prefixes.set(c.topic, prefix);
+      }
+      const position = encodeRepartitionSource(prefix, Number(c.record.offset), this.repartitionSeq++);
+      headers = isEmpty(headers)
+        ? { 'eddy.rp': position }
+        : { ...headers, [REPARTITION_SOURCE_HEADER]: position };
     }
     this.collector.add({ topic, key, value, timestamp: r.timestamp, headers });
   }
@@ -475,4 +492,16 @@ export class StreamTask {
       },
     };
   }
+}
+
+function isEmpty(headers: RecordHeaders): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
+/** The headers without the repartition position (built anew: deleting a key would slow the object down). */
+function withoutRepartitionSource(headers: RecordHeaders): RecordHeaders {
+  const out: RecordHeaders = {};
+  for (const name in headers) if (name !== REPARTITION_SOURCE_HEADER) out[name] = headers[name]!;
+  return out;
 }
