@@ -262,7 +262,14 @@ describe('app lifecycle against the broker', () => {
     let hold: Promise<void> | undefined;
     let holding = false;
     let release: () => void = () => undefined;
-    // The changelog send of the shutdown commit waits until the test releases it.
+    // The changelog records of the shutdown commit (in a task's transaction, or a plain send) wait until the test
+    // releases them.
+    const holdChangelog = async (records: { topic: string }[]) => {
+      if (hold && records.some((r) => r.topic.endsWith('-changelog'))) {
+        holding = true;
+        await hold;
+      }
+    };
     const factory: KafkaClientFactory = {
       ...base,
       producer: () => {
@@ -271,11 +278,19 @@ describe('app lifecycle against the broker', () => {
           connect: () => producer.connect(),
           close: () => producer.close(),
           send: async (records) => {
-            if (hold && records.some((r) => r.topic.endsWith('-changelog'))) {
-              holding = true;
-              await hold;
-            }
+            await holdChangelog(records);
             return producer.send(records);
+          },
+        };
+      },
+      transactionalProducer: (id) => {
+        const producer = base.transactionalProducer(id);
+        return {
+          connect: () => producer.connect(),
+          close: () => producer.close(),
+          commitTransaction: async (records, group, offsets) => {
+            await holdChangelog(records);
+            return producer.commitTransaction(records, group, offsets);
           },
         };
       },
