@@ -123,7 +123,11 @@ describe('kafkajs admin on Kafka 4', () => {
     expect(
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic: existing }, { topic: fresh }] }),
     ).toBe(false);
-    const { topics } = await admin.fetchTopicMetadata({ topics: [existing, fresh] });
+    // Answering false, kafkajs did not wait for `fresh` to have leaders: its metadata may lag for a moment.
+    const topics = await waitFor(
+      () => admin.fetchTopicMetadata({ topics: [existing, fresh] }).then((m) => m.topics),
+      { what: `the metadata of ${fresh}` },
+    );
     expect(Object.fromEntries(topics.map((t) => [t.name, t.partitions.length]))).toEqual({
       [existing]: 2,
       [fresh]: 1,
