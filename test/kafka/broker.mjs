@@ -187,7 +187,10 @@ export async function startBroker({ timeoutMs = 90_000 } = {}) {
   writeFileSync(join(dataDir, 'log4j2.properties'), log4jProperties(join(dataDir, 'server.log')));
 
   if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    // A base64url id may start with '-', which the storage tool's argument parser takes for an option (one start
+    // in 64 failed with "argument --cluster-id: expected one argument"); Kafka's own ids avoid that too.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const r = spawnSync(
       'java',
       javaArgs('kafka.tools.StorageTool', [
