@@ -1,16 +1,12 @@
 // Exactly-once: a task whose transactional producer is fenced by a newer producer of its id is a task migration, not
 // a fatal error: the task is closed without committing, the instance rejoins, and every input has one output.
 import { Serdes, StreamsApp, type StreamsError, Topology } from '@eddy/streams';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
-import { appProcesses } from '../support/processes.js';
 import { readAll } from '../support/read.js';
 
-const apps: StreamsApp[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((a) => a.close().catch(() => undefined)));
-});
-const dirs = appProcesses();
+const apps = inProcessApps();
 
 describe('exactly-once fencing', () => {
   it('a fenced task is closed and taken again after a rejoin; the app keeps running, output exactly once', async () => {
@@ -29,9 +25,9 @@ describe('exactly-once fencing', () => {
       brokers: brokerList(),
       processingGuarantee: 'exactly-once',
       sessionTimeoutMs: 10_000,
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(app);
+    apps.track(app);
     const errors: StreamsError[] = [];
     app.onError((e) => errors.push(e));
     const assignments: number[] = [];

@@ -9,17 +9,13 @@ import {
   type StreamsError,
   Topology,
 } from '@eddy/streams';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
-import { appProcesses } from '../support/processes.js';
 
 const KEYS = 12_000;
 const VALUE = 'v'.repeat(200);
-const apps: StreamsApp[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((a) => a.close().catch(() => undefined)));
-});
-const dirs = appProcesses();
+const apps = inProcessApps();
 
 describe('a commit larger than the broker accepts in one request', () => {
   it('is sent in several requests: the changelog holds every key and the offsets are committed at close', async () => {
@@ -54,10 +50,10 @@ describe('a commit larger than the broker accepts in one request', () => {
     const app = new StreamsApp(topology, {
       applicationId,
       brokers: brokerList(),
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
       commitIntervalMs: 600_000,
     });
-    apps.push(app);
+    apps.track(app);
     const errors: StreamsError[] = [];
     app.onError((e) => errors.push(e));
     await app.start();

@@ -10,16 +10,12 @@ import {
   Topology,
 } from '@eddy/streams';
 import { type ConsumerPort, type KafkaClientFactory, kafkajsClientFactory } from '@eddy/streams/internals';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
-import { appProcesses } from '../support/processes.js';
 import { readAll } from '../support/read.js';
 
-const apps: StreamsApp[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((a) => a.close().catch(() => undefined)));
-});
-const dirs = appProcesses();
+const apps = inProcessApps();
 
 /** Copies every record of `input` to `output`; with `withStore`, also counts records per key in a store. */
 function copyTopology(input: string, output: string, withStore = false): Topology {
@@ -117,11 +113,11 @@ describe('app lifecycle against the broker', () => {
     const errors: StreamsError[] = [];
     app = new StreamsApp(
       copyTopology(input, output),
-      { applicationId, brokers: brokerList(), instanceId: 'pod-0', stateDir: dirs.stateDir() },
+      { applicationId, brokers: brokerList(), instanceId: 'pod-0', stateDir: apps.stateDir() },
       { clientFactory: factory },
     );
     app.onError((e) => errors.push(e));
-    apps.push(app);
+    apps.track(app);
     await expect(app.start()).rejects.toMatchObject({ code: 'CLOSED_DURING_START' });
     await app.close();
     expect(app.state).toBe('NOT_RUNNING');
@@ -132,9 +128,9 @@ describe('app lifecycle against the broker', () => {
     const again = new StreamsApp(copyTopology(input, output), {
       applicationId,
       brokers: brokerList(),
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(again);
+    apps.track(again);
     await again.start();
     const producer = testKafka().producer();
     await producer.connect();
@@ -149,9 +145,9 @@ describe('app lifecycle against the broker', () => {
     const app = new StreamsApp(copyTopology(input, output), {
       applicationId,
       brokers: brokerList(),
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(app);
+    apps.track(app);
     const starting = app.start();
     const closing = app.close();
     await expect(starting).rejects.toMatchObject({ code: 'CLOSED_DURING_START' });
@@ -185,11 +181,11 @@ describe('app lifecycle against the broker', () => {
         brokers: brokerList(),
         startTimeoutMs: 3_000,
         closeTimeoutMs: 2_000,
-        stateDir: dirs.stateDir(),
+        stateDir: apps.stateDir(),
       },
       { clientFactory: factory },
     );
-    apps.push(app);
+    apps.track(app);
     app.onError((e) => errors.push(e));
     const started = Date.now();
     await expect(app.start()).rejects.toMatchObject({
@@ -213,9 +209,9 @@ describe('app lifecycle against the broker', () => {
     const missing = new StreamsApp(copyTopology(input, uniqueName('nope')), {
       applicationId: uniqueName('app'),
       brokers: brokerList(),
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(missing);
+    apps.track(missing);
     const heard: string[] = [];
     missing.onError((e) => heard.push(e.code));
     await expect(missing.start()).rejects.toMatchObject({ code: 'TOPIC_MISSING' });
@@ -226,9 +222,9 @@ describe('app lifecycle against the broker', () => {
       brokers: ['127.0.0.1:1'],
       startTimeoutMs: 1_000,
       connectionTimeoutMs: 200,
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(unreachable);
+    apps.track(unreachable);
     const told: string[] = [];
     unreachable.onError((e) => told.push(e.code));
     await expect(unreachable.start()).rejects.toMatchObject({ code: 'BROKER_UNREACHABLE' });
@@ -244,9 +240,9 @@ describe('app lifecycle against the broker', () => {
       brokers: brokerList(),
       instanceId: 'pod-0',
       sessionTimeoutMs: 60_000,
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(app);
+    apps.track(app);
     await app.start();
     expect(await members(applicationId)).toBe(1);
     const first = app.close({ leaveGroup: true });
@@ -295,13 +291,13 @@ describe('app lifecycle against the broker', () => {
         };
       },
     };
-    const stateDir = dirs.stateDir();
+    const stateDir = apps.stateDir();
     const app = new StreamsApp(
       copyTopology(input, output, true),
       { applicationId, brokers: brokerList(), stateDir, commitIntervalMs: 60_000 },
       { clientFactory: factory },
     );
-    apps.push(app);
+    apps.track(app);
     const errors: StreamsError[] = [];
     app.onError((e) => errors.push(e));
     const assignments: number[] = [];
@@ -324,9 +320,9 @@ describe('app lifecycle against the broker', () => {
     const other = new StreamsApp(copyTopology(input, output, true), {
       applicationId,
       brokers: brokerList(),
-      stateDir: dirs.stateDir(),
+      stateDir: apps.stateDir(),
     });
-    apps.push(other);
+    apps.track(other);
     const otherStarted = other.start();
     await waitFor(() => assignments.length >= 2, {
       timeoutMs: 30_000,

@@ -2,8 +2,9 @@
 // partition count and lists the internal topics the app needs.
 import { keyValueStore } from '@eddy/state';
 import { describe, expect, it } from 'vitest';
-import { Serdes, StreamsError, Topology } from '../src/index.js';
+import { Serdes, Topology } from '../src/index.js';
 import { resolveTopicLayout } from '../src/runtime/topic-layout.js';
+import { codeOf } from './error-codes.js';
 
 const s = { keySerde: Serdes.string(), valueSerde: Serdes.string() };
 const pass = () => ({ process() {} });
@@ -21,15 +22,6 @@ function rekeyAndCount(partitions?: number): Topology {
     .addSink('out', { topic: 'out', ...s }, 'count')
     .addSource('clicks', { topics: ['clicks-a', 'clicks-b'], ...s })
     .addSink('log', { topic: 'click-log', ...s }, 'clicks');
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof StreamsError ? err.code : 'not a StreamsError';
-  }
-  return undefined;
 }
 
 describe('subtopologies', () => {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Serdes, StreamsBuilder, StreamsError, Topology } from '../src/index.js';
+import { Serdes, StreamsBuilder, Topology } from '../src/index.js';
+import { codeOf } from './error-codes.js';
 
 const s = { keySerde: Serdes.string(), valueSerde: Serdes.string() };
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof StreamsError ? err.code : 'not a StreamsError';
-  }
-  return undefined;
-}
 
 describe('Topology', () => {
   it('describes sources, processors and sinks with their topics in stable names', () => {
