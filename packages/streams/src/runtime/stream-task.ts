@@ -91,6 +91,8 @@ export class StreamTask {
    * the stores (see `TaskOptions.upstreamMarks`); raised as repartition records complete.
    */
   private readonly upstream = new Map<string, { topic: string; partition: number; mark: number }>();
+  /** This task's input topics that are repartition topics: their records carry an upstream position. */
+  private readonly repartitionInputs = new Set<string>();
   /** The `eddy.rp` prefix of each of this task's input topics (the partition is the task's). */
   private readonly prefixes = new Map<string, Buffer>();
 
@@ -124,6 +126,8 @@ export class StreamTask {
       };
       if (spec.kind === 'source') {
         for (const topic of spec.topics) this.sources.set(topic, { spec, forward: toChildren });
+        if (spec.repartitionTopic !== undefined)
+          for (const topic of spec.topics) this.repartitionInputs.add(topic);
       } else if (spec.kind === 'sink') {
         forwards.set(spec.name, (r) => this.sink(spec, r));
       } else {
@@ -286,7 +290,7 @@ export class StreamTask {
   private upstreamOf(
     item: QueuedRecord,
   ): { position: { topic: string; partition: number; mark: number }; mark: number } | undefined {
-    if (this.sources.get(item.topic)?.spec.repartitionTopic === undefined) return undefined;
+    if (this.repartitionInputs.size === 0 || !this.repartitionInputs.has(item.topic)) return undefined;
     const header = item.record.headers[REPARTITION_SOURCE_HEADER];
     const read = readRepartitionSource(header);
     if (read === undefined) return undefined;
