@@ -23,6 +23,12 @@ export const STATE_STORE_ERROR_CODES = [
   'DUPLICATE_STORE',
   /** A source-marks header could not be decoded. */
   'INVALID_HEADER',
+  /**
+   * A changelog record being restored is not one the store writes (a key or value of the wrong shape, an unreadable
+   * `eddy.src` header): something other than the store wrote to its changelog topic. The message names the store and
+   * the record's topic, partition and offset; the restore stopped before applying the batch that holds it.
+   */
+  'INVALID_CHANGELOG_RECORD',
 ] as const;
 
 export type StateStoreErrorCode = (typeof STATE_STORE_ERROR_CODES)[number];

@@ -18,4 +18,8 @@ export {
   SOURCE_MARKS_HEADER,
   type SourceMark,
 } from './task/source-marks.js';
-export { TaskStateManager, type TaskStateManagerOptions } from './task/task-state-manager.js';
+export {
+  type CacheStats,
+  TaskStateManager,
+  type TaskStateManagerOptions,
+} from './task/task-state-manager.js';

@@ -54,14 +54,14 @@ for (const persistent of [false, true]) {
         }
         runKeyValueStoreConformance(label, harness(bytesSerde));
 
-        runWindowStoreConformance(
-          label,
-          async (retentionMs, segmentIntervalMs): Promise<WindowStoreHarness> => {
+        const windowHarness =
+          (keySerde: typeof bytesSerde) =>
+          async (retentionMs: number, segmentIntervalMs?: number): Promise<WindowStoreHarness> => {
             const tmp = tempStateDir();
             const acks = new ImmediateAcks();
             const builder = windowStore({
               name: 'win',
-              keySerde: bytesSerde,
+              keySerde,
               valueSerde: bytesSerde,
               retentionMs,
               segmentIntervalMs,
@@ -85,8 +85,14 @@ for (const persistent of [false, true]) {
                 tmp.remove();
               },
             };
-          },
-        );
+          };
+        if (caching) {
+          runWindowStoreConformance(
+            `${label}, cache ids from the key serde`,
+            windowHarness(bytesSerdeWithCacheKey),
+          );
+        }
+        runWindowStoreConformance(label, windowHarness(bytesSerde));
       });
     }
   }

@@ -14,8 +14,19 @@ export interface StoreOptions {
   persistent?: boolean;
   /** Write-back cache (default on). */
   caching?: boolean;
-  /** Change-logging to `<applicationId>-<name>-changelog` (default on). */
+  /** Change-logging to `<applicationId>-<name>-changelog` (default on; off for a store with `sourceTopic`). */
   logging?: boolean;
+  /**
+   * The input topic this store is a copy of (a source table): restore reads it, at the task's partition, instead of
+   * a changelog of the store's own, which the store then does not write. Its records' keys and values must be the
+   * bytes the store writes (the same serdes), a null value a delete.
+   */
+  sourceTopic?: string;
+  /**
+   * With `sourceTopic`: the bytes the store keeps for a source record's value bytes and timestamp, which restore
+   * writes (e.g. a store that keeps each value with its timestamp); default: the value bytes as they are.
+   */
+  fromSourceRecord?: (value: Uint8Array, timestamp: number) => Uint8Array;
   /** Bound of the cache; also the bound of staged writes that makes the task ask for a commit. */
   cacheMaxBytes?: number;
   metrics?: StoreMetricsHooks;
@@ -45,4 +56,9 @@ export interface StoreBuilder<S> {
   build(parts: StoreParts): S;
   /** Time-bounded stores: the time a stored key stands for, so that restoring changelog records sets stream time. */
   timeOfKey?(key: Uint8Array): number;
+  /**
+   * Why a changelog record cannot be one this store wrote (a key or value of the wrong shape), or undefined when it
+   * can be; a null value is a deletion. Checked for every record restored from the store's own changelog.
+   */
+  checkRestored?(key: Uint8Array, value: Uint8Array | null): string | undefined;
 }

@@ -3,7 +3,7 @@ import { StateStoreError } from '../errors.js';
 import { MeteredSessionStore } from '../window/metered-session-store.js';
 import { MeteredWindowStore } from '../window/metered-window-store.js';
 import { SegmentRetention } from '../window/retention.js';
-import { decodeSegmentedKey } from '../window/segmented-key.js';
+import { decodeSegmentedKey, segmentedKeyProblem } from '../window/segmented-key.js';
 import type { Serde } from './serde.js';
 import type { SessionStore } from './session-store.js';
 import type { StoreBuilder, StoreOptions } from './store-builder.js';
@@ -41,6 +41,7 @@ function retentionOf(options: TimeBoundedStoreOptions<unknown, unknown>): Segmen
 /** Both typed stores take the same parts: the layers, serdes, a fresh retention per task, and lifecycle hooks. */
 function segmentedBuilder<K, V, S>(
   options: TimeBoundedStoreOptions<K, V>,
+  timeCount: number,
   Store: new (...args: ConstructorParameters<typeof MeteredWindowStore<K, V>>) => S,
 ): StoreBuilder<S> {
   const check = retentionOf(options as TimeBoundedStoreOptions<unknown, unknown>);
@@ -56,16 +57,18 @@ function segmentedBuilder<K, V, S>(
         p.guard,
         p.flush,
         p.close,
+        p.cache,
       ),
     // Window keys hold the window start, session keys the session end: the times stream time follows.
     timeOfKey: (key) => decodeSegmentedKey(key, 1).times[0]!,
+    checkRestored: (key) => segmentedKeyProblem(key, timeCount, check.segmentIntervalMs),
   };
 }
 
 export function windowStore<K, V>(options: TimeBoundedStoreOptions<K, V>): StoreBuilder<WindowStore<K, V>> {
-  return segmentedBuilder<K, V, WindowStore<K, V>>(options, MeteredWindowStore);
+  return segmentedBuilder<K, V, WindowStore<K, V>>(options, 1, MeteredWindowStore);
 }
 
 export function sessionStore<K, V>(options: TimeBoundedStoreOptions<K, V>): StoreBuilder<SessionStore<K, V>> {
-  return segmentedBuilder<K, V, SessionStore<K, V>>(options, MeteredSessionStore);
+  return segmentedBuilder<K, V, SessionStore<K, V>>(options, 2, MeteredSessionStore);
 }

@@ -11,6 +11,8 @@ const ENTRY_OVERHEAD_BYTES = 64;
 export const NOT_DECODED: unique symbol = Symbol('not decoded');
 
 export interface CacheEntry {
+  /** The id this cache finds the entry by. */
+  readonly id: string;
   readonly key: Uint8Array;
   /**
    * The value's bytes; null: the key is known to be absent (a delete, or a miss below). undefined: not serialized
@@ -24,6 +26,11 @@ export interface CacheEntry {
   dirty: boolean;
   /** Set on each hit of a clean entry; eviction gives such an entry a second chance instead of moving it per hit. */
   referenced: boolean;
+  /**
+   * True while this cache holds the entry; false once it is evicted, range-deleted or cleared (or when `loadEntry`
+   * did not cache it). A typed layer that keeps entries in an index of its own checks this before using one.
+   */
+  cached: boolean;
 }
 
 /**
@@ -42,6 +49,17 @@ export class CachingStore implements BytesStore {
   private lastId = '';
   private evictCursor: MapIterator<[string, CacheEntry]> | undefined;
   private serializeTyped: ((value: unknown) => Uint8Array) | undefined;
+  /**
+   * Counts the moments entries may have reached the layers below without being in this cache (each flush and each
+   * clear): a typed layer that saw no change here knows that a key it wrote since is still cached.
+   */
+  writesBelow = 0;
+  /** Counts the entries dropped so far (evicted, range-deleted, cleared): when to sweep an index of entries. */
+  removals = 0;
+  /** Lookups answered from the cache, lookups that missed, and entries evicted for space (read by metrics). */
+  hits = 0;
+  misses = 0;
+  evictions = 0;
 
   constructor(
     private readonly inner: BytesStore,
@@ -68,9 +86,25 @@ export class CachingStore implements BytesStore {
   /** The cached entry for `id`, or undefined on a miss (then call `load`). */
   lookup(id: string): CacheEntry | undefined {
     const entry = this.entries.get(id);
-    if (entry !== undefined) entry.referenced = true;
+    if (entry !== undefined) {
+      entry.referenced = true;
+      this.hits++;
+    } else {
+      this.misses++;
+    }
     this.hooks.onCacheLookup?.(this.name, entry !== undefined);
     return entry;
+  }
+
+  /** Counts a read that a typed layer answered from an entry it found itself (`cached` entries only), or a miss. */
+  noteLookup(entry: CacheEntry | undefined): void {
+    if (entry !== undefined) {
+      entry.referenced = true;
+      this.hits++;
+    } else {
+      this.misses++;
+    }
+    this.hooks.onCacheLookup?.(this.name, entry !== undefined);
   }
 
   /** The entry's value bytes (null: absent), serializing a typed value first if needed. */
@@ -88,21 +122,31 @@ export class CachingStore implements BytesStore {
 
   /** Reads `key` from below after a miss and caches the answer (absence included) as clean. */
   load(id: string, key: Uint8Array): Uint8Array | undefined {
+    return this.loadEntry(id, key).value ?? undefined;
+  }
+
+  /**
+   * As `load`, giving the entry of the answer (value null: absent); not cached (`cached` false) when dirty entries
+   * alone fill the cache: a commit is due, and caching the answer would only evict it again.
+   */
+  loadEntry(id: string, key: Uint8Array): CacheEntry {
     const value = this.inner.get(key);
-    // Dirty entries alone fill the cache: a commit is due; caching the answer would only evict it again.
-    if (this.dirtySize > this.maxBytes) return value;
     const entry: CacheEntry = {
+      id,
       key,
       value: value ?? null,
       typed: NOT_DECODED,
       valueSize: value?.length ?? 0,
       dirty: false,
       referenced: false,
+      cached: false,
     };
+    if (this.dirtySize > this.maxBytes) return entry;
+    entry.cached = true;
     this.entries.set(id, entry);
     this.cleanSize += key.length + entry.valueSize + ENTRY_OVERHEAD_BYTES;
     if (this.dirtySize + this.cleanSize > this.maxBytes) this.evictClean();
-    return value;
+    return entry;
   }
 
   put(key: Uint8Array, value: Uint8Array | null): void {
@@ -114,8 +158,13 @@ export class CachingStore implements BytesStore {
   putExisting(id: string, value: Uint8Array | null): boolean {
     const entry = this.entries.get(id);
     if (entry === undefined) return false;
-    this.update(entry, value, NOT_DECODED, value?.length ?? 0);
+    this.putBytesAt(entry, value);
     return true;
+  }
+
+  /** Writes `value` into a cached entry (`cached` true) found by the caller. */
+  putBytesAt(entry: CacheEntry, value: Uint8Array | null): void {
+    this.update(entry, value, NOT_DECODED, value?.length ?? 0);
   }
 
   /**
@@ -125,23 +174,32 @@ export class CachingStore implements BytesStore {
   putTyped(id: string, typed: unknown): boolean {
     const entry = this.entries.get(id);
     if (entry === undefined) return false;
-    this.update(entry, undefined, typed, entry.valueSize);
+    this.putTypedAt(entry, typed);
     return true;
   }
 
-  putNew(id: string, key: Uint8Array, value: Uint8Array | null, typed: unknown = NOT_DECODED): void {
+  /** As `putTyped`, into a cached entry (`cached` true) found by the caller. */
+  putTypedAt(entry: CacheEntry, typed: unknown): void {
+    this.update(entry, undefined, typed, entry.valueSize);
+  }
+
+  /** Caches a new dirty entry under `id` (which must not be cached) and returns it. */
+  putNew(id: string, key: Uint8Array, value: Uint8Array | null, typed: unknown = NOT_DECODED): CacheEntry {
     const entry: CacheEntry = {
+      id,
       key,
       value,
       typed,
       valueSize: value?.length ?? 0,
       dirty: true,
       referenced: true,
+      cached: true,
     };
     this.entries.set(id, entry);
     this.dirtyList.push(entry);
     this.dirtySize += key.length + entry.valueSize + ENTRY_OVERHEAD_BYTES;
     if (this.cleanSize > 0 && this.dirtySize + this.cleanSize > this.maxBytes) this.evictClean();
+    return entry;
   }
 
   private update(
@@ -168,21 +226,38 @@ export class CachingStore implements BytesStore {
 
   deleteRange(bounds: KeyBounds): void {
     let removedDirty = false;
-    for (const [id, entry] of this.entries) {
-      if (!inBounds(entry.key, bounds)) continue;
-      this.entries.delete(id);
-      const size = entry.key.length + entry.valueSize + ENTRY_OVERHEAD_BYTES;
-      if (entry.dirty) {
-        this.dirtySize -= size;
-        entry.dirty = false;
-        removedDirty = true;
-      } else {
-        this.cleanSize -= size;
-      }
+    for (const entry of this.entries.values()) {
+      if (inBounds(entry.key, bounds)) removedDirty = this.drop(entry) || removedDirty;
     }
     // A removed entry is clean now and no longer in the map; the dirty list forgets it.
     if (removedDirty) this.dirtyList = this.dirtyList.filter((e) => e.dirty);
     this.inner.deleteRange(bounds);
+  }
+
+  /**
+   * As `deleteRange`, for a typed layer that knows the cached entries in `bounds`: it passes them all (entries no
+   * longer `cached` are skipped), and the cache drops them without visiting the others.
+   */
+  deleteRangeOf(bounds: KeyBounds, entries: Iterable<CacheEntry>): void {
+    let removedDirty = false;
+    for (const entry of entries) if (entry.cached) removedDirty = this.drop(entry) || removedDirty;
+    if (removedDirty) this.dirtyList = this.dirtyList.filter((e) => e.dirty);
+    this.inner.deleteRange(bounds);
+  }
+
+  /** Removes a cached entry; true when it was dirty (then the caller filters the dirty list). */
+  private drop(entry: CacheEntry): boolean {
+    this.entries.delete(entry.id);
+    entry.cached = false;
+    this.removals++;
+    const size = entry.key.length + entry.valueSize + ENTRY_OVERHEAD_BYTES;
+    if (!entry.dirty) {
+      this.cleanSize -= size;
+      return false;
+    }
+    this.dirtySize -= size;
+    entry.dirty = false;
+    return true;
   }
 
   range(bounds: KeyBounds): AsyncIterable<BytesEntry> {
@@ -199,6 +274,7 @@ export class CachingStore implements BytesStore {
 
   /** Sends every dirty entry down the layers (each key once, with its latest value); they become clean. */
   flush(): void {
+    this.writesBelow++;
     const dirty = this.dirtyList;
     // Serialize first: a serializer that throws leaves every entry dirty and nothing sent down.
     for (let i = 0; i < dirty.length; i++) this.bytesOf(dirty[i]!);
@@ -230,6 +306,9 @@ export class CachingStore implements BytesStore {
 
   /** Drops every entry, dirty ones included (used when the data below is replaced, e.g. restore or wipe). */
   clear(): void {
+    this.writesBelow++;
+    for (const entry of this.entries.values()) entry.cached = false;
+    this.removals += this.entries.size;
     this.entries.clear();
     this.dirtyList = [];
     this.dirtySize = 0;
@@ -266,6 +345,9 @@ export class CachingStore implements BytesStore {
         this.entries.set(id, entry);
       } else {
         this.cleanSize -= entry.key.length + entry.valueSize + ENTRY_OVERHEAD_BYTES;
+        entry.cached = false;
+        this.removals++;
+        this.evictions++;
       }
     }
   }

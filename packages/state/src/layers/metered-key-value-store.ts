@@ -168,8 +168,17 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 }
 
-/** Values a cache may hand out and keep unserialized: nothing can change them behind the store's back. */
+/**
+ * Values a cache may hand out and keep unserialized: nothing can change them behind the store's back. Numbers,
+ * booleans, bigints, and frozen objects (whoever freezes a value vouches that nothing inside it can change either;
+ * e.g. an aggregate with its timestamp).
+ */
 function isImmutable(value: unknown): boolean {
   const type = typeof value;
-  return type === 'number' || type === 'boolean' || type === 'bigint';
+  return (
+    type === 'number' ||
+    type === 'boolean' ||
+    type === 'bigint' ||
+    (type === 'object' && value !== null && Object.isFrozen(value))
+  );
 }

@@ -23,6 +23,11 @@ export interface ChangelogPartition {
    * undefined when unknown (no checkpoint, or one written before this was kept).
    */
   coveredAt?: number | undefined;
+  /**
+   * True when `topic` is the input topic the store copies (`StoreOptions.sourceTopic`), not a changelog: restore
+   * reads it only up to the task's committed input position, since the task processes the records after that.
+   */
+  fromSource?: boolean;
 }
 
 /** A changelog record read back for restore. */

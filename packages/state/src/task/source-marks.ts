@@ -57,6 +57,7 @@ export function decodeSourceMarks(bytes: Uint8Array): SourceMark[] {
     at += 2 + topicLength;
     const partition = buf.readUInt32BE(at);
     const offset = Number(buf.readBigInt64BE(at + 4));
+    if (!Number.isSafeInteger(offset) || offset < -1) fail(`offset ${offset} of ${topic} is out of range`);
     at += 12;
     marks.push({ topic, partition, offset });
   }

@@ -39,6 +39,13 @@ export interface TaskStateManagerOptions {
   clock?: () => number;
 }
 
+/** Counts of a store's cache, since its task opened. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
 interface ManagedStore {
   readonly name: string;
   readonly engine: StoreEngine;
@@ -48,11 +55,19 @@ interface ManagedStore {
   readonly marks: SourcePositions;
   readonly cacheMaxBytes: number;
   readonly changelogTopic: string;
+  /** Set when the store is restored from this input topic instead of a changelog of its own. */
+  readonly sourceTopic: string | undefined;
+  /** With `sourceTopic`: what the store keeps for a source record (`StoreOptions.fromSourceRecord`). */
+  readonly fromSourceRecord: ((value: Uint8Array, timestamp: number) => Uint8Array) | undefined;
   readonly streamTime: StreamTimeCell;
   readonly timeOfKey: ((key: Uint8Array) => number) | undefined;
+  readonly checkRestored: ((key: Uint8Array, value: Uint8Array | null) => string | undefined) | undefined;
   checkpoint: Checkpoint | undefined;
   opened: boolean;
 }
+
+/** The timestamp of a restored record that carries none (as Kafka Streams' NO_TIMESTAMP). */
+const NO_TIMESTAMP = -1;
 
 interface PreparedStore {
   store: ManagedStore;
@@ -119,8 +134,15 @@ export class TaskStateManager {
     } else {
       engine = new MemoryEngine(o.name);
     }
+    if (o.sourceTopic !== undefined && o.logging === true) {
+      throw new StateStoreError(
+        'INVALID_ARGUMENT',
+        `store "${o.name}" is restored from its source topic and cannot also write a changelog`,
+        { store: o.name },
+      );
+    }
     let top: BytesStore = engine;
-    const logging = (o.logging ?? true) ? new ChangeLoggingStore(top) : undefined;
+    const logging = (o.logging ?? o.sourceTopic === undefined) ? new ChangeLoggingStore(top) : undefined;
     if (logging !== undefined) top = logging;
     const caching = (o.caching ?? true) ? new CachingStore(top, cacheMaxBytes, o.metrics) : undefined;
     if (caching !== undefined) top = caching;
@@ -132,9 +154,12 @@ export class TaskStateManager {
       status: new StoreStatus(o.name),
       marks: new SourcePositions(),
       cacheMaxBytes,
-      changelogTopic: changelogTopic(this.options.applicationId, o.name),
+      changelogTopic: o.sourceTopic ?? changelogTopic(this.options.applicationId, o.name),
+      sourceTopic: o.sourceTopic,
+      fromSourceRecord: o.fromSourceRecord,
       streamTime: { value: -1 },
       timeOfKey: builder.timeOfKey?.bind(builder),
+      checkRestored: builder.checkRestored?.bind(builder),
       checkpoint: undefined,
       opened: false,
     };
@@ -258,6 +283,12 @@ export class TaskStateManager {
     return this.managed(name).caching?.sizeBytes() ?? 0;
   }
 
+  /** A store's cache lookups (hits, misses) and evictions so far; undefined for a store without a cache. */
+  cacheStats(name: string): CacheStats | undefined {
+    const c = this.managed(name).caching;
+    return c === undefined ? undefined : { hits: c.hits, misses: c.misses, evictions: c.evictions };
+  }
+
   /** The checkpointed changelog offset of a store, if any. */
   changelogOffset(name: string): bigint | undefined {
     return this.managed(name).checkpoint?.changelogOffset;
@@ -328,6 +359,7 @@ export class TaskStateManager {
           store: store.name,
         });
       }
+      if (store.sourceTopic !== undefined) return this.sourceCheckpoint(store, marks);
       const checkpoint: Checkpoint = {
         changelogOffset: acked === undefined ? store.checkpoint?.changelogOffset : BigInt(acked),
         marks,
@@ -351,6 +383,16 @@ export class TaskStateManager {
   changelogPartitions(): ChangelogPartition[] {
     const out: ChangelogPartition[] = [];
     for (const store of this.stores.values()) {
+      if (store.sourceTopic !== undefined) {
+        out.push({
+          store: store.name,
+          topic: store.sourceTopic,
+          partition: this.options.partition,
+          checkpointOffset: store.checkpoint?.changelogOffset,
+          fromSource: true,
+        });
+        continue;
+      }
       if (store.logging === undefined) continue;
       out.push({
         store: store.name,
@@ -379,11 +421,28 @@ export class TaskStateManager {
     let lastWritten: number | undefined;
     let streamTime = store.streamTime.value;
     const timeOfKey = store.timeOfKey;
+    const fromSource = store.sourceTopic !== undefined;
+    const convert = fromSource ? store.fromSourceRecord : undefined;
+    const check = fromSource ? undefined : store.checkRestored;
     for (const record of records) {
-      const header = record.headers?.[SOURCE_MARKS_HEADER];
-      if (header !== undefined) {
-        marks.advanceAll(
-          decodeSourceMarks(typeof header === 'string' ? Buffer.from(header, 'latin1') : header),
+      try {
+        const wrong = check?.(record.key, record.value);
+        if (wrong !== undefined) throw new Error(wrong);
+        // A source topic's headers are its producers', not marks of this store.
+        const header = fromSource ? undefined : record.headers?.[SOURCE_MARKS_HEADER];
+        if (header !== undefined) {
+          marks.advanceAll(
+            decodeSourceMarks(typeof header === 'string' ? Buffer.from(header, 'latin1') : header),
+          );
+        }
+        if (timeOfKey !== undefined) streamTime = Math.max(streamTime, timeOfKey(record.key));
+      } catch (cause) {
+        const topic = store.sourceTopic ?? store.changelogTopic;
+        throw new StateStoreError(
+          'INVALID_CHANGELOG_RECORD',
+          `store "${name}" cannot restore record ${topic}-${this.options.partition}@${record.offset}, which it did ` +
+            `not write: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { store: name, cause },
         );
       }
       const offset = BigInt(record.offset);
@@ -391,19 +450,30 @@ export class TaskStateManager {
         lastOffset = offset;
         lastWritten = record.timestamp;
       }
-      if (timeOfKey !== undefined) streamTime = Math.max(streamTime, timeOfKey(record.key));
-      entries.push([record.key, record.value]);
+      entries.push([
+        record.key,
+        convert === undefined || record.value === null
+          ? record.value
+          : convert(record.value, record.timestamp ?? NO_TIMESTAMP),
+      ]);
     }
-    const checkpoint: Checkpoint = {
-      changelogOffset: lastOffset,
-      marks: marks.toArray(),
-      streamTime: streamTime >= 0 ? streamTime : undefined,
-      coveredAt: laterOf(
-        store.checkpoint?.coveredAt,
-        // Records after the last one were written after it; a timestamp ahead of this clock counts as now.
-        lastWritten === undefined ? undefined : Math.min(lastWritten, this.clock()),
-      ),
-    };
+    let checkpoint: Checkpoint;
+    if (fromSource) {
+      // The records up to here are input the store holds: its writes when they are processed again are dropped.
+      marks.advance(store.sourceTopic!, this.options.partition, Number(lastOffset));
+      checkpoint = this.sourceCheckpoint(store, marks.toArray());
+    } else {
+      checkpoint = {
+        changelogOffset: lastOffset,
+        marks: marks.toArray(),
+        streamTime: streamTime >= 0 ? streamTime : undefined,
+        coveredAt: laterOf(
+          store.checkpoint?.coveredAt,
+          // Records after the last one were written after it; a timestamp ahead of this clock counts as now.
+          lastWritten === undefined ? undefined : Math.min(lastWritten, this.clock()),
+        ),
+      };
+    }
     store.caching?.clear();
     await store.engine.writeBatch(entries, checkpoint);
     this.adoptCheckpoint(store, checkpoint);
@@ -470,6 +540,22 @@ export class TaskStateManager {
     store.checkpoint = checkpoint;
     store.marks.clear();
     if (checkpoint !== undefined) store.marks.advanceAll(checkpoint.marks);
+  }
+
+  /**
+   * The checkpoint of a store restored from its source topic: its position in that topic is its mark for it (the
+   * last input record applied). No `coveredAt`: the topic's records are written whenever its producers write, so
+   * their age says nothing about what compaction may have removed after the position (which the task's own reading
+   * would miss as well).
+   */
+  private sourceCheckpoint(store: ManagedStore, marks: SourceMark[]): Checkpoint {
+    const partition = this.options.partition;
+    const mark = marks.find((m) => m.topic === store.sourceTopic && m.partition === partition);
+    return {
+      changelogOffset:
+        mark !== undefined && mark.offset >= 0 ? BigInt(mark.offset) : store.checkpoint?.changelogOffset,
+      marks,
+    };
   }
 
   private managed(name: string): ManagedStore {

@@ -32,13 +32,17 @@ export class SegmentRetention {
     return Math.max(0, this.cutoff() + 1);
   }
 
-  /** Advances stream time; when a segment boundary passes, range-deletes the segments now wholly expired. */
-  observe(time: number, store: BytesStore): void {
+  /**
+   * Advances stream time; when a segment boundary passes, range-deletes the segments now wholly expired: from segment
+   * 0 the first time (whatever an earlier run left), then only the newly expired ones. A range over segments deleted
+   * before would make LevelDB walk their deletion markers again on every drop until it compacts them.
+   */
+  observe(time: number, store: Pick<BytesStore, 'deleteRange'>): void {
     if (time <= this.time.value) return;
     this.time.value = time;
     const firstLive = segmentOf(this.lowestLive(), this.segmentIntervalMs);
     if (firstLive > this.droppedBelow) {
-      store.deleteRange(segmentBounds(0, firstLive));
+      store.deleteRange(segmentBounds(this.droppedBelow, firstLive));
       this.droppedBelow = firstLive;
     }
   }

@@ -21,18 +21,30 @@ export function assertTime(name: string, value: number): void {
   }
 }
 
+const TWO_TO_32 = 2 ** 32;
+
+/** A non-negative safe integer as 8 big-endian bytes, without going through a BigInt (this is on every access). */
+function writeU64(out: Buffer, value: number, at: number): void {
+  out.writeUInt32BE(Math.floor(value / TWO_TO_32), at);
+  out.writeUInt32BE(value >>> 0, at + 4);
+}
+
+function readU64(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * TWO_TO_32 + buf.readUInt32BE(at + 4);
+}
+
 export function segmentOf(time: number, segmentIntervalMs: number): number {
   return Math.floor(time / segmentIntervalMs);
 }
 
 export function encodeSegmentedKey(segment: number, key: Uint8Array, times: readonly number[]): Buffer {
   const out = Buffer.allocUnsafe(SEGMENT_BYTES + LENGTH_BYTES + key.length + TIME_BYTES * times.length);
-  out.writeBigUInt64BE(BigInt(segment), 0);
+  writeU64(out, segment, 0);
   out.writeUInt32BE(key.length, SEGMENT_BYTES);
   out.set(key, SEGMENT_BYTES + LENGTH_BYTES);
   let at = SEGMENT_BYTES + LENGTH_BYTES + key.length;
   for (const time of times) {
-    out.writeBigUInt64BE(BigInt(time), at);
+    writeU64(out, time, at);
     at += TIME_BYTES;
   }
   return out;
@@ -40,17 +52,42 @@ export function encodeSegmentedKey(segment: number, key: Uint8Array, times: read
 
 export function decodeSegmentedKey(bytes: Uint8Array, timeCount: number): SegmentedKey {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const segment = Number(buf.readBigUInt64BE(0));
+  const segment = readU64(buf, 0);
   const keyLength = buf.readUInt32BE(SEGMENT_BYTES);
   const keyStart = SEGMENT_BYTES + LENGTH_BYTES;
   const key = buf.subarray(keyStart, keyStart + keyLength);
   const times: number[] = [];
   let at = keyStart + keyLength;
   for (let i = 0; i < timeCount; i++) {
-    times.push(Number(buf.readBigUInt64BE(at)));
+    times.push(readU64(buf, at));
     at += TIME_BYTES;
   }
   return { segment, key, times };
+}
+
+/**
+ * Why `bytes` cannot be a key of a store with `timeCount` times whose segment follows its first time, or undefined
+ * when it can be.
+ */
+export function segmentedKeyProblem(
+  bytes: Uint8Array,
+  timeCount: number,
+  segmentIntervalMs: number,
+): string | undefined {
+  const fixed = SEGMENT_BYTES + LENGTH_BYTES + TIME_BYTES * timeCount;
+  if (bytes.length < fixed)
+    return `a key of ${bytes.length} bytes is shorter than the ${fixed} bytes of its layout`;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const keyLength = buf.readUInt32BE(SEGMENT_BYTES);
+  if (bytes.length !== fixed + keyLength) {
+    return `a key of ${bytes.length} bytes announces ${keyLength} key bytes, which needs ${fixed + keyLength}`;
+  }
+  const { segment, times } = decodeSegmentedKey(bytes, timeCount);
+  for (const time of times) if (!Number.isSafeInteger(time)) return `a time of ${time} is out of range`;
+  if (segment !== segmentOf(times[0]!, segmentIntervalMs)) {
+    return `segment ${segment} is not the segment of time ${times[0]}`;
+  }
+  return undefined;
 }
 
 /** All keys of one segment. */
@@ -73,6 +110,6 @@ export function keyTimeBounds(segment: number, key: Uint8Array, from: number, to
 
 function segmentPrefix(segment: number): Buffer {
   const out = Buffer.allocUnsafe(SEGMENT_BYTES);
-  out.writeBigUInt64BE(BigInt(segment), 0);
+  writeU64(out, segment, 0);
   return out;
 }
