@@ -1,6 +1,8 @@
 // The Kafka client port: the small interface the runtime uses to talk to Kafka. Only an adapter (kafkajs/) knows
 // which client library implements it; the port names neither a client library nor the assignor.
 
+import type { StreamsError } from '../errors.js';
+
 export type RecordHeaders = Record<string, Buffer>;
 
 /** A record as fetched from a partition. Offsets are decimal strings (they are 64-bit). */
@@ -29,14 +31,22 @@ export interface TopicPartitionOffset {
   offset: string;
 }
 
-/** Records of one partition handed to the runtime in one call. */
+/**
+ * Records of one partition handed to the runtime in one call. With `ConsumerOptions.emptyBatches`, a fetch that
+ * found no records is handed over too (`records` empty, no offset to mark consumed): with its `highWatermark` and
+ * `lastOffset` it tells how far the partition's log goes, i.e. (`lastOffset` = `highWatermark` - 1) that the
+ * consumer is caught up.
+ */
 export interface FetchedBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
   /** The partition's log end offset as of this fetch, when the client reports it. */
   highWatermark?: string;
-  /** The last offset this fetch covered: after the last record when transaction markers or aborted records follow. */
+  /**
+   * The last offset this fetch covered: after the last record when transaction markers or aborted records follow;
+   * `highWatermark` - 1 when the fetch found nothing.
+   */
   lastOffset?: string;
 }
 
@@ -172,6 +182,11 @@ export interface ConsumerOptions {
   /** Where to start when the group has no committed offset. */
   fromBeginning: boolean;
   /**
+   * Also hand the batch handler fetches that found no records in a partition (see `FetchedBatch`): at least once
+   * after each change of the partition's position or log end (kafkajs: at every fetch). Default false.
+   */
+  emptyBatches?: boolean;
+  /**
    * Makes the consumer a static member (KIP-345): a restart with the same id within the session timeout gets its
    * partitions back without a rebalance.
    */
@@ -262,12 +277,43 @@ export interface ChangelogRange {
 export interface ChangelogReaderPort {
   /**
    * Reads every range to its end, handing records over in fetched batches, and resolves when all ranges are done.
-   * `onBatch` is awaited: the next batch is not handed over before it settles.
+   * `onBatch` is awaited: the next batch is not handed over before it settles. Rejects with `ChangelogTruncated`
+   * when records of a range were deleted before they were read (the log start moved past the read position).
    */
   read(
     ranges: ChangelogRange[],
     onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
   ): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where to start reading one partition. */
+export interface PartitionStart {
+  topic: string;
+  partition: number;
+  /** The first offset to read. */
+  offset: bigint;
+}
+
+/** Records of one partition handed over by a `PartitionFollowerPort`. */
+export interface FollowedBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+/**
+ * Reads partitions from given offsets on, without end and outside any group that assigns them (read_committed): how
+ * an instance keeps a global store up to date with its source topic.
+ */
+export interface PartitionFollowerPort {
+  /**
+   * Reads every partition from its start offset on, handing records over in fetched batches (`onBatch` is awaited:
+   * the next batch is not handed over before it settles), until `close()`. Resolves once closed; rejects when
+   * reading fails or `onBatch` throws. One call per follower.
+   */
+  follow(starts: PartitionStart[], onBatch: (batch: FollowedBatch) => Promise<void>): Promise<void>;
+  /** Stops reading (waiting for a batch being handed over) and releases the connection; idempotent. */
   close(): Promise<void>;
 }
 
@@ -279,4 +325,25 @@ export interface KafkaClientFactory {
   transactionalProducer(transactionalId: string): TransactionalProducerPort;
   /** A reader that uses the private consumer group `groupId`, which nothing else joins. */
   changelogReader(groupId: string): ChangelogReaderPort;
+  /** A follower that uses the private consumer group `groupId`, which nothing else joins. */
+  partitionFollower(groupId: string): PartitionFollowerPort;
+  /**
+   * A failure of any client above that no retry can fix, because the brokers refused this client's identity
+   * (AUTHENTICATION_FAILED) or its principal's rights (AUTHORIZATION_FAILED), as the error the app stops with;
+   * undefined for any other failure.
+   */
+  securityFailure?(err: unknown): StreamsError | undefined;
+}
+
+/** A changelog read found records it had not read yet deleted (retention or DeleteRecords moved the log start). */
+export class ChangelogTruncated extends Error {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {
+    super(
+      `records of ${topic}-${partition} were deleted before they were read (the log start moved past them)`,
+    );
+    this.name = 'ChangelogTruncated';
+  }
 }

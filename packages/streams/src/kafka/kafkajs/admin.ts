@@ -1,8 +1,8 @@
 // The port's admin client over a kafkajs Admin: offsets, partition counts, topic configs, creation, record deletion.
 
-import type { Admin, ConfigResourceTypes } from 'kafkajs';
+import type { Admin, ConfigResourceTypes } from '#kafkajs';
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
-import { isLeadershipError } from './errors.js';
+import { isLeadershipError, protocolErrorType } from './errors.js';
 
 /** kafkajs' `ConfigResourceTypes.TOPIC`: a value Node's ESM loader cannot import by name from kafkajs. */
 const TOPIC_RESOURCE: ConfigResourceTypes = 2;
@@ -10,14 +10,26 @@ const TOPIC_RESOURCE: ConfigResourceTypes = 2;
 /** How long the admin waits for the partitions of a newly created topic to have leaders. */
 const LEADER_WAIT_MS = 10_000;
 
+export interface KafkajsAdminOptions {
+  /** Runs before the first connection (e.g. a check that fails at once where kafkajs would retry). */
+  beforeConnect?: () => Promise<void>;
+  /** An admin client that does not retry: asks about topics the listing does not show. */
+  singleTry?: () => Admin;
+}
+
 export class KafkajsAdmin implements AdminPort {
   private closed = false;
   /** Topics whose metadata this client has loaded. */
   private readonly known = new Set<string>();
-  constructor(private readonly admin: Admin) {}
+  private singleTry: Admin | undefined;
+  constructor(
+    private readonly admin: Admin,
+    private readonly options: KafkajsAdminOptions = {},
+  ) {}
 
-  connect(): Promise<void> {
-    return this.admin.connect();
+  async connect(): Promise<void> {
+    await this.options.beforeConnect?.();
+    await this.admin.connect();
   }
 
   async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
@@ -42,6 +54,7 @@ export class KafkajsAdmin implements AdminPort {
     const existing = new Set(await this.admin.listTopics());
     const present = topics.filter((t) => existing.has(t));
     const counts = new Map<string, number>();
+    await this.failIfDenied(topics.filter((t) => !existing.has(t)));
     if (present.length === 0) return counts;
     const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: present });
     for (const t of meta) counts.set(t.name, t.partitions.length);
@@ -68,16 +81,23 @@ export class KafkajsAdmin implements AdminPort {
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
-    // Resolves false, without waiting for leaders, when another instance created a topic first.
-    const created = await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.partitions,
-        replicationFactor: t.replicationFactor ?? -1,
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    });
+    // Resolves false, without waiting for leaders, when another instance created a topic first. Its own wait for
+    // leaders gives up on a metadata answer that does not know the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, under
+    // load): the topics exist then, so wait here instead.
+    const created = await this.admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      })
+      .catch((err: unknown) => {
+        if (isLeadershipError({ type: protocolErrorType(err) })) return false;
+        throw err;
+      });
     if (!created) await this.waitForLeaders(topics.map((t) => t.topic));
   }
 
@@ -101,6 +121,22 @@ export class KafkajsAdmin implements AdminPort {
     await this.admin.deleteTopicRecords({ topic, partitions });
   }
 
+  /**
+   * The listing leaves out topics the principal may not describe. Asked by name, the broker says which of them it
+   * denies (TOPIC_AUTHORIZATION_FAILED, thrown) rather than lets them pass for missing; asked once, as kafkajs would
+   * retry the answer for a topic that really is missing.
+   */
+  private async failIfDenied(unlisted: string[]): Promise<void> {
+    if (unlisted.length === 0 || this.options.singleTry === undefined) return;
+    if (this.singleTry === undefined) {
+      this.singleTry = this.options.singleTry();
+      await this.singleTry.connect();
+    }
+    await this.singleTry.fetchTopicMetadata({ topics: unlisted }).catch((err: unknown) => {
+      if (protocolErrorType(err) === 'TOPIC_AUTHORIZATION_FAILED') throw err;
+    });
+  }
+
   private async waitForLeaders(topics: string[]): Promise<void> {
     const deadline = Date.now() + LEADER_WAIT_MS;
     for (;;) {
@@ -116,6 +152,6 @@ export class KafkajsAdmin implements AdminPort {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.admin.disconnect();
+    await Promise.all([this.admin.disconnect(), this.singleTry?.disconnect()]);
   }
 }

@@ -1,38 +1,15 @@
 // Reads changelog partitions with kafkajs, which has no manual assign(): a private group whose assigner hands its
 // one consumer exactly the partitions asked for.
 
+import type { Consumer, Kafka, KafkaConfig } from '#kafkajs';
 import {
-  AssignerProtocol,
-  type Consumer,
-  type Kafka,
-  type KafkaConfig,
-  type PartitionAssigner,
-} from 'kafkajs';
-import type { ChangelogRange, ChangelogReaderPort, ConsumedRecord } from '../port.js';
+  type ChangelogRange,
+  type ChangelogReaderPort,
+  ChangelogTruncated,
+  type ConsumedRecord,
+} from '../port.js';
 import { toConsumed } from './conversions.js';
-
-/** An assigner for a private group of one member: it gets exactly the partitions the reader asked for. */
-function exactAssigner(wanted: ChangelogRange[]): PartitionAssigner {
-  const assignment: Record<string, number[]> = {};
-  for (const r of wanted) assignment[r.topic] = [...(assignment[r.topic] ?? []), r.partition];
-  return () => ({
-    name: 'eddy-changelog-reader',
-    version: 1,
-    protocol: ({ topics }) => ({
-      name: 'eddy-changelog-reader',
-      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
-    }),
-    assign: async ({ members }) =>
-      members.map((m, i) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: i === 0 ? assignment : {},
-          userData: Buffer.alloc(0),
-        }),
-      })),
-  });
-}
+import { privateGroupConsumer, readUntil } from './private-group.js';
 
 /**
  * Reads changelog partitions with a consumer of a private group whose assigner hands it exactly those
@@ -69,46 +46,51 @@ export class KafkajsChangelogReader implements ChangelogReaderPort {
     if (this.closed) throw new Error('the changelog reader is closed');
     const byKey = new Map(pending.map((r) => [`${r.topic}:${r.partition}`, r]));
     const remaining = new Set(byKey.keys());
-    const consumer = this.kafka.consumer({
-      groupId: `${this.groupId}.${this.reads++}`,
-      partitionAssigners: [exactAssigner(pending)],
-      allowAutoTopicCreation: false,
-      maxBytes: 64 * 1024 * 1024,
-      maxBytesPerPartition: 16 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
-      retry: { ...this.retry, restartOnFailure: async () => false },
-    });
+    const consumer = privateGroupConsumer(
+      this.kafka,
+      `${this.groupId}.${this.reads++}`,
+      pending,
+      this.retry,
+      {
+        maxBytes: 64 * 1024 * 1024,
+        maxBytesPerPartition: 16 * 1024 * 1024,
+        maxWaitTimeInMs: 100,
+      },
+    );
     this.consumer = consumer;
     let finish: () => void = () => undefined;
-    let fail: (err: unknown) => void = () => undefined;
+    let truncated: (err: Error) => void = () => undefined;
     const done = new Promise<void>((resolve, reject) => {
       finish = resolve;
-      fail = reject;
+      truncated = reject;
     });
-    let failed = false;
-    consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+    done.catch(() => undefined); // (awaited by readUntil; this only keeps an early rejection from counting as unhandled)
+    // Without this the consumer would move to the log start and read on: the store would miss the deleted records
+    // silently, or, when all of the range was deleted, wait forever for records that will not come.
+    consumer.on(consumer.events.OFFSET_OUT_OF_RANGE, (e) => {
+      const key = `${e.payload.topic}:${e.payload.partition}`;
+      if (remaining.has(key)) truncated(new ChangelogTruncated(e.payload.topic, e.payload.partition));
+    });
     // Emitted after each batch, also for batches kafkajs does not hand over because they hold only control
     // records (transaction markers) or aborted records; its lastOffset counts those too.
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const key = `${e.payload.topic}:${e.payload.partition}`;
       const range = byKey.get(key);
-      if (failed || range === undefined || !remaining.has(key)) return;
+      if (range === undefined || !remaining.has(key)) return;
       if (BigInt(e.payload.lastOffset) >= range.endOffset - 1n) {
         remaining.delete(key);
         if (remaining.size === 0) finish();
       }
     });
+    const starts = pending.map((r) => ({ ...r, offset: r.startOffset }));
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...new Set(pending.map((r) => r.topic))], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      await readUntil(
+        consumer,
+        starts,
+        async (batch) => {
           const key = `${batch.topic}:${batch.partition}`;
           const range = byKey.get(key);
-          if (failed || range === undefined || !remaining.has(key)) return;
+          if (range === undefined || !remaining.has(key)) return false;
           const records: ConsumedRecord[] = [];
           for (const m of batch.messages) {
             const offset = BigInt(m.offset);
@@ -116,24 +98,13 @@ export class KafkajsChangelogReader implements ChangelogReaderPort {
             if (offset >= range.endOffset) break;
             records.push(toConsumed(m));
           }
-          try {
-            if (records.length > 0) await onBatch(range, records);
-          } catch (err) {
-            failed = true;
-            fail(err);
-            return;
-          }
-          const lastMessage = batch.messages[batch.messages.length - 1];
-          if (lastMessage) resolveOffset(lastMessage.offset);
-          await heartbeat();
+          if (records.length > 0) await onBatch(range, records);
+          return true;
         },
-      });
-      for (const r of pending)
-        consumer.seek({ topic: r.topic, partition: r.partition, offset: r.startOffset.toString() });
-      await done;
+        done,
+      );
     } finally {
       this.consumer = undefined;
-      await consumer.disconnect().catch(() => undefined);
     }
   }
 

@@ -1,7 +1,7 @@
 // The port's client options as a kafkajs configuration: retries, log level, TLS and SASL.
 
 import type { ConnectionOptions } from 'node:tls';
-import { type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { type KafkaConfig, logLevel, type SASLOptions } from '#kafkajs';
 import type { ClientLogLevel, ClientOptions, SaslOptions, TlsOptions } from '../port.js';
 
 const LOG_LEVELS: Record<ClientLogLevel, logLevel> = {
@@ -11,14 +11,26 @@ const LOG_LEVELS: Record<ClientLogLevel, logLevel> = {
   info: logLevel.INFO,
 };
 
-/** Retry settings that make connecting give up after roughly `budgetMs`. */
+/** kafkajs randomizes each wait by up to this fraction either way (its default `factor`), then doubles it. */
+const RETRY_JITTER = 0.2;
+
+/**
+ * Retry settings that make connecting give up no sooner than `budgetMs`: enough retries that even the shortest
+ * waits kafkajs may draw (each 20% short, doubling from the first) add up to the budget, so a broker that refuses
+ * connections at once does not fail a start early.
+ */
 export function retryFor(budgetMs: number): NonNullable<KafkaConfig['retry']> {
+  const initialRetryTime = 200;
   const maxRetryTime = Math.min(2_000, Math.max(250, Math.floor(budgetMs / 4)));
-  return {
-    initialRetryTime: 200,
-    maxRetryTime,
-    retries: Math.max(1, Math.ceil(budgetMs / maxRetryTime)),
-  };
+  let retries = 0;
+  let waited = 0;
+  let wait = initialRetryTime * (1 - RETRY_JITTER);
+  while (waited < budgetMs) {
+    waited += wait;
+    retries++;
+    wait = Math.min(wait * (1 - RETRY_JITTER) * 2, maxRetryTime);
+  }
+  return { initialRetryTime, maxRetryTime, retries: Math.max(1, retries) };
 }
 
 export function tlsOf(ssl: boolean | TlsOptions): boolean | ConnectionOptions {

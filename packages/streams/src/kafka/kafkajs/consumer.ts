@@ -1,6 +1,6 @@
 // The port's group consumer over a kafkajs Consumer: batches, manual offsets, group joins with assignment bytes.
 
-import type { Consumer } from 'kafkajs';
+import type { Consumer } from '#kafkajs';
 import type {
   BatchHandler,
   ConsumerGroupMetadata,
@@ -70,6 +70,8 @@ export class KafkajsConsumer implements ConsumerPort {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
+      // Patched kafkajs (docs/kafkajs-patch.md): fetches that found no records are handed over too.
+      eachBatchIncludeEmpty: this.options.emptyBatches === true,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const records = batch.messages.map(toConsumed);
         await handler(

@@ -1,6 +1,6 @@
 // Conversions between kafkajs messages and the port's records.
 
-import type { IHeaders, KafkaMessage, Message, RecordMetadata } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Message, RecordMetadata } from '#kafkajs';
 import type { ConsumedRecord, OutgoingRecord, RecordHeaders } from '../port.js';
 
 export function toHeaders(headers: IHeaders | undefined): RecordHeaders {
@@ -27,11 +27,14 @@ export function toConsumed(m: KafkaMessage): ConsumedRecord {
 }
 
 export function toMessage(r: OutgoingRecord): Message {
-  const m: Message = { key: r.key, value: r.value };
-  if (r.partition !== undefined) m.partition = r.partition;
-  if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
-  if (r.headers) m.headers = r.headers;
-  return m;
+  // One shape for every message (kafkajs treats an undefined field as an absent one).
+  return {
+    key: r.key,
+    value: r.value,
+    partition: r.partition,
+    timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
+    headers: r.headers,
+  };
 }
 
 /**
@@ -76,16 +79,40 @@ export function toTopicMessages(records: OutgoingRecord[]): {
 } {
   const byTopic = new Map<string, Message[]>();
   const counted = new Map<string, number>();
+  // Records of one topic and partition come in runs (a task's output, a store's changelog): a run is looked up
+  // and counted once, not per record.
+  let topic: string | undefined;
+  let list: Message[] = [];
+  let partition: number | undefined;
+  let run = 0;
+  const endRun = () => {
+    if (partition === undefined || run === 0) return;
+    const key = `${topic}:${partition}`;
+    counted.set(key, (counted.get(key) ?? 0) + run);
+  };
   for (const r of records) {
-    const list = byTopic.get(r.topic);
-    if (list) list.push(toMessage(r));
-    else byTopic.set(r.topic, [toMessage(r)]);
-    if (r.partition !== undefined) {
-      const key = `${r.topic}:${r.partition}`;
-      counted.set(key, (counted.get(key) ?? 0) + 1);
+    if (r.topic !== topic) {
+      endRun();
+      topic = r.topic;
+      partition = r.partition;
+      run = 0;
+      const existing = byTopic.get(topic);
+      if (existing === undefined) {
+        list = [];
+        byTopic.set(topic, list);
+      } else {
+        list = existing;
+      }
+    } else if (r.partition !== partition) {
+      endRun();
+      partition = r.partition;
+      run = 0;
     }
+    list.push(toMessage(r));
+    run++;
   }
-  return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), counted };
+  endRun();
+  return { topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })), counted };
 }
 
 /** The offset of the last record per counted partition: one request per partition, so base offset + count - 1. */

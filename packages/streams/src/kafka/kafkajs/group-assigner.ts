@@ -1,6 +1,6 @@
 // A kafkajs PartitionAssigner that carries a port GroupProtocol: its bytes in JoinGroup, its plans in SyncGroup.
 
-import { type Assigner, type AssignerAssignment, AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+import { type Assigner, type AssignerAssignment, AssignerProtocol, type PartitionAssigner } from '#kafkajs';
 import type { GroupMemberSubscription, GroupProtocol } from '../port.js';
 
 /** Version of kafkajs's subscription/assignment envelope; the protocol versions its own userData inside it. */
@@ -38,7 +38,7 @@ export function groupProtocolAssigner(
 
     assign: async ({ members, topics }) => {
       const subscriptions = members.map((m): GroupMemberSubscription => {
-        const metadata = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+        const metadata = decodeMetadata(m.memberMetadata);
         const groupInstanceId = (m as { groupInstanceId?: string | null }).groupInstanceId;
         return {
           memberId: m.memberId,
@@ -70,4 +70,13 @@ export function groupProtocolAssigner(
 
     ...(options.onAssignment === undefined ? {} : { onAssignment: options.onAssignment }),
   });
+}
+
+/** A member's subscription envelope, or null for bytes that are not one (the protocol then ignores the member). */
+function decodeMetadata(bytes: Buffer): { userData: Buffer | null } | null {
+  try {
+    return AssignerProtocol.MemberMetadata.decode(bytes);
+  } catch {
+    return null;
+  }
 }

@@ -1,6 +1,6 @@
 // The port's producer over an idempotent kafkajs Producer: batched sends, split by size.
 
-import type { Producer } from 'kafkajs';
+import type { Producer } from '#kafkajs';
 import type { OutgoingRecord, ProducerPort } from '../port.js';
 import { chunkBySize, lastOffsets, toTopicMessages } from './conversions.js';
 

@@ -1,6 +1,6 @@
 // The port's transactional producer over kafkajs: each call is one transaction of records and consumer offsets.
 
-import type { Producer } from 'kafkajs';
+import type { Producer } from '#kafkajs';
 import type {
   ConsumerGroupMetadata,
   OutgoingRecord,

@@ -1,9 +1,13 @@
 // The in-memory changelog reader: reads exact offset ranges of partitions, outside any group, read_committed
 // (aborted records and markers skipped), waiting at the last stable offset until open transactions end.
 
-import type { ChangelogRange, ChangelogReaderPort, ConsumedRecord } from '../port.js';
+import {
+  type ChangelogRange,
+  type ChangelogReaderPort,
+  ChangelogTruncated,
+  type ConsumedRecord,
+} from '../port.js';
 import type { MemoryKafkaCluster } from './cluster.js';
-import { kafkaError } from './errors.js';
 import { ClientLifecycle } from './lifecycle.js';
 import { Signal } from './signal.js';
 
@@ -21,7 +25,7 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
     cluster.register(this.lifecycle);
   }
 
-  /** Reads each range in turn; a range below the log start fails with OFFSET_OUT_OF_RANGE. */
+  /** Reads each range in turn; a range whose unread records were deleted fails with ChangelogTruncated. */
   async read(
     ranges: ChangelogRange[],
     onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
@@ -46,15 +50,10 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
     onBatch: (range: ChangelogRange, records: ConsumedRecord[]) => Promise<void>,
   ): Promise<void> {
     const log = this.cluster.partition(range.topic, range.partition);
-    if (range.startOffset < log.logStartOffset) {
-      throw kafkaError(
-        'OFFSET_OUT_OF_RANGE',
-        `${range.topic}-${range.partition}: offset ${range.startOffset} is below the log start ${log.logStartOffset}`,
-      );
-    }
     let position = range.startOffset;
     while (position < range.endOffset) {
       this.lifecycle.assertConnected();
+      if (position < log.logStartOffset) throw new ChangelogTruncated(range.topic, range.partition);
       if (position >= log.lastStableOffset) {
         // The range reaches into an open transaction or past the log end: wait for the log to move.
         await signal.wait();

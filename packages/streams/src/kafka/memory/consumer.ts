@@ -27,9 +27,12 @@ interface TopicPartition {
 
 interface Fetched {
   tp: TopicPartition;
+  /** Empty when the fetch found nothing new: the partition is caught up. */
   records: ConsumedRecord[];
   /** The offset after the last log entry the fetch looked at (markers and aborted records included). */
   next: bigint;
+  /** The partition's high watermark as of the fetch. */
+  highWatermark: bigint;
 }
 
 const keyOf = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
@@ -52,6 +55,12 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
   private generationId = -1;
   private assigned: TopicPartition[] = [];
   private readonly positions = new Map<string, bigint>();
+  /**
+   * Per partition, the position and high watermark last reported by an empty batch. kafkajs reports a caught-up
+   * partition at every fetch (several times a second); this consumer reports it once per change, which tells the
+   * runtime the same without a busy loop.
+   */
+  private readonly reportedEnds = new Map<string, { position: bigint; highWatermark: bigint }>();
   private nextPartition = 0;
   private phase: 'stopped' | 'joining' | 'idle' | 'fetching' | 'handler' = 'stopped';
   private running = false;
@@ -260,6 +269,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
       }));
       // As after an eager rebalance in Kafka clients: every partition starts again from its committed offset.
       this.positions.clear();
+      this.reportedEnds.clear();
       for (const tp of this.assigned) {
         const position = this.startPosition(tp);
         if (position !== undefined) this.positions.set(keyOf(tp), position);
@@ -299,7 +309,10 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     return this.options.fromBeginning ? log.logStartOffset : log.endFor(this.isolation);
   }
 
-  /** The next batch, taking the assigned partitions in turn; undefined when none has records to hand over. */
+  /**
+   * The next batch, taking the assigned partitions in turn: records, or, for a partition with nothing to read whose
+   * position or high watermark changed since it was last reported, an empty batch; undefined when there is neither.
+   */
   private fetch(): Fetched | undefined {
     const n = this.assigned.length;
     for (let i = 0; i < n; i++) {
@@ -314,13 +327,20 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
         this.positions.set(key, position);
       }
       const read = log.read(position, this.cluster.maxBatchRecords, this.isolation);
-      if (read.next === position) continue;
+      const highWatermark = log.highWatermark;
       if (read.records.length === 0) {
-        this.positions.set(key, read.next);
-        continue;
+        // Nothing to hand over; markers and aborted records are skipped (kafkajs resolves them itself).
+        if (read.next !== position) this.positions.set(key, read.next);
+        if (this.options.emptyBatches !== true) continue;
+        const reported = this.reportedEnds.get(key);
+        if (reported?.position === read.next && reported.highWatermark === highWatermark) continue;
+        this.reportedEnds.set(key, { position: read.next, highWatermark });
+        this.nextPartition = (this.nextPartition + i + 1) % n;
+        return { tp, records: [], next: read.next, highWatermark };
       }
+      this.reportedEnds.delete(key);
       this.nextPartition = (this.nextPartition + i + 1) % n;
-      return { tp, records: read.records, next: read.next };
+      return { tp, records: read.records, next: read.next, highWatermark };
     }
     return undefined;
   }
@@ -329,7 +349,8 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
   private async process(handler: BatchHandler, batch: Fetched): Promise<boolean> {
     const generation = this.generationId;
     const key = keyOf(batch.tp);
-    const lastOffset = BigInt(batch.records[batch.records.length - 1]!.offset);
+    const last = batch.records[batch.records.length - 1];
+    const lastOffset = last === undefined ? batch.next - 1n : BigInt(last.offset);
     const current = () => this.generationId === generation && this.positions.has(key);
     const control: BatchControl = {
       heartbeat: async () => {
@@ -349,8 +370,16 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     };
     this.phase = 'handler';
     try {
+      // As kafkajs reports them: an empty fetch's last offset is the high watermark - 1.
+      const covered = batch.records.length === 0 ? batch.highWatermark - 1n : batch.next - 1n;
       await handler(
-        { topic: batch.tp.topic, partition: batch.tp.partition, records: batch.records },
+        {
+          topic: batch.tp.topic,
+          partition: batch.tp.partition,
+          records: batch.records,
+          highWatermark: batch.highWatermark.toString(),
+          lastOffset: covered.toString(),
+        },
         control,
       );
     } catch (err) {

@@ -5,6 +5,7 @@ import { MemoryAdmin } from './admin.js';
 import { MemoryChangelogReader } from './changelog-reader.js';
 import type { MemoryKafkaCluster } from './cluster.js';
 import { MemoryConsumer } from './consumer.js';
+import { MemoryPartitionFollower } from './partition-follower.js';
 import { MemoryProducer } from './producer.js';
 import { MemoryTransactionalProducer } from './transactional-producer.js';
 
@@ -29,6 +30,10 @@ export class MemoryClientFactory implements KafkaClientFactory {
 
   changelogReader(groupId: string): MemoryChangelogReader {
     return new MemoryChangelogReader(this.cluster, groupId);
+  }
+
+  partitionFollower(groupId: string): MemoryPartitionFollower {
+    return new MemoryPartitionFollower(this.cluster, groupId);
   }
 }
 

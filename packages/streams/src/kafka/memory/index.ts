@@ -17,6 +17,7 @@ export { type KafkaErrorType, kafkaError, MemoryKafkaError, REBALANCE_ERROR_TYPE
 export { MemoryClientFactory, memoryClientFactory } from './factory.js';
 export { FaultInjector, type FaultOperation, type FaultOptions } from './faults.js';
 export type { GroupDescription, GroupState } from './group-coordinator.js';
+export { MemoryPartitionFollower } from './partition-follower.js';
 export type { Isolation } from './partition-log.js';
 export { MemoryProducer } from './producer.js';
 export { MemoryTransactionalProducer } from './transactional-producer.js';

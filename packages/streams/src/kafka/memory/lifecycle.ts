@@ -1,6 +1,12 @@
 // The connect/close lifecycle every in-memory client shares: calls need a connected client; close is idempotent.
 
-export type ClientKind = 'admin' | 'producer' | 'transactional-producer' | 'consumer' | 'changelog-reader';
+export type ClientKind =
+  | 'admin'
+  | 'producer'
+  | 'transactional-producer'
+  | 'consumer'
+  | 'changelog-reader'
+  | 'partition-follower';
 
 export class ClientLifecycle {
   private state: 'created' | 'connected' | 'closed' = 'created';

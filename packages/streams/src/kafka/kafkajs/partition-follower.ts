@@ -1,0 +1,64 @@
+// Follows partitions with kafkajs, which has no manual assign(): a private group whose assigner hands its one
+// consumer exactly those partitions, sought to the requested offsets, read until closed.
+
+import type { Consumer, Kafka, KafkaConfig } from '#kafkajs';
+import type { FollowedBatch, PartitionFollowerPort, PartitionStart } from '../port.js';
+import { toConsumed } from './conversions.js';
+import { privateGroupConsumer, readUntil } from './private-group.js';
+
+export class KafkajsPartitionFollower implements PartitionFollowerPort {
+  private consumer: Consumer | undefined;
+  private closed = false;
+  private following = false;
+  private stop: (() => void) | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly groupId: string,
+    private readonly retry: NonNullable<KafkaConfig['retry']>,
+  ) {}
+
+  async follow(starts: PartitionStart[], onBatch: (batch: FollowedBatch) => Promise<void>): Promise<void> {
+    if (this.following) throw new Error('a partition follower follows only once');
+    this.following = true;
+    const stopped = new Promise<void>((resolve) => {
+      this.stop = resolve;
+    });
+    if (this.closed) return;
+    if (starts.length === 0) return stopped;
+    // The next offset to hand over per partition: skips what a fetch before the seek, or a re-fetch, brings again.
+    const next = new Map(starts.map((s) => [`${s.topic}:${s.partition}`, s.offset]));
+    const consumer = privateGroupConsumer(this.kafka, this.groupId, starts, this.retry, {
+      maxWaitTimeInMs: 250,
+    });
+    this.consumer = consumer;
+    try {
+      await readUntil(
+        consumer,
+        starts,
+        async (batch) => {
+          const key = `${batch.topic}:${batch.partition}`;
+          const from = next.get(key);
+          if (this.closed || from === undefined) return false;
+          const records = batch.messages.filter((m) => BigInt(m.offset) >= from).map(toConsumed);
+          const last = records[records.length - 1];
+          if (last !== undefined) {
+            await onBatch({ topic: batch.topic, partition: batch.partition, records });
+            next.set(key, BigInt(last.offset) + 1n);
+          }
+          return true;
+        },
+        stopped,
+      );
+    } finally {
+      this.consumer = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop?.();
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}
