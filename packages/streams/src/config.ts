@@ -1,11 +1,22 @@
 // The options of a streams app, their defaults, and their validation.
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RestoreListener } from '@eddy/state';
 import { StreamsError } from './errors.js';
 import type { ClientLogLevel, SaslOptions, TlsOptions } from './kafka/port.js';
 import { jsonLogger, type Logger } from './logger.js';
-import { type ErrorMode, isErrorMode } from './runtime/error-handling.js';
+import {
+  type HttpOptions,
+  type MetricsOptions,
+  type ResolvedHttpOptions,
+  type ResolvedMetricsOptions,
+  resolveHttpOptions,
+  resolveMetricsOptions,
+} from './ops/ops-options.js';
+import type { CrashLoopOptions, ResolvedCrashLoop } from './runtime/crash-loop.js';
+import { deadLetterTopicOf, type ErrorMode, isErrorMode } from './runtime/error-handling.js';
+import { resolveTracing, type TracingOptions } from './runtime/tracing.js';
 
 export interface StreamsConfig {
   /** Names the consumer group and prefixes internal topics. Letters, digits, '.', '_' and '-'. */
@@ -28,13 +39,19 @@ export interface StreamsConfig {
   commitIntervalMs?: number;
   /**
    * How long a task with several input partitions waits (ms) for an input that has no buffered records before it
-   * processes the others out of timestamp order. -1: never wait; 0 (default): wait only while records known to
-   * be in the log are being fetched; more: also wait that long for new records on caught-up inputs.
+   * processes the others, possibly out of timestamp order; Kafka Streams' `max.task.idle.ms`. 0 (default): wait
+   * for an input whose lag is not known yet (no fetch has reported where its log ends) or above zero (records in
+   * its log are not fetched yet), but not for one known to be caught up; these waits end with the input's next
+   * fetch, after 5 s at most. More: also wait that long for a caught-up input to receive new records. -1: never
+   * wait, so the input fetched first may run ahead of the others.
    */
   maxTaskIdleMs?: number;
   /** Where a new group starts reading: 'earliest' (default) or 'latest'. */
   autoOffsetReset?: 'earliest' | 'latest';
-  /** How long start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms). Default 30000. */
+  /**
+   * How long start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms): connecting retries
+   * at least this long, even when connections are refused at once. Default 30000.
+   */
   startTimeoutMs?: number;
   /** Default bound for close() (ms). Default 30000. */
   closeTimeoutMs?: number;
@@ -59,6 +76,20 @@ export interface StreamsConfig {
    * this application, and never again. Default 30000.
    */
   repartitionPurgeIntervalMs?: number;
+  /**
+   * How much longer than its store's retention the changelog topic of a window or session store keeps records
+   * (ms): its `retention.ms` is the store's retention plus this. Changelog records carry the wall-clock time they
+   * were written, while a window stays in its store until stream time passes it; the margin keeps a window's last
+   * write in the changelog while the store can still use it, e.g. when input pauses. Kafka Streams'
+   * `windowstore.changelog.additional.retention.ms`. Default 86400000 (one day).
+   */
+  windowStoreChangelogAdditionalRetentionMs?: number;
+  /**
+   * The replication factor of the internal topics the app creates (changelog and repartition topics): an integer
+   * from 1 to 32767, or -1 for the broker's `default.replication.factor`. Topics that already exist keep theirs.
+   * Default -1.
+   */
+  replicationFactor?: number;
   /** What to do with a record whose key or value cannot be deserialized. Default 'fail'. */
   deserializationErrors?: ErrorMode;
   /** What to do with a record whose processing throws. Default 'fail'. */
@@ -72,6 +103,11 @@ export interface StreamsConfig {
   stateDir?: string;
   /** Told when stores start, progress and finish restoring from their changelogs. */
   restoreListener?: RestoreListener;
+  /**
+   * OpenTelemetry tracing of records (W3C trace context in headers, a process span per record): `true` with the
+   * global tracer provider and propagator, or options. Default off.
+   */
+  tracing?: boolean | TracingOptions;
   /**
    * This instance's stable identity, e.g. the StatefulSet pod name `app-3`; default the `POD_NAME` environment
    * variable. With one, the instance is a static group member: a restart within `sessionTimeoutMs` under the same
@@ -93,6 +129,13 @@ export interface StreamsConfig {
   /** Warm-up replicas the group runs at once. Default 2. */
   maxWarmupReplicas?: number;
   /**
+   * The largest record (key, value, header names and values, in bytes) the app writes: a larger output record is a
+   * RECORD_TOO_LARGE processing error, a larger changelog record stops the app with RECORD_TOO_LARGE, either before
+   * anything is sent. Set it to the output and changelog topics' `max.message.bytes` less some framing. Default
+   * 1048576 - 1024 (Kafka's default `message.max.bytes` is 1048588).
+   */
+  maxRecordBytes?: number;
+  /**
    * While warm-up replicas are not caught up, the longest wait before an instance asks for a rebalance anyway to
    * report its progress (ms). A warm-up that catches up asks at once. Default 60000.
    */
@@ -103,11 +146,53 @@ export interface StreamsConfig {
   applicationServer?: string;
   /** Rack or zone of this instance; standbys go to other racks where possible. */
   rackId?: string;
+  /**
+   * Prometheus metrics (prom-client): `true` for the default registry, `{ registry }` for one of yours, `false`
+   * for none. Default: on when `http` is set, off otherwise.
+   */
+  metrics?: boolean | MetricsOptions;
+  /** The operations HTTP server: `/metrics`, `/healthz`, `/readyz` and interactive queries. Default: none. */
+  http?: HttpOptions;
+  /**
+   * Crash-loop protection (see "Crash-loop protection" in the README): the input in flight is marked on the state
+   * volume, a record that crashed the process `maxCrashes` times in a row is dead-lettered or stops the app with
+   * POISON_RECORD, and a start after recent unclean restarts waits before joining the group. `true` for the
+   * defaults. Needs a state directory of this instance's own. Default off.
+   */
+  crashLoop?: boolean | CrashLoopOptions;
+  /**
+   * Retry in-process when Kafka is unreachable or too slow (at start, or a running app's client gave up): release the
+   * clients, wait `initialMs`, doubling up to `maxMs` (half of it fixed, half random), and connect and join again,
+   * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. `true` for
+   * `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. Default off: the first such failure stops the app.
+   */
+  retryBackoff?: boolean | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
 }
 
+/** Kafka's default `message.max.bytes` (1 MiB and 12 bytes) less room for the record batch's framing. */
+export const DEFAULT_MAX_RECORD_BYTES = 1_048_576 - 1024;
+
 export type ResolvedConfig = Required<
-  Omit<StreamsConfig, 'restoreListener' | 'instanceId' | 'applicationServer' | 'rackId' | 'ssl' | 'sasl'>
+  Omit<
+    StreamsConfig,
+    | 'restoreListener'
+    | 'instanceId'
+    | 'applicationServer'
+    | 'rackId'
+    | 'ssl'
+    | 'sasl'
+    | 'tracing'
+    | 'metrics'
+    | 'http'
+    | 'crashLoop'
+    | 'retryBackoff'
+  >
 > & {
+  retryBackoff: ResolvedRetryBackoff | undefined;
+  crashLoop: ResolvedCrashLoop | undefined;
+  tracing: TracingOptions | undefined;
+  metrics: ResolvedMetricsOptions | undefined;
+  http: ResolvedHttpOptions | undefined;
   ssl: boolean | TlsOptions | undefined;
   sasl: SaslOptions | undefined;
   restoreListener: RestoreListener | undefined;
@@ -123,6 +208,18 @@ function count(name: string, value: unknown, fallback: number, min: number): num
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new StreamsError('INVALID_CONFIG', `${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** -1 (the broker's default) or a replication factor Kafka accepts (an int16 of at least 1). */
+function replicationFactor(value: unknown): number {
+  if (value === undefined || value === -1) return -1;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 32_767) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `replicationFactor must be -1 (the broker's default) or an integer from 1 to 32767, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -179,7 +276,41 @@ function checkSsl(ssl: unknown): boolean | TlsOptions | undefined {
   if (o.rejectUnauthorized !== undefined && typeof o.rejectUnauthorized !== 'boolean') {
     throw invalid('ssl.rejectUnauthorized must be a boolean');
   }
-  return { ...(o as TlsOptions) };
+  const tls = o as TlsOptions;
+  for (const ca of [tls.ca ?? []].flat()) certificate('ssl.ca', ca);
+  if (tls.cert !== undefined && tls.key !== undefined) {
+    const cert = certificate('ssl.cert', tls.cert);
+    if (!cert.checkPrivateKey(privateKey(tls.key, tls.passphrase))) {
+      throw invalid('ssl.key is not the private key of the certificate in ssl.cert');
+    }
+  }
+  return { ...tls };
+}
+
+/** Parses a PEM certificate (the first of a bundle), or throws INVALID_CONFIG naming `option`. */
+function certificate(option: string, pem: string | Buffer): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw invalid(`${option} is not a PEM certificate: ${(err as Error).message}`);
+  }
+}
+
+const ENCRYPTED_KEY = 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED';
+
+/** Parses (and decrypts, with `passphrase`) a PEM private key, or throws INVALID_CONFIG naming the bad option. */
+function privateKey(pem: string | Buffer, passphrase: string | undefined): KeyObject {
+  try {
+    return createPrivateKey(passphrase === undefined ? { key: pem } : { key: pem, passphrase });
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    // OpenSSL asks for a passphrase it was not given through a callback that cancels.
+    if (code === 'ERR_MISSING_PASSPHRASE' || (passphrase === undefined && code === ENCRYPTED_KEY)) {
+      throw invalid('ssl.passphrase is needed: ssl.key is encrypted');
+    }
+    if (code === 'ERR_OSSL_BAD_DECRYPT') throw invalid('ssl.passphrase does not decrypt ssl.key');
+    throw invalid(`ssl.key is not a PEM private key: ${message}`);
+  }
 }
 
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'];
@@ -220,6 +351,68 @@ function taskIdle(value: unknown): number {
     );
   }
   return value;
+}
+
+export interface ResolvedRetryBackoff {
+  initialMs: number;
+  maxMs: number;
+  giveUpAfterMs: number;
+}
+
+function checkRetryBackoff(value: unknown): ResolvedRetryBackoff | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw invalid(
+      `retryBackoff must be true, false or { initialMs, maxMs, giveUpAfterMs }, got ${JSON.stringify(value)}`,
+    );
+  }
+  const o = (value === true ? {} : value) as NonNullable<Exclude<StreamsConfig['retryBackoff'], boolean>>;
+  const initialMs = positive('retryBackoff.initialMs', o.initialMs, 500);
+  const maxMs = positive('retryBackoff.maxMs', o.maxMs, Math.max(30_000, initialMs));
+  if (maxMs < initialMs) throw invalid('retryBackoff.maxMs must be >= initialMs');
+  return {
+    initialMs,
+    maxMs,
+    giveUpAfterMs: positive('retryBackoff.giveUpAfterMs', o.giveUpAfterMs, 600_000),
+  };
+}
+
+function checkCrashLoop(value: unknown, processingErrors: ErrorMode): ResolvedCrashLoop | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw invalid(`crashLoop must be true, false or an object of options, got ${JSON.stringify(value)}`);
+  }
+  const o = (value === true ? {} : value) as CrashLoopOptions;
+  const action = o.action ?? 'fail';
+  if (action !== 'fail' && action !== 'dead-letter') {
+    throw invalid(`crashLoop.action must be 'fail' or 'dead-letter', got ${JSON.stringify(action)}`);
+  }
+  if (
+    o.deadLetterTopic !== undefined &&
+    (typeof o.deadLetterTopic !== 'string' || o.deadLetterTopic === '')
+  ) {
+    throw invalid('crashLoop.deadLetterTopic must be a non-empty topic name');
+  }
+  const deadLetterTopic = o.deadLetterTopic ?? deadLetterTopicOf(processingErrors);
+  if (action === 'dead-letter' && deadLetterTopic === undefined) {
+    throw invalid(
+      "crashLoop.action 'dead-letter' needs crashLoop.deadLetterTopic, or processingErrors: { deadLetterTopic }",
+    );
+  }
+  const backoff = o.restartBackoff ?? {};
+  if (typeof backoff !== 'object' || backoff === null) {
+    throw invalid('crashLoop.restartBackoff must be an object { initialMs, maxMs }');
+  }
+  const initialMs = positive('crashLoop.restartBackoff.initialMs', backoff.initialMs, 1_000);
+  const maxMs = positive('crashLoop.restartBackoff.maxMs', backoff.maxMs, Math.max(60_000, initialMs));
+  if (maxMs < initialMs) throw invalid('crashLoop.restartBackoff.maxMs must be >= initialMs');
+  return {
+    maxCrashes: count('crashLoop.maxCrashes', o.maxCrashes, 3, 1),
+    action,
+    deadLetterTopic,
+    restartBackoff: { initialMs, maxMs },
+    restartWindowMs: positive('crashLoop.restartWindowMs', o.restartWindowMs, 600_000),
+  };
 }
 
 /** Checks every option and fills in the defaults; throws INVALID_CONFIG naming the bad option. */
@@ -323,6 +516,8 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs, 30_000),
     clientLogLevel: level,
     ssl: checkSsl(config.ssl),
+    metrics: resolveMetricsOptions(config.metrics, config.http),
+    http: resolveHttpOptions(config.http),
     sasl: checkSasl(config.sasl),
     metadataMaxAgeMs: positive('metadataMaxAgeMs', config.metadataMaxAgeMs, 300_000),
     repartitionPurgeIntervalMs: positive(
@@ -330,15 +525,24 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       config.repartitionPurgeIntervalMs,
       30_000,
     ),
+    windowStoreChangelogAdditionalRetentionMs: count(
+      'windowStoreChangelogAdditionalRetentionMs',
+      config.windowStoreChangelogAdditionalRetentionMs,
+      86_400_000,
+      0,
+    ),
+    replicationFactor: replicationFactor(config.replicationFactor),
     deserializationErrors: config.deserializationErrors ?? 'fail',
     processingErrors: config.processingErrors ?? 'fail',
     logger: config.logger ?? jsonLogger(),
     stateDir: config.stateDir ?? join(tmpdir(), 'eddy-state'),
     restoreListener: config.restoreListener,
+    tracing: resolveTracing(config.tracing),
     instanceId,
     numStandbyReplicas: count('numStandbyReplicas', config.numStandbyReplicas, 0, 0),
     acceptableRecoveryLag: count('acceptableRecoveryLag', config.acceptableRecoveryLag, 10_000, 0),
     maxWarmupReplicas: count('maxWarmupReplicas', config.maxWarmupReplicas, 2, 1),
+    maxRecordBytes: count('maxRecordBytes', config.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, 1),
     probingRebalanceIntervalMs: positive(
       'probingRebalanceIntervalMs',
       config.probingRebalanceIntervalMs,
@@ -347,5 +551,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     replicaPollIntervalMs: positive('replicaPollIntervalMs', config.replicaPollIntervalMs, 1_000),
     applicationServer: config.applicationServer,
     rackId: config.rackId,
+    crashLoop: checkCrashLoop(config.crashLoop, config.processingErrors ?? 'fail'),
+    retryBackoff: checkRetryBackoff(config.retryBackoff),
   };
 }

@@ -7,6 +7,19 @@ export const STREAMS_ERROR_CODES = [
   'INVALID_TOPOLOGY',
   /** No broker answered within the start timeout. */
   'BROKER_UNREACHABLE',
+  /**
+   * The brokers refused this client's identity: the TLS handshake failed (no or an untrusted client certificate, a
+   * broker certificate that does not verify against `ssl.ca`) or SASL authentication failed (wrong user or password,
+   * a mechanism the listener does not enable). Retrying cannot help: fix `ssl`/`sasl` or the broker's users.
+   */
+  'AUTHENTICATION_FAILED',
+  /**
+   * The brokers' ACLs deny this application's principal an operation it needs (read an input topic, write an
+   * output topic, create or manage its internal topics, join its group, use its transactional ids). Retrying cannot
+   * help: grant the ACLs listed under "Security" in the README, then start the app again; nothing was committed by
+   * the denied operation.
+   */
+  'AUTHORIZATION_FAILED',
   /** A topic the topology reads or writes does not exist on the cluster. */
   'TOPIC_MISSING',
   /** Co-partitioned source topics have different partition counts. */
@@ -20,12 +33,25 @@ export const STREAMS_ERROR_CODES = [
   'SOURCE_TOPIC_PARTITIONS_CHANGED',
   /** A record's key or value could not be deserialized; names topic, partition and offset. */
   'DESERIALIZATION_FAILED',
+  /**
+   * A serde could not prepare for its use at start (e.g. a schema registry refused its schema, or did not answer);
+   * names the topic or store, and carries the serde's own error as the cause. The app did not join its group.
+   */
+  'SERDE_PREPARE_FAILED',
   /** A key or value could not be serialized for a sink. */
   'SERIALIZATION_FAILED',
   /** A processor threw while processing a record. */
   'PROCESSING_FAILED',
   /** Output records could not be written to Kafka. */
   'PRODUCE_FAILED',
+  /**
+   * A record the app would write is larger than `maxRecordBytes` (key, value and headers), or the broker refused it as
+   * larger than the topic's `max.message.bytes`. An output record of a processed input record goes through
+   * `processingErrors` (with `'fail'` the app stops; nothing of that input was written); a changelog record, or a
+   * record the broker refused, stops the app: raise the topic's `max.message.bytes` and `maxRecordBytes` together,
+   * or keep values smaller.
+   */
+  'RECORD_TOO_LARGE',
   /** Consumer offsets could not be committed. */
   'COMMIT_FAILED',
   /**
@@ -43,6 +69,19 @@ export const STREAMS_ERROR_CODES = [
   'CLOSE_TIMEOUT',
   /** close() was called while start() was running: start gave up and released everything it had created. */
   'CLOSED_DURING_START',
+  /**
+   * A suppression buffer bounded with `maxRecords`/`maxBytes` and `shutDownWhenFull()` passed its bound. Raise
+   * `BufferConfig.maxRecords`/`maxBytes`, or choose `emitEarlyWhenFull()` where early results are acceptable; the
+   * buffer is in a logged store, so the application resumes from its last commit once restarted with a larger bound.
+   */
+  'SUPPRESSION_BUFFER_FULL',
+  /**
+   * An input record crashed the process (an exit, an out-of-memory kill, a native crash) `crashLoop.maxCrashes` times
+   * in a row, and `crashLoop.action` is 'fail'; `position` names it. Fix the cause and restart, or set
+   * `crashLoop.action: 'dead-letter'` to write it to the dead-letter topic and skip it. The count stays on the state
+   * volume: deleting `<stateDir>/<applicationId>/crash-loop.json` resets it.
+   */
+  'POISON_RECORD',
 ] as const;
 
 export type StreamsErrorCode = (typeof STREAMS_ERROR_CODES)[number];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { Serdes, StreamsApp, StreamsBuilder, type StreamsConfig, StreamsError } from '../src/index.js';
@@ -38,10 +39,43 @@ describe('StreamsApp options', () => {
     [{ maxTaskIdleMs: -2 }, 'maxTaskIdleMs'],
     [{ maxTaskIdleMs: 1.5 }, 'maxTaskIdleMs'],
     [{ maxTaskIdleMs: Number.POSITIVE_INFINITY }, 'maxTaskIdleMs'],
+    [{ crashLoop: 'yes' as never }, 'crashLoop'],
+    [{ retryBackoff: 5 as never }, 'retryBackoff'],
+    [{ retryBackoff: { initialMs: 0 } }, 'retryBackoff.initialMs'],
+    [{ retryBackoff: { initialMs: 500, maxMs: 100 } }, 'retryBackoff.maxMs'],
+    [{ retryBackoff: { giveUpAfterMs: -1 } }, 'retryBackoff.giveUpAfterMs'],
+    [{ crashLoop: { action: 'skip' as never } }, 'crashLoop.action'],
+    [{ crashLoop: { action: 'dead-letter' as const } }, 'crashLoop.deadLetterTopic'],
+    [{ crashLoop: { maxCrashes: 0 } }, 'crashLoop.maxCrashes'],
+    [{ crashLoop: { restartBackoff: { initialMs: -1 } } }, 'crashLoop.restartBackoff.initialMs'],
+    [{ crashLoop: { restartBackoff: { initialMs: 500, maxMs: 100 } } }, 'crashLoop.restartBackoff.maxMs'],
+    [{ windowStoreChangelogAdditionalRetentionMs: -1 }, 'windowStoreChangelogAdditionalRetentionMs'],
+    [{ windowStoreChangelogAdditionalRetentionMs: 0.5 }, 'windowStoreChangelogAdditionalRetentionMs'],
+    [{ replicationFactor: 0 }, 'replicationFactor'],
+    [{ replicationFactor: -2 }, 'replicationFactor'],
+    [{ replicationFactor: 2.5 }, 'replicationFactor'],
+    [{ replicationFactor: 32_768 }, 'replicationFactor'],
+    [{ replicationFactor: '3' as never }, 'replicationFactor'],
   ])('rejects %o with INVALID_CONFIG naming the option', (bad, named) => {
     const err = configError(bad);
     expect(err.code).toBe('INVALID_CONFIG');
     expect(err.message).toContain(named);
+  });
+
+  it("a windowed store's changelog keeps records one day past the store's retention unless configured", () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base).windowStoreChangelogAdditionalRetentionMs).toBe(86_400_000);
+    expect(
+      resolveConfig({ ...base, windowStoreChangelogAdditionalRetentionMs: 0 })
+        .windowStoreChangelogAdditionalRetentionMs,
+    ).toBe(0);
+  });
+
+  it("internal topics take the broker's default replication factor unless configured", () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base).replicationFactor).toBe(-1);
+    expect(resolveConfig({ ...base, replicationFactor: -1 }).replicationFactor).toBe(-1);
+    expect(resolveConfig({ ...base, replicationFactor: 3 }).replicationFactor).toBe(3);
   });
 
   it('maxTaskIdleMs defaults to 0 and takes -1 (never wait) and positive waits', () => {
@@ -49,6 +83,24 @@ describe('StreamsApp options', () => {
     expect(resolveConfig(base).maxTaskIdleMs).toBe(0);
     expect(resolveConfig({ ...base, maxTaskIdleMs: -1 }).maxTaskIdleMs).toBe(-1);
     expect(resolveConfig({ ...base, maxTaskIdleMs: 500 }).maxTaskIdleMs).toBe(500);
+  });
+
+  it('crashLoop is off by default; true takes the defaults; dead-letter defaults to the processingErrors topic', () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base).crashLoop).toBeUndefined();
+    expect(resolveConfig({ ...base, crashLoop: true }).crashLoop).toEqual({
+      maxCrashes: 3,
+      action: 'fail',
+      deadLetterTopic: undefined,
+      restartBackoff: { initialMs: 1_000, maxMs: 60_000 },
+      restartWindowMs: 600_000,
+    });
+    const dl = resolveConfig({
+      ...base,
+      processingErrors: { deadLetterTopic: 'dlq' },
+      crashLoop: { action: 'dead-letter' },
+    }).crashLoop;
+    expect(dl?.deadLetterTopic).toBe('dlq');
   });
 
   it('starts in CREATED and refuses a second start', async () => {
@@ -123,6 +175,13 @@ describe('replica, probing and query options', () => {
   });
 });
 
+/** A self-signed certificate, its key (also encrypted with `fixture-pass`) and an unrelated key. */
+const pem = (name: string) => readFileSync(new URL(`fixtures/tls/${name}.pem`, import.meta.url), 'utf8');
+const CERT = pem('cert');
+const KEY = pem('key');
+const ENCRYPTED_KEY = pem('key-encrypted');
+const OTHER_KEY = pem('other-key');
+
 describe('client options: TLS, SASL, metadata age', () => {
   const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
   const token = async () => ({ value: 'jwt' });
@@ -130,14 +189,19 @@ describe('client options: TLS, SASL, metadata age', () => {
   it('accepts TLS as true or as certificates, and every SASL mechanism', () => {
     expect(resolveConfig({ ...base, ssl: true }).ssl).toBe(true);
     const tls = {
-      ca: ['-----BEGIN CERTIFICATE-----'],
-      cert: Buffer.from('cert'),
-      key: 'key',
-      passphrase: 'secret',
+      ca: [CERT, Buffer.from(CERT)],
+      cert: Buffer.from(CERT),
+      key: ENCRYPTED_KEY,
+      passphrase: 'fixture-pass',
       rejectUnauthorized: false,
       servername: 'kafka.internal',
     };
     expect(resolveConfig({ ...base, ssl: tls }).ssl).toEqual(tls);
+    expect(resolveConfig({ ...base, ssl: { ca: CERT, cert: CERT, key: KEY } }).ssl).toEqual({
+      ca: CERT,
+      cert: CERT,
+      key: KEY,
+    });
     for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
       expect(resolveConfig({ ...base, sasl: { mechanism, username: 'u', password: 'p' } }).sasl).toEqual({
         mechanism,
@@ -163,6 +227,13 @@ describe('client options: TLS, SASL, metadata age', () => {
     [{ ssl: { cert: 'c' } }, 'ssl.cert'],
     [{ ssl: { key: 'k' } }, 'ssl.key'],
     [{ ssl: { cert: 'c', key: 1 } as never }, 'ssl.key'],
+    [{ ssl: { ca: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' } }, 'ssl.ca'],
+    [{ ssl: { ca: [CERT, 'not a certificate'] } }, 'ssl.ca'],
+    [{ ssl: { cert: CERT.slice(0, 200), key: KEY } }, 'ssl.cert'],
+    [{ ssl: { cert: CERT, key: KEY.replace(/[A-Za-z]/g, 'A') } }, 'ssl.key'],
+    [{ ssl: { cert: CERT, key: OTHER_KEY } }, 'ssl.key is not the private key'],
+    [{ ssl: { cert: CERT, key: ENCRYPTED_KEY } }, 'ssl.passphrase is needed'],
+    [{ ssl: { cert: CERT, key: ENCRYPTED_KEY, passphrase: 'wrong' } }, 'ssl.passphrase does not decrypt'],
     [{ ssl: { passphrase: '' } }, 'ssl.passphrase'],
     [{ ssl: { servername: 7 } as never }, 'ssl.servername'],
     [{ ssl: { rejectUnauthorized: 'no' } as never }, 'ssl.rejectUnauthorized'],

@@ -1,5 +1,6 @@
-// The exactly-once commit: a task skips input committed by the owner it fenced, and a task whose transaction was
-// refused (fenced, or its generation over) is closed without committing while the others commit.
+// The exactly-once commit: a task skips input committed by the owner it fenced, a task whose transaction was refused
+// (fenced, or its generation over) is closed without committing while the others commit, and a store that cannot
+// write its state after the transaction stops the commit with STATE_FAILED.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,5 +124,23 @@ describe('ExactlyOnceCommit', () => {
     expect(sent.map((t) => t.id)).toEqual(['eos-app-0_0']);
     expect(migrated).toEqual(['0_1']);
     expect(manager.active().map((a) => a.task.id.toString())).toEqual(['0_0']);
+  });
+
+  it('fails with STATE_FAILED when a store cannot write the state of a committed transaction', async () => {
+    const active = await manager.ensure(TaskId.of(0, 0));
+    active.task.addRecords('words', [word(5, 'x')]);
+    active.task.process();
+    active.state!.completeCommit = async () => {
+      throw new Error('ENOSPC: no space left on device');
+    };
+    const failure = await commit.commit().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(StreamsError);
+    expect(failure).toMatchObject({ code: 'STATE_FAILED' });
+    expect((failure as Error).message).toContain('ENOSPC');
+    // The transaction went out: the changelog holds the count.
+    expect(sent.map((t) => t.id)).toEqual(['eos-app-0_0']);
   });
 });

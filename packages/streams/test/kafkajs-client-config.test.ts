@@ -1,6 +1,7 @@
 // The port's client options as kafkajs configuration: log level, retries, TLS and SASL.
-import { logLevel } from 'kafkajs';
+
 import { describe, expect, it } from 'vitest';
+import { logLevel } from '#kafkajs';
 import { kafkaConfigOf, retryFor } from '../src/kafka/kafkajs/client-config.js';
 import type { ClientOptions } from '../src/kafka/port.js';
 
@@ -33,12 +34,25 @@ describe('kafkaConfigOf', () => {
     expect(kafkaConfigOf({ ...base, logLevel: 'info' }).logLevel).toBe(logLevel.INFO);
   });
 
-  it('gives up connecting after roughly the retry budget', () => {
-    const { initialRetryTime, maxRetryTime, retries } = retryFor(10_000);
-    expect(initialRetryTime).toBe(200);
-    expect(maxRetryTime).toBe(2_000);
-    expect((retries ?? 0) * (maxRetryTime ?? 0)).toBeGreaterThanOrEqual(10_000);
-    expect(retryFor(100).retries).toBe(1);
+  it('gives up connecting no sooner than the retry budget, and not much later', () => {
+    // The waits kafkajs draws: the first is the initial time, each next one twice the last, each randomized by up
+    // to 20% either way, capped at maxRetryTime.
+    const waits = (budget: number, jitter: number) => {
+      const { initialRetryTime = 0, maxRetryTime = 0, retries = 0 } = retryFor(budget);
+      let total = 0;
+      let wait = initialRetryTime * (1 + jitter);
+      for (let i = 0; i < retries; i++) {
+        total += wait;
+        wait = Math.min(wait * (1 + jitter) * 2, maxRetryTime);
+      }
+      return total;
+    };
+    expect(retryFor(10_000)).toMatchObject({ initialRetryTime: 200, maxRetryTime: 2_000 });
+    for (const budget of [100, 1_000, 3_000, 5_000, 10_000, 30_000, 120_000]) {
+      expect(waits(budget, -0.2), `shortest for ${budget}`).toBeGreaterThanOrEqual(budget);
+      // The longest waits overshoot by at most a third, and a few seconds for small budgets.
+      expect(waits(budget, 0.2), `longest for ${budget}`).toBeLessThanOrEqual(budget * 1.35 + 2_000);
+    }
   });
 
   it('passes TLS options to node:tls and leaves out what was not given', () => {

@@ -1,6 +1,7 @@
 // A port GroupProtocol carried by kafkajs: subscription bytes in the JoinGroup envelope, plans in SyncGroup's.
-import { AssignerProtocol, type Cluster, type Logger } from 'kafkajs';
+
 import { describe, expect, it } from 'vitest';
+import { AssignerProtocol, type Cluster, type Logger } from '#kafkajs';
 import { groupProtocolAssigner } from '../src/kafka/kafkajs/group-assigner.js';
 import type { GroupMemberSubscription, GroupProtocol, MemberPlan } from '../src/kafka/port.js';
 

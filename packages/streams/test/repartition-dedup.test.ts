@@ -10,6 +10,7 @@ import {
   REPARTITION_SOURCE_HEADER,
   sourcePrefix,
 } from '../src/runtime/repartition-header.js';
+import { StreamTask } from '../src/runtime/stream-task.js';
 import { TaskId } from '../src/runtime/task-id.js';
 
 const s = { keySerde: Serdes.string(), valueSerde: Serdes.string() };
@@ -54,6 +55,22 @@ function topology(): Topology {
     .addSink('to-letters', { repartitionTopic: 'letters', ...s }, 'split')
     .addSource('letters-in', { repartitionTopic: 'letters', ...s })
     .addSink('out', { topic: 'out', ...s }, 'letters-in');
+}
+
+/**
+ * in → each record to two repartition topics, `left` and `right` (as a foreign-key join's subscriptions, or two
+ * joins of one table) → both read by one subtopology → out.
+ */
+function fanOutTopology(): Topology {
+  return new Topology()
+    .addSource('in', { topics: ['in'], ...s })
+    .addRepartitionTopic('left')
+    .addRepartitionTopic('right')
+    .addSink('to-left', { repartitionTopic: 'left', ...s }, 'in')
+    .addSink('to-right', { repartitionTopic: 'right', ...s }, 'in')
+    .addSource('left-in', { repartitionTopic: 'left', ...s })
+    .addSource('right-in', { repartitionTopic: 'right', ...s })
+    .addSink('out', { topic: 'out', ...s }, 'left-in', 'right-in');
 }
 
 const input = (offset: number, key: string, value: string): ConsumedRecord => ({
@@ -131,5 +148,68 @@ describe('repartition records', () => {
     ]);
     downstream.process();
     expect(collector.drain()).toHaveLength(2);
+  });
+
+  it("a producer's header on an input record reaches neither the topology nor a repartition topic", () => {
+    const graph = topology().seal('app');
+    const collector = new RecordCollector(DRAIN_ONLY);
+    const upstream = createTask({ id: TaskId.of(0, 0), graph, config, collector, state: undefined });
+    // Well formed, naming the input partition far ahead: honoured downstream, it would mark later records as replays.
+    const forged = {
+      [REPARTITION_SOURCE_HEADER]: encodeRepartitionSource(sourcePrefix('in', 0), 2 ** 30, 0),
+    };
+    // Past MAX_RECORDS_PER_INPUT records of one input, the sink writes no position of its own.
+    upstream.addRecords('in', [{ ...input(0, 'o1', 'a'.repeat(4100)), headers: forged }]);
+    upstream.process();
+    const written = collector.drain();
+    expect(written).toHaveLength(4100);
+    const marks = written.map((r) => decodeRepartitionSource(r.headers?.[REPARTITION_SOURCE_HEADER])?.offset);
+    expect(marks.slice(0, 4096).every((offset) => offset === 0)).toBe(true);
+    expect(marks.slice(4096)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('copies of one input in two repartition topics are each processed once, whichever topic is read first', () => {
+    const graph = fanOutTopology().seal('app');
+    const collector = new RecordCollector(DRAIN_ONLY);
+    const upstream = createTask({ id: TaskId.of(0, 0), graph, config, collector, state: undefined });
+    upstream.addRecords('in', [input(0, 'o1', 'a'), input(1, 'o2', 'b')]);
+    upstream.process();
+    const written = collector.drain();
+    const of = (topic: string) => written.filter((r) => r.topic === topic);
+    expect(of('app-left-repartition')).toHaveLength(2);
+    expect(of('app-right-repartition')).toHaveLength(2);
+
+    // The reading task takes all of one topic before the other: its later input positions come first.
+    const marks: { topic: string; partition: number; mark: number }[] = [];
+    const stores = {
+      store: () => undefined,
+      setSourcePosition: () => undefined,
+      advanceUpstream: (topic: string, partition: number, mark: number) =>
+        marks.push({ topic, partition, mark }),
+    };
+    const options = { id: TaskId.of(1, 0), graph, collector, stores, ...config };
+    const downstream = new StreamTask(options);
+    // A fetch found `right` empty (caught up), so the task does not wait for it.
+    downstream.addRecords('app-right-repartition', [], '0', '-1');
+    downstream.addRecords('app-left-repartition', fetched(of('app-left-repartition'), 0), '2');
+    downstream.process();
+    downstream.addRecords('app-right-repartition', fetched(of('app-right-repartition'), 0), '2');
+    downstream.process();
+    expect(collector.drain().map((r) => r.value?.toString())).toEqual(['a', 'b', 'a', 'b']);
+
+    // Restarted from those positions (offsets not committed): the reading task gets the originals again, then what a
+    // replay of the input wrote, with one new input record; only the new one's copies go through, one per topic.
+    const replay = createTask({ id: TaskId.of(0, 0), graph, config, collector, state: undefined });
+    replay.addRecords('in', [input(0, 'o1', 'a'), input(1, 'o2', 'b'), input(2, 'o3', 'c')]);
+    replay.process();
+    const again = collector.drain();
+    const upstreamMarks = new Map(marks.map((m) => [`${m.topic}:${m.partition}`, m.mark]));
+    const restarted = new StreamTask({ ...options, upstreamMarks });
+    for (const topic of ['app-right-repartition', 'app-left-repartition']) {
+      const copies = [...of(topic), ...again.filter((r) => r.topic === topic)];
+      restarted.addRecords(topic, fetched(copies, 0), String(copies.length));
+    }
+    restarted.process();
+    expect(collector.drain().map((r) => r.value?.toString())).toEqual(['c', 'c']);
   });
 });

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KeyValueStore, keyValueStore, TaskStateManager } from '@eddy/state';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChangelogRange, ChangelogReaderPort, ConsumedRecord } from '../src/kafka/port.js';
+import {
+  type ChangelogRange,
+  type ChangelogReaderPort,
+  ChangelogTruncated,
+  type ConsumedRecord,
+} from '../src/kafka/port.js';
 import type { LogFields, Logger } from '../src/logger.js';
 import { restoreTask, restoreTasks, staleCheckpointReason } from '../src/runtime/state-restorer.js';
 import { FakeAdmin } from './fake-admin.js';
@@ -176,6 +181,56 @@ describe('restore from a checkpoint older than delete.retention.ms', () => {
     await restoreTasks([state], ctx);
     expect(kv.get('a')).toBeUndefined();
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('a changelog truncated while a store restores from it', () => {
+  it('plans again: the partly restored store is rebuilt from the new log start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-restorer-'));
+    dirs.push(dir);
+    const admin = new FakeAdmin();
+    admin.set(CHANGELOG, [0, 4]);
+    const log = new FakeChangelog();
+    log.add(0, 'a', '1', 0);
+    log.add(1, 'b', '1', 0);
+    log.add(2, 'a', '2', 0);
+    log.add(3, 'c', '1', 0);
+    // The first read applies offsets 0–1, then retention deletes up to offset 3 before the rest is fetched.
+    const read = log.read.bind(log);
+    let truncations = 0;
+    log.read = async (ranges, onBatch) => {
+      if (truncations > 0) return read(ranges, onBatch);
+      truncations++;
+      await onBatch(ranges[0]!, log.records.slice(0, 2));
+      log.records = log.records.slice(3);
+      admin.set(CHANGELOG, [3, 4]);
+      throw new ChangelogTruncated(CHANGELOG, 0);
+    };
+    const { state, kv } = await openTask(dir);
+    const { ctx, warnings } = context(admin, log);
+    await restoreTask(state, ctx);
+    // What the changelog holds now, and nothing of the partial first read: b=1 was deleted by retention.
+    expect([kv.get('a'), kv.get('b'), kv.get('c')]).toEqual([undefined, undefined, '1']);
+    expect(log.reads).toEqual([{ topic: CHANGELOG, partition: 0, startOffset: 3n, endOffset: 4n }]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringContaining('deleted while the store restored'),
+      expect.stringContaining('below the changelog start'),
+    ]);
+  });
+
+  it('gives up after repeated truncations with the error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eddy-restorer-'));
+    dirs.push(dir);
+    const admin = new FakeAdmin();
+    admin.set(CHANGELOG, [0, 1]);
+    const reader: ChangelogReaderPort = {
+      read: async () => {
+        throw new ChangelogTruncated(CHANGELOG, 0);
+      },
+      close: async () => undefined,
+    };
+    const { state } = await openTask(dir);
+    await expect(restoreTask(state, context(admin, reader).ctx)).rejects.toBeInstanceOf(ChangelogTruncated);
   });
 });
 

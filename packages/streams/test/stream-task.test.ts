@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError, type Topology } from '../src/index.js';
+import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError, Topology } from '../src/index.js';
 import type { ConsumedRecord } from '../src/kafka/port.js';
 import type { LogFields, Logger } from '../src/logger.js';
 import type { ErrorMode } from '../src/runtime/error-handling.js';
@@ -37,7 +37,7 @@ function taskFor(
       headers: r.headers,
     }));
   };
-  return { task, flush };
+  return { task, flush, producer };
 }
 
 let offset = 0;
@@ -58,8 +58,9 @@ describe('StreamTask', () => {
     const b = new StreamsBuilder();
     b.stream(['left', 'right'], str).to('out', str);
     const { task, flush } = taskFor(b.build());
-    task.addRecords('left', [rec('l1', 10), rec('l2', 30), rec('l3', 31)]);
-    task.addRecords('right', [rec('r1', 5), rec('r2', 20), rec('r3', 40)]);
+    // Each fetch brought its partition's whole log (log end = the next offset).
+    task.addRecords('left', [rec('l1', 10), rec('l2', 30), rec('l3', 31)], String(offset));
+    task.addRecords('right', [rec('r1', 5), rec('r2', 20), rec('r3', 40)], String(offset));
     expect(task.process()).toBe(6);
     expect((await flush()).map((r) => r.value)).toEqual(['r1', 'l1', 'r2', 'l2', 'l3', 'r3']);
     expect(task.streamTime).toBe(40);
@@ -225,5 +226,23 @@ describe('StreamTask after a rebalance', () => {
     expect(task.process()).toBe(3);
     expect((await flush()).map((r) => r.value)).toEqual(['a', 'b', 'c', 'd']);
     expect(task.consumedPositions.get('in')).toBe('3');
+  });
+
+  it('writes a record to the partition its sink picks, else leaves the choice to the key', async () => {
+    const topology = new Topology()
+      .addSource('in', { topics: ['in'], ...str })
+      .addSink(
+        'out',
+        { topic: 'out', ...str, partitioner: (r) => (r.value === 'pick' ? 5 : undefined) },
+        'in',
+      );
+    const { task, flush, producer } = taskFor(topology);
+    task.addRecords('in', [rec('pick'), rec('hash')]);
+    task.process();
+    await flush();
+    expect(producer.sent.map((r) => [r.value?.toString(), r.partition])).toEqual([
+      ['pick', 5],
+      ['hash', undefined],
+    ]);
   });
 });

@@ -174,7 +174,7 @@ describe('StreamsApp on the in-memory Kafka', () => {
     builder
       .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
       .groupByKey({ keySerde: Serdes.string() })
-      .count({ name: 'c' })
+      .count({ name: 'c', caching: false })
       .toStream()
       .to('counts', { keySerde: Serdes.string(), valueSerde: Serdes.float64() });
     const app = new StreamsApp(

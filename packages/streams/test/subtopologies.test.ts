@@ -1,6 +1,6 @@
 // Topology.seal() splits a topology into subtopologies at repartition topics; resolveTopicLayout gives each its
 // partition count and lists the internal topics the app needs.
-import { keyValueStore } from '@eddy/state';
+import { keyValueStore, sessionStore, windowStore } from '@eddy/state';
 import { describe, expect, it } from 'vitest';
 import { Serdes, Topology } from '../src/index.js';
 import { resolveTopicLayout } from '../src/runtime/topic-layout.js';
@@ -41,7 +41,14 @@ describe('subtopologies', () => {
     });
     expect(sealed.subtopologyOfStore.get('counts')).toBe(1);
     expect(sealed.repartitionTopics).toEqual([
-      { name: 'by-key', topic: 'app-by-key-repartition', partitions: undefined, writers: [0], reader: 1 },
+      {
+        name: 'by-key',
+        topic: 'app-by-key-repartition',
+        partitions: undefined,
+        copartitionWithReader: false,
+        writers: [0],
+        reader: 1,
+      },
     ]);
     // The sink writes the internal topic by its full name; user topics do not list internal ones.
     const sink = sealed.nodes.find((n) => n.name === 'to-by-key');
@@ -118,6 +125,40 @@ describe('subtopologies', () => {
 describe('resolveTopicLayout', () => {
   const counts = (entries: Record<string, number>) => new Map(Object.entries(entries));
 
+  it("a windowed store's changelog keeps records its retention plus a margin (one day unless configured)", () => {
+    const windowed = () =>
+      new Topology()
+        .addSource('in', { topics: ['in'], ...s })
+        .addProcessor('agg', pass, 'in')
+        .addStateStore(windowStore({ name: 'windows', retentionMs: 15, ...s }), 'agg')
+        .addStateStore(sessionStore({ name: 'sessions', retentionMs: 60_000, ...s }), 'agg')
+        .addStateStore(keyValueStore({ name: 'plain', ...s }), 'agg')
+        .seal('app');
+    const configs = (additional?: number) =>
+      resolveTopicLayout(windowed(), counts({ in: 1 }), additional).changelogTopics.map((t) => [
+        t.topic,
+        t.config,
+      ]);
+    // A window written now must outlive its store's retention in the changelog: the broker deletes by the
+    // record's write time, however far stream time has moved.
+    expect(configs()).toEqual([
+      [
+        'app-windows-changelog',
+        { 'cleanup.policy': 'compact,delete', 'retention.ms': String(15 + 86_400_000) },
+      ],
+      [
+        'app-sessions-changelog',
+        { 'cleanup.policy': 'compact,delete', 'retention.ms': String(60_000 + 86_400_000) },
+      ],
+      ['app-plain-changelog', { 'cleanup.policy': 'compact' }],
+    ]);
+    expect(
+      configs(0)
+        .slice(0, 2)
+        .map(([, c]) => (c as Record<string, string>)['retention.ms']),
+    ).toEqual(['15', '60000']);
+  });
+
   it('a repartition topic takes the largest count of its writers unless configured; tasks follow', () => {
     const layout = resolveTopicLayout(
       rekeyAndCount().seal('app'),
@@ -143,6 +184,38 @@ describe('resolveTopicLayout', () => {
     );
     expect(configured.partitions.get(1)).toBe(8);
     expect(configured.changelogTopics[0]?.partitions).toBe(8);
+  });
+
+  it('a repartition topic that copartitions with its reader takes the count of the other sources of its reader', () => {
+    // left → [sub] → right side (with the right topic) → [resp] → left side: the shape of a foreign-key join.
+    const there = (copartitionWithReader: boolean) =>
+      new Topology()
+        .addSource('left', { topics: ['left'], ...s })
+        .addProcessor('send', pass, 'left')
+        .addRepartitionTopic('sub', { copartitionWithReader })
+        .addSink('to-sub', { repartitionTopic: 'sub', ...s }, 'send')
+        .addSource('sub-in', { repartitionTopic: 'sub', ...s })
+        .addSource('right', { topics: ['right'], ...s })
+        .addProcessor('answer', pass, 'sub-in', 'right')
+        .addRepartitionTopic('resp', { copartitionWithReader })
+        .addSink('to-resp', { repartitionTopic: 'resp', ...s }, 'answer')
+        .addSource('resp-in', { repartitionTopic: 'resp', ...s })
+        .addProcessor('join', pass, 'resp-in', 'send')
+        .seal('app');
+    const layout = resolveTopicLayout(there(true), counts({ left: 2, right: 3 }));
+    expect(Object.fromEntries(layout.partitions)).toEqual({ 0: 2, 1: 3 });
+    expect(layout.repartitionTopics.map((t) => [t.topic, t.partitions])).toEqual([
+      ['app-sub-repartition', 3],
+      ['app-resp-repartition', 2],
+    ]);
+    // Without the mark the counts come out the same here: each topic's reader has a user topic of fixed count.
+    const unmarked = resolveTopicLayout(there(false), counts({ left: 2, right: 3 }));
+    expect(unmarked.repartitionTopics.map((t) => t.partitions)).toEqual([3, 2]);
+    expect(
+      codeOf(() =>
+        new Topology().addRepartitionTopic('both', { partitions: 2, copartitionWithReader: true }),
+      ),
+    ).toBe('INVALID_TOPOLOGY');
   });
 
   it('fails with PARTITION_COUNT_MISMATCH when the sources of one subtopology differ', () => {

@@ -1,7 +1,11 @@
 // A task with several input partitions: timestamp order across them, waiting (maxTaskIdleMs) for an input with
 // nothing buffered, never forever; and invalid timestamps reach their error path whatever the number of inputs.
-import { describe, expect, it } from 'vitest';
-import { Serdes, StreamsBuilder, StreamsError } from '../src/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { Serdes, StreamsApp, StreamsBuilder, StreamsError } from '../src/index.js';
+import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
 import type { ConsumedRecord } from '../src/kafka/port.js';
 import type { Logger } from '../src/logger.js';
 import type { ErrorMode } from '../src/runtime/error-handling.js';
@@ -140,12 +144,77 @@ describe('a task with two inputs', () => {
     expect(task.process(undefined, 0)).toBe(2);
   });
 
-  it('an input that never delivered counts as caught up', () => {
+  it('with maxTaskIdleMs 0 waits for an input no fetch has reported on yet (its lag is unknown)', async () => {
+    offsets.clear();
+    const { task, values } = twoInputs();
+    task.addRecords('left', recs('left', 'l10', 'l30'), end('left'));
+    expect(task.readyToProcess(0)).toBe(false);
+    expect(task.process(undefined, 100)).toBe(0);
+    // The first fetch of `right` brings a record older than both of `left`'s.
+    task.addRecords('right', recs('right', 'r5'), end('right'));
+    expect(task.process(undefined, 100)).toBe(3);
+    expect(await values()).toEqual(['r5', 'l10', 'l30']);
+  });
+
+  it('goes on once a fetch that found nothing reports the unknown input caught up', async () => {
+    offsets.clear();
+    const { task, values } = twoInputs();
+    task.addRecords('left', recs('left', 'l10'), end('left'));
+    expect(task.process(undefined, 0)).toBe(0);
+    // An empty fetch: the log ends at 0, and the fetch covered everything before it.
+    task.addRecords('right', [], '0', '-1');
+    expect(task.process(undefined, 0)).toBe(1);
+    expect(await values()).toEqual(['l10']);
+  });
+
+  it('an empty fetch ends the wait for an input that was behind its log end', () => {
+    offsets.clear();
+    const { task } = twoInputs();
+    task.addRecords('left', recs('left', 'l5', 'l6'), end('left'));
+    task.addRecords('right', recs('right', 'r1'), '4');
+    expect(task.process(undefined, 0)).toBe(1);
+    expect(task.process(undefined, 0)).toBe(0);
+    // Read committed: the rest of `right` was aborted; the next fetch finds nothing up to the log end.
+    task.addRecords('right', [], '4', '3');
+    expect(task.process(undefined, 0)).toBe(2);
+  });
+
+  it('waits for an input of unknown lag for a bounded time only', () => {
+    offsets.clear();
+    const { task } = twoInputs();
+    task.addRecords('left', recs('left', 'l1'), end('left'));
+    expect(task.process(undefined, 1_000)).toBe(0);
+    expect(task.process(undefined, 1_000 + LAGGING_INPUT_WAIT_MS - 1)).toBe(0);
+    expect(task.process(undefined, 1_000 + LAGGING_INPUT_WAIT_MS)).toBe(1);
+  });
+
+  it('records handed over without a log end leave the lag unknown once they are taken', () => {
+    offsets.clear();
+    const { task } = twoInputs();
+    task.addRecords('left', recs('left', 'l1', 'l2'), end('left'));
+    task.addRecords('right', recs('right', 'r0'));
+    expect(task.process(undefined, 0)).toBe(1);
+    expect(task.process(undefined, 0)).toBe(0);
+  });
+
+  it('with maxTaskIdleMs > 0 waits for the unknown input to be reported, then that long for new records', () => {
     offsets.clear();
     const { task } = twoInputs({ maxTaskIdleMs: 50 });
-    task.addRecords('left', recs('left', 'l1'));
+    task.addRecords('left', recs('left', 'l1'), end('left'));
     expect(task.process(undefined, 0)).toBe(0);
-    expect(task.process(undefined, 50)).toBe(1);
+    expect(task.process(undefined, 100)).toBe(0);
+    expect(task.idleUntil).toBeUndefined();
+    task.addRecords('right', [], '0', '-1');
+    expect(task.process(undefined, 200)).toBe(0);
+    expect(task.idleUntil).toBe(250);
+    expect(task.process(undefined, 250)).toBe(1);
+  });
+
+  it('with maxTaskIdleMs -1 does not wait for an input of unknown lag', () => {
+    offsets.clear();
+    const { task } = twoInputs({ maxTaskIdleMs: -1 });
+    task.addRecords('left', recs('left', 'l1'));
+    expect(task.process(undefined, 0)).toBe(1);
   });
 });
 
@@ -187,5 +256,50 @@ describe('invalid timestamps with two inputs', () => {
     task.addRecords('right', recs('right', 'r2'), end('right'));
     expect(task.process(undefined, 0)).toBe(2);
     expect(await values()).toEqual(['lInfinity', 'r2']);
+  });
+});
+
+describe('an app whose task reads two inputs, on the in-memory Kafka', () => {
+  it('with the default maxTaskIdleMs does not run ahead on the input fetched first', async () => {
+    const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+    for (const topic of ['left', 'right', 'out']) cluster.createTopic({ topic, partitions: 1 });
+    const factory = memoryClientFactory(cluster);
+    const producer = factory.producer();
+    await producer.connect();
+    // `left` holds the even timestamps, `right` the odd ones; all written before the app starts.
+    for (const [topic, parity] of [
+      ['left', 0],
+      ['right', 1],
+    ] as const) {
+      await producer.send(
+        Array.from({ length: 20 }, (_, i) => ({
+          topic,
+          key: Buffer.from('k'),
+          value: Buffer.from(String(2 * i + parity)),
+          timestamp: 1_000 + 2 * i + parity,
+        })),
+      );
+    }
+    const b = new StreamsBuilder();
+    b.stream(['left', 'right'], str).to('out', str);
+    const dir = await mkdtemp(join(tmpdir(), 'eddy-sync-inputs-'));
+    const app = new StreamsApp(
+      b.build(),
+      { applicationId: 'sync', brokers: ['memory:9092'], stateDir: dir, logger: silent },
+      { clientFactory: factory },
+    );
+    try {
+      await app.start();
+      await vi.waitFor(() => expect(cluster.topicRecords('out')).toHaveLength(40), {
+        timeout: 3_000,
+        interval: 10,
+      });
+      const order = cluster.topicRecords('out').map((r) => Number(r.value!.toString()));
+      expect(order).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    } finally {
+      await app.close();
+      await producer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

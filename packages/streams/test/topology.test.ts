@@ -15,13 +15,49 @@ describe('Topology', () => {
       [
         'Topology',
         '  Sub-topology: 0',
-        '    Source: KSTREAM-SOURCE-0000000000 (topics: [in]) --> KSTREAM-MAPVALUES-0000000001',
-        '    Processor: KSTREAM-MAPVALUES-0000000001 --> KSTREAM-FILTER-0000000002 <-- KSTREAM-SOURCE-0000000000',
-        '    Processor: KSTREAM-FILTER-0000000002 --> KSTREAM-SINK-0000000003 <-- KSTREAM-MAPVALUES-0000000001',
-        '    Sink: KSTREAM-SINK-0000000003 (topic: out) <-- KSTREAM-FILTER-0000000002',
+        '    Source: source-19724fd2 (topics: [in]) --> mapvalues-1a273f57',
+        '    Processor: mapvalues-1a273f57 --> filter-9b5d6c39 <-- source-19724fd2',
+        '    Processor: filter-9b5d6c39 --> sink-29bf3ca3 <-- mapvalues-1a273f57',
+        '    Sink: sink-29bf3ca3 (topic: out) <-- filter-9b5d6c39',
         '',
       ].join('\n'),
     );
+  });
+
+  it('derives names from the path to an operation: operations added elsewhere leave them unchanged', () => {
+    const names = (extra: boolean) => {
+      const b = new StreamsBuilder();
+      const input = b.stream('in', s);
+      if (extra)
+        b.stream('other', s)
+          .filter(() => true)
+          .to('elsewhere', s);
+      if (extra) input.peek(() => {}).to('side', s);
+      input
+        .selectKey((_k, v) => v)
+        .groupByKey({ keySerde: Serdes.string() })
+        .count()
+        .toStream()
+        .to('out', { keySerde: Serdes.string(), valueSerde: Serdes.float64() });
+      const topology = b.build();
+      return { stores: topology.storeNames(), describe: topology.describe() };
+    };
+    const plain = names(false);
+    const more = names(true);
+    expect(more.stores).toEqual(plain.stores);
+    const repartition = /\(topics?: \[?(repartition-[0-9a-f]{8})-repartition/.exec(plain.describe)?.[1];
+    expect(repartition).toBeDefined();
+    expect(more.describe).toContain(`${repartition}-repartition`);
+    expect(plain.stores).toEqual([expect.stringMatching(/^count-[0-9a-f]{8}-store$/)]);
+  });
+
+  it('rejects a name given twice in the DSL with INVALID_TOPOLOGY', () => {
+    const b = new StreamsBuilder();
+    const input = b.stream('in', s);
+    input.filter(() => true, { name: 'f' });
+    expect(codeOf(() => input.filter(() => true, { name: 'f' }))).toBe('INVALID_TOPOLOGY');
+    input.groupByKey().count({ name: 'counts' });
+    expect(codeOf(() => input.groupByKey().count({ name: 'counts' }))).toBe('INVALID_TOPOLOGY');
   });
 
   it('rejects malformed graphs with INVALID_TOPOLOGY', () => {

@@ -3,11 +3,19 @@ import { changelogTopic } from '@eddy/state';
 import type { TopicSpec } from '../kafka/port.js';
 import type { StoreSpec } from '../topology/topology.js';
 
-/** The changelog topic of each logged store, with the topic settings it needs. */
+/** Kafka Streams' default `windowstore.changelog.additional.retention.ms`: one day. */
+export const DEFAULT_ADDITIONAL_CHANGELOG_RETENTION_MS = 86_400_000;
+
+/**
+ * The changelog topic of each logged store, with the topic settings it needs. A windowed store's changelog keeps
+ * records `additionalRetentionMs` longer than the store keeps windows: its records carry their wall-clock write
+ * time, and the broker deletes by that, while the store drops a window only when stream time has passed it.
+ */
 export function changelogTopicSpecs(
   applicationId: string,
   stores: StoreSpec[],
   partitions: number,
+  additionalRetentionMs = DEFAULT_ADDITIONAL_CHANGELOG_RETENTION_MS,
 ): TopicSpec[] {
   return stores
     .filter((s) => s.builder.options.logging !== false)
@@ -20,7 +28,10 @@ export function changelogTopicSpecs(
         config:
           retentionMs === undefined
             ? { 'cleanup.policy': 'compact' }
-            : { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs * 2) },
+            : {
+                'cleanup.policy': 'compact,delete',
+                'retention.ms': String(retentionMs + additionalRetentionMs),
+              },
       };
     });
 }

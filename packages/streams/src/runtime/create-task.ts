@@ -2,6 +2,7 @@
 import type { ResolvedConfig } from '../config.js';
 import { StreamsError } from '../errors.js';
 import type { SealedTopology } from '../topology/topology.js';
+import type { TaskInFlight } from './crash-guard.js';
 import type { RecordCollector } from './record-collector.js';
 import { StreamTask } from './stream-task.js';
 import type { TaskId } from './task-id.js';
@@ -11,7 +12,7 @@ export interface CreateTaskOptions {
   id: TaskId;
   graph: SealedTopology;
   config: Pick<ResolvedConfig, 'applicationId' | 'deserializationErrors' | 'processingErrors' | 'logger'> &
-    Partial<Pick<ResolvedConfig, 'maxTaskIdleMs'>>;
+    Partial<Pick<ResolvedConfig, 'maxTaskIdleMs' | 'tracing' | 'crashLoop' | 'maxRecordBytes'>>;
   collector: RecordCollector;
   /** The task's stores, open and restored (from `createTaskState`); undefined for a subtopology without stores. */
   state: TaskState | undefined;
@@ -19,6 +20,12 @@ export interface CreateTaskOptions {
   clock?: () => number;
   /** Per source topic, input already committed elsewhere (exactly-once, read after fencing): skipped too. */
   committedUpTo?: ReadonlyMap<string, number>;
+  /** Told of each record a processor dropped on purpose. */
+  onDropped?: (reason: string) => void;
+  /** The instance's global stores by name (`GlobalState.stores`). */
+  globalStores?: ReadonlyMap<string, unknown>;
+  /** Marks the task's input in flight for crash-loop protection (`CrashGuard.forTask`). */
+  inFlight?: TaskInFlight;
 }
 
 export function createTask(options: CreateTaskOptions): StreamTask {
@@ -30,7 +37,8 @@ export function createTask(options: CreateTaskOptions): StreamTask {
   const upstreamMarks = new Map<string, number>();
   for (const mark of manager?.replayPoint() ?? []) {
     if (!ownTopics.has(mark.topic)) {
-      // The position of an upstream input whose records reach this task through a repartition topic.
+      // The position of an upstream input whose records reach this task through a repartition topic
+      // (`upstreamMarkTopic`: one per upstream input and repartition topic).
       upstreamMarks.set(`${mark.topic}:${mark.partition}`, mark.offset);
     } else if (mark.partition === id.partition && mark.offset >= 0) {
       skip.set(mark.topic, Math.max(mark.offset, skip.get(mark.topic) ?? -1));
@@ -45,7 +53,15 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     processingErrors: config.processingErrors,
     logger: config.logger,
     ...(config.maxTaskIdleMs === undefined ? {} : { maxTaskIdleMs: config.maxTaskIdleMs }),
+    ...(config.maxRecordBytes === undefined ? {} : { maxRecordBytes: config.maxRecordBytes }),
+    ...(config.tracing === undefined ? {} : { tracing: config.tracing }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.onDropped === undefined ? {} : { onDropped: options.onDropped }),
+    ...(options.globalStores === undefined ? {} : { globalStores: options.globalStores }),
+    ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
+    ...(config.crashLoop?.deadLetterTopic === undefined
+      ? {}
+      : { poisonDeadLetterTopic: config.crashLoop.deadLetterTopic }),
     ...(skip.size === 0 ? {} : { replayedUpTo: skip }),
     ...(upstreamMarks.size === 0 ? {} : { upstreamMarks }),
     ...(manager === undefined

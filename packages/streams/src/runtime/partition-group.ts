@@ -10,9 +10,11 @@ export interface QueuedRecord {
 }
 
 /**
- * The longest wait for an input whose log end was ahead of its fetched records. The records normally arrive with
- * the next fetch; this bound covers a log end that only transaction markers stand between, which are never
- * delivered as records, so that a task never waits forever.
+ * The longest wait for an empty input whose lag is not zero as far as the task knows: its log end was ahead of its
+ * fetched records, or no fetch has reported on it yet. The next fetch of the partition normally ends the wait: it
+ * brings records, or (caught up) nothing but the log end. This bound is for what no fetch answers: a log end that
+ * only transaction markers stand between, a partition this consumer is not fetching, a client that does not report
+ * empty fetches. Kafka Streams waits for an unknown lag without a bound; a task here never waits forever.
  */
 export const LAGGING_INPUT_WAIT_MS = 5_000;
 
@@ -51,6 +53,16 @@ class RecordQueue {
     return this.items.length - this.head;
   }
 
+  /** The last buffered record; undefined when empty. */
+  tail(): QueuedRecord | undefined {
+    return this.size > 0 ? this.items[this.items.length - 1] : undefined;
+  }
+
+  /** False until a fetch said both how far it went and where the log ends: until then the lag is unknown. */
+  get lagKnown(): boolean {
+    return this.logEnd !== undefined && this.fetchedUpTo !== undefined;
+  }
+
   /** True when the log is known to hold records this queue has not received yet. */
   get lagging(): boolean {
     return this.logEnd !== undefined && this.fetchedUpTo !== undefined && this.logEnd > this.fetchedUpTo;
@@ -69,13 +81,13 @@ export class PartitionGroup {
   private readonly single: RecordQueue | undefined;
   /** When a task waiting for a caught-up empty input may stop waiting; undefined while not waiting. */
   private idleDeadline: number | undefined;
-  /** When a task waiting for the fetch of an input that is behind its log end stops waiting. */
+  /** When a task waiting for the fetch of an input that is behind its log end, or not reported yet, stops waiting. */
   private lagDeadline: number | undefined;
 
   /**
    * `topics`: every input of the task, known from the start so an input that has not delivered yet is waited for.
-   * `maxTaskIdleMs`: -1 never waits; 0 waits only for records known to be in the log; more also waits that long
-   * for caught-up inputs to receive new records.
+   * `maxTaskIdleMs`: -1 never waits; 0 waits for inputs whose lag is unknown or above zero; more also waits that
+   * long for caught-up inputs to receive new records.
    */
   constructor(
     topics: Iterable<string>,
@@ -88,7 +100,8 @@ export class PartitionGroup {
   /**
    * Buffers records of one input. `logEnd`: the partition's end offset (high watermark) as of that fetch;
    * `lastFetched`: the last offset the fetch covered, which may lie after the last record (transaction markers,
-   * aborted records).
+   * aborted records). A fetch that found nothing new comes with no records and `lastFetched` = `logEnd` - 1: the
+   * input is caught up. Until an input has been given both, its lag is unknown and, empty, it is waited for.
    */
   add(topic: string, items: QueuedRecord[], logEnd?: bigint, lastFetched?: bigint): void {
     let queue = this.queues.get(topic);
@@ -106,11 +119,12 @@ export class PartitionGroup {
   }
 
   /**
-   * Whether the task may take its next record at wall-clock time `now`: every input has buffered records; or the
-   * empty ones are caught up (nothing more in the log as far as known) and the task has waited `maxTaskIdleMs`
-   * for them. An input whose log is known to hold unfetched records is waited for (unless `maxTaskIdleMs` is -1):
-   * the fetch brings them (bounded by LAGGING_INPUT_WAIT_MS). A record with an invalid timestamp at a head is always
-   * ready (it goes to its error path).
+   * Whether the task may take its next record at wall-clock time `now`, as Kafka Streams decides it: every input has
+   * buffered records; or the empty ones are known to be caught up (a fetch reported their log end, and nothing
+   * after what was fetched) and the task has waited `maxTaskIdleMs` for them. An empty input whose lag is unknown
+   * (no fetch reported on it yet) or above zero (its log holds unfetched records) is waited for, unless
+   * `maxTaskIdleMs` is -1: its fetch says more (bounded by LAGGING_INPUT_WAIT_MS). A record with an invalid
+   * timestamp at a head is always ready (it goes to its error path).
    */
   readyToProcess(now: number): boolean {
     if (this.single !== undefined) return this.single.size > 0;
@@ -122,7 +136,7 @@ export class PartitionGroup {
       if (head !== undefined) {
         if (invalid(head.timestamp)) return true;
         buffered = true;
-      } else if (queue.lagging && this.maxTaskIdleMs >= 0) {
+      } else if (this.maxTaskIdleMs >= 0 && (!queue.lagKnown || queue.lagging)) {
         waitsForFetch = true;
       } else {
         waitsForCaughtUp = true;
@@ -176,6 +190,18 @@ export class PartitionGroup {
     let n = 0;
     for (const q of this.queues.values()) n += q.size;
     return n;
+  }
+
+  /** Per input with buffered records: the offsets of its first and last buffered record. */
+  bufferedRanges(): { topic: string; from: string; to: string }[] {
+    const out: { topic: string; from: string; to: string }[] = [];
+    for (const [topic, q] of this.queues) {
+      const head = q.peek();
+      const tail = q.tail();
+      if (head !== undefined && tail !== undefined)
+        out.push({ topic, from: head.record.offset, to: tail.record.offset });
+    }
+    return out;
   }
 
   /** Records buffered for one input. */

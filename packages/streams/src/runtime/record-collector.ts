@@ -1,6 +1,7 @@
 // Buffers a task's output records and sends them to Kafka in one batch per flush.
 import { StreamsError } from '../errors.js';
 import type { OutgoingRecord, ProducerPort } from '../kafka/port.js';
+import { refusedAsTooLarge } from './record-size.js';
 
 /** For collectors that are only drained, never flushed (the test driver, benchmarks): sending fails loudly. */
 export const DRAIN_ONLY: ProducerPort = {
@@ -62,7 +63,7 @@ export class RecordCollector {
       // Keep the records: nothing of this batch counts as delivered, so no offset past them is committed.
       this.buffer = records.concat(this.buffer);
       throw new StreamsError(
-        'PRODUCE_FAILED',
+        refusedAsTooLarge(cause) ? 'RECORD_TOO_LARGE' : 'PRODUCE_FAILED',
         `sending ${records.length} output records failed: ${String(cause)}`,
         {
           cause,

@@ -64,6 +64,26 @@ export function readRepartitionSource(bytes: Buffer | undefined): { key: string;
   return { key: bytes.toString('latin1', 0, at), mark };
 }
 
+/**
+ * The name under which a reading task keeps (as a source mark of its stores) its position for one upstream input
+ * partition seen through one of its repartition topics. One input record may write to several repartition topics
+ * that one task reads (both sides of a foreign-key join, or two joins of one table): each topic brings that input's
+ * records in order, but the task reads the topics in no common order, so a position is only valid per topic. `>`
+ * cannot occur in a Kafka topic name, so the name never equals a real topic.
+ */
+export function upstreamMarkTopic(repartitionTopic: string, upstreamTopic: string): string {
+  return `${upstreamTopic}>${repartitionTopic}`;
+}
+
+/** The two topics an `upstreamMarkTopic` name joins; undefined for any other name. */
+export function parseUpstreamMarkTopic(
+  name: string,
+): { repartitionTopic: string; upstreamTopic: string } | undefined {
+  const at = name.indexOf('>');
+  if (at <= 0 || at === name.length - 1) return undefined;
+  return { upstreamTopic: name.slice(0, at), repartitionTopic: name.slice(at + 1) };
+}
+
 /** All of a header, or undefined for bytes that are not a header of this version. */
 export function decodeRepartitionSource(bytes: Buffer | undefined): RepartitionSource | undefined {
   if (readRepartitionSource(bytes) === undefined) return undefined;

@@ -66,6 +66,13 @@ export class ReplicaManager {
     this.schedule(0);
   }
 
+  /** A store of the replica of `id` once its state is open (for stale reads); undefined otherwise. */
+  store(id: TaskId, name: string): unknown {
+    const state = this.replicas.get(id)?.state;
+    if (state === undefined || !state.storeNames().includes(name)) return undefined;
+    return state.store(name);
+  }
+
   /** Closes the replicas of `ids` (e.g. to promote them to active tasks); resolves once their locks are free. */
   async release(ids: Iterable<TaskId>): Promise<void> {
     const closing: Promise<void>[] = [];

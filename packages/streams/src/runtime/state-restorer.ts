@@ -1,7 +1,18 @@
 // Restores a task's stores from their changelog partitions: from the checkpoint to the end, in large batches.
-import type { ChangelogPartition, RestoreListener, TaskStateManager } from '@eddy/state';
+import {
+  type ChangelogPartition,
+  type RestoreListener,
+  StateStoreError,
+  type TaskStateManager,
+} from '@eddy/state';
 import { errorMessage } from '../errors.js';
-import type { AdminPort, ChangelogRange, ChangelogReaderPort, PartitionOffsets } from '../kafka/port.js';
+import {
+  type AdminPort,
+  type ChangelogRange,
+  type ChangelogReaderPort,
+  ChangelogTruncated,
+  type PartitionOffsets,
+} from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 
 export interface RestoreContext {
@@ -38,6 +49,13 @@ interface TopicOffsets {
   offsets: PartitionOffsets[];
   /** Wall-clock time before the offsets were asked for: records at or past `high` were written after it. */
   listedAt: number;
+}
+
+/** Offsets read once per restore: each topic's partition starts and ends, and a group's committed offsets. */
+interface ListedOffsets {
+  ends: Map<string, TopicOffsets>;
+  /** `<groupId>\0<topic>` → the group's committed offsets on the topic, keyed `topic:partition`. */
+  committed: Map<string, Map<string, bigint>>;
 }
 
 const configCache = new WeakMap<AdminPort, Map<string, { config: Record<string, string>; at: number }>>();
@@ -103,9 +121,10 @@ async function plan(
   state: TaskStateManager,
   partitions: ChangelogPartition[],
   ctx: RestoreContext,
-  offsetsByTopic: Map<string, TopicOffsets>,
-): Promise<{ range: ChangelogRange; store: string }[]> {
-  const out: { range: ChangelogRange; store: string }[] = [];
+  known: ListedOffsets,
+): Promise<Planned[]> {
+  const offsetsByTopic = known.ends;
+  const out: Planned[] = [];
   const now = ctx.now ?? Date.now;
   for (const p of partitions) {
     let listed = offsetsByTopic.get(p.topic);
@@ -156,6 +175,7 @@ async function plan(
         start = next;
         // Nothing follows the checkpoint: the store covered the whole log when its end was read.
         if (
+          !p.fromSource &&
           next === o.high &&
           (p.coveredAt === undefined || listed.listedAt - p.coveredAt >= COVERED_REFRESH_MS)
         ) {
@@ -168,36 +188,123 @@ async function plan(
         changelog,
       });
     }
+    const end = p.fromSource ? await sourceEnd(state, p, o, ctx, known) : o.high;
+    // A store ahead of its source topic's end (it holds input not committed yet) has nothing to read.
+    if (start > end) start = end;
     out.push({
       store: p.store,
-      range: { topic: p.topic, partition: p.partition, startOffset: start, endOffset: o.high },
+      fromSource: p.fromSource === true,
+      range: { topic: p.topic, partition: p.partition, startOffset: start, endOffset: end },
     });
   }
   return out;
 }
 
-/** Brings every logged store of a task up to the end of its changelog. */
+/**
+ * Where restoring a store from its source topic stops: at the task's committed input offset (the task processes
+ * what follows), or past the task's replay point if that is higher, since the task skips input up to there (the
+ * effect of which its logged stores, restored first, already hold).
+ */
+async function sourceEnd(
+  state: TaskStateManager,
+  p: ChangelogPartition,
+  o: PartitionOffsets,
+  ctx: RestoreContext,
+  known: ListedOffsets,
+): Promise<bigint> {
+  const groupId = state.options.applicationId;
+  let committedOffsets = known.committed.get(`${groupId}\u0000${p.topic}`);
+  if (committedOffsets === undefined) {
+    committedOffsets = await ctx.admin.committedOffsets(groupId, [p.topic]);
+    known.committed.set(`${groupId}\u0000${p.topic}`, committedOffsets);
+  }
+  let end = committedOffsets.get(`${p.topic}:${p.partition}`) ?? o.low;
+  for (const mark of state.replayPoint()) {
+    if (mark.topic === p.topic && mark.partition === p.partition && BigInt(mark.offset) + 1n > end) {
+      end = BigInt(mark.offset) + 1n;
+    }
+  }
+  if (end < o.low) return o.low;
+  if (end > o.high) return o.high;
+  return end;
+}
+
+/** Brings every logged store of a task up to the end of its changelog, and every store copied from a source topic up to the task's input position. */
 export async function restoreTask(state: TaskStateManager, ctx: RestoreContext): Promise<RestoreSummary> {
   return (await restoreTasks([state], ctx)).get(state)!;
 }
 
 /**
  * Brings the stores of several tasks up to the ends of their changelogs, in one read (one reader group) for all of
- * them. The tasks have different partitions, so each changelog partition belongs to one store of one task.
+ * them. The tasks have different partitions, so each changelog partition belongs to one store of one task. Stores
+ * copied from their source topic are read afterwards: where they stop depends on the other stores' restored marks.
  */
 export async function restoreTasks(
   states: readonly TaskStateManager[],
   ctx: RestoreContext,
 ): Promise<Map<TaskStateManager, RestoreSummary>> {
-  const offsetsByTopic = new Map<string, TopicOffsets>();
-  const summaries = new Map<TaskStateManager, RestoreSummary>();
-  const owners = new Map<string, { state: TaskStateManager; store: string }>();
-  const todo: { range: ChangelogRange; store: string; state: TaskStateManager }[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await restoreOnce(states, ctx);
+    } catch (err) {
+      if (!(err instanceof ChangelogTruncated) || attempt >= MAX_TRUNCATED_ATTEMPTS) throw err;
+      // What was applied is checkpointed; planning again finds the checkpoint below the new log start and
+      // rebuilds that store from there, as a restart would.
+      ctx.logger.warn(
+        'changelog records were deleted while the store restored from them; planning the restore again',
+        { changelog: `${err.topic}-${err.partition}`, attempt },
+      );
+    }
+  }
+}
+
+/** Restores retried after a changelog was truncated under them, before the error is given up to the caller. */
+const MAX_TRUNCATED_ATTEMPTS = 5;
+
+async function restoreOnce(
+  states: readonly TaskStateManager[],
+  ctx: RestoreContext,
+): Promise<Map<TaskStateManager, RestoreSummary>> {
+  const known: ListedOffsets = { ends: new Map(), committed: new Map() };
+  const summaries = new Map<TaskStateManager, RestoreSummary>(states.map((s) => [s, new Map()]));
+  for (const fromSource of [false, true]) {
+    await readPlanned(states, ctx, summaries, (state) =>
+      plan(
+        state,
+        state.changelogPartitions().filter((p) => (p.fromSource === true) === fromSource),
+        ctx,
+        known,
+      ),
+    );
+  }
+  return summaries;
+}
+
+interface Planned {
+  range: ChangelogRange;
+  store: string;
+  /** Read from the store's source topic, whose records are the application's input, not the store's writes. */
+  fromSource: boolean;
+}
+
+/** Plans every task's ranges with `planOf` and reads them in one read, applying each batch to its store. */
+async function readPlanned(
+  states: readonly TaskStateManager[],
+  ctx: RestoreContext,
+  summaries: Map<TaskStateManager, RestoreSummary>,
+  planOf: (state: TaskStateManager) => Promise<Planned[]>,
+): Promise<void> {
+  const owners = new Map<string, { state: TaskStateManager; store: string; fromSource: boolean }>();
+  const todo: (Planned & { state: TaskStateManager })[] = [];
   for (const state of states) {
-    const planned = await plan(state, state.changelogPartitions(), ctx, offsetsByTopic);
-    summaries.set(state, new Map(planned.map((p) => [p.store, 0])));
-    for (const p of planned) {
-      owners.set(`${p.range.topic}:${p.range.partition}`, { state, store: p.store });
+    const summary = summaries.get(state)!;
+    for (const p of await planOf(state)) {
+      summary.set(p.store, 0);
+      owners.set(`${p.range.topic}:${p.range.partition}`, {
+        state,
+        store: p.store,
+        fromSource: p.fromSource,
+      });
       if (p.range.startOffset < p.range.endOffset) todo.push({ ...p, state });
     }
   }
@@ -208,13 +315,23 @@ export async function restoreTasks(
       p.range.endOffset,
     );
   }
-  if (todo.length === 0) return summaries;
+  if (todo.length === 0) return;
   await ctx.reader.read(
     todo.map((p) => p.range),
     async (range, records) => {
       if (ctx.shouldStop?.()) throw new RestoreStopped();
-      const { state, store } = owners.get(`${range.topic}:${range.partition}`)!;
-      // A changelog record always has a key; anything else in the topic was not written by a store.
+      const { state, store, fromSource } = owners.get(`${range.topic}:${range.partition}`)!;
+      // A store's changelog record always has a key: one without was not written by the store. A source topic's
+      // records without a key are input that a table ignores.
+      const keyless = fromSource ? undefined : records.find((r) => r.key === null);
+      if (keyless !== undefined) {
+        throw new StateStoreError(
+          'INVALID_CHANGELOG_RECORD',
+          `store "${store}" cannot restore record ${range.topic}-${range.partition}@${keyless.offset}, which it ` +
+            'did not write: it has no key',
+          { store },
+        );
+      }
       await state.applyRestoreBatch(
         store,
         records.flatMap((r) =>
@@ -238,5 +355,4 @@ export async function restoreTasks(
       summaries.get(p.state)!.get(p.store) ?? 0,
     );
   }
-  return summaries;
 }

@@ -1,24 +1,32 @@
 // A stream task: the topology's nodes instantiated for one partition number, processing its buffered records
 // synchronously in timestamp order, with per-task stream time, punctuation and the error modes applied.
+
+import { DEFAULT_MAX_RECORD_BYTES } from '../config.js';
 import { describePosition, errorMessage, type RecordPosition, StreamsError } from '../errors.js';
 import type { ConsumedRecord, RecordHeaders } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
+import { FEEDS_REPARTITION_TOPIC } from '../topology/context-facts.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
 import type { NodeSpec, SealedTopology } from '../topology/topology.js';
+import type { TaskInFlight } from './crash-guard.js';
 import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.js';
 import { PartitionGroup, type QueuedRecord } from './partition-group.js';
 import { type Cancellable, PunctuationQueue, type PunctuationType, type Punctuator } from './punctuation.js';
 import type { RecordCollector } from './record-collector.js';
+import { recordBytes } from './record-size.js';
 import {
   decodeRepartitionSource,
   encodeRepartitionSource,
   MAX_RECORDS_PER_INPUT,
+  parseUpstreamMarkTopic,
   REPARTITION_SOURCE_HEADER,
   readRepartitionSource,
   sourceKey,
   sourcePrefix,
+  upstreamMarkTopic,
 } from './repartition-header.js';
 import type { TaskId } from './task-id.js';
+import { RecordTracing, type TracingOptions } from './tracing.js';
 
 type Forward = (record: StreamRecord<unknown, unknown>) => void;
 type SourceSpec = Extract<NodeSpec, { kind: 'source' }>;
@@ -39,8 +47,9 @@ export interface TaskStores {
    */
   completeSourceRecord?(): void;
   /**
-   * Raises the task's position for an upstream input partition (`topic`, `partition`) to `mark`: the stores then hold
-   * the effect of every repartition record that input wrote up to it (see repartition-header.ts).
+   * Raises the task's position for an upstream input partition seen through one repartition topic (`topic`, an
+   * `upstreamMarkTopic` name, and `partition`) to `mark`: the stores then hold the effect of every record that input
+   * wrote to that topic up to it (see repartition-header.ts).
    */
   advanceUpstream?(topic: string, partition: number, mark: number): void;
 }
@@ -56,8 +65,9 @@ export interface TaskOptions {
   /** Per source topic, the offset up to which input is already in every store (see TaskManager): skipped. */
   replayedUpTo?: ReadonlyMap<string, number>;
   /**
-   * Per upstream input partition (`topic:partition`), the mark up to which the records it wrote to this task's
-   * repartition topics are already in the stores: copies at or below it (written again by a replay) are skipped.
+   * Per upstream input partition and repartition topic (`<upstreamMarkTopic>:partition`), the mark up to which the
+   * records that input wrote to that topic are already in the stores: copies at or below it (written again by a
+   * replay) are skipped. Keys in another form are ignored.
    */
   upstreamMarks?: ReadonlyMap<string, number>;
   /** See `StreamsConfig.maxTaskIdleMs`; default 0. */
@@ -67,6 +77,18 @@ export interface TaskOptions {
   logger: Logger;
   /** Wall-clock time source (the test driver replaces it). */
   clock?: () => number;
+  /** Told of each record a processor dropped on purpose (`ProcessorContext.recordDropped`). */
+  onDropped?: (reason: string) => void;
+  /** The instance's global stores by name: every processor may read them. */
+  globalStores?: ReadonlyMap<string, unknown>;
+  /** Trace each record (see tracing.ts); off when undefined. */
+  tracing?: TracingOptions;
+  /** Marks the input in flight on the state volume (crash-loop protection); off when undefined. */
+  inFlight?: TaskInFlight;
+  /** Where a record that crashed the process too often is dead-lettered (`inFlight.poison`). */
+  poisonDeadLetterTopic?: string;
+  /** See `StreamsConfig.maxRecordBytes`; default DEFAULT_MAX_RECORD_BYTES. */
+  maxRecordBytes?: number;
 }
 
 export class StreamTask {
@@ -84,29 +106,36 @@ export class StreamTask {
   private time = Number.NEGATIVE_INFINITY;
   private commitRequested = false;
   private closed = false;
+  /** Records consumed so far, and the timestamp of the last one that went through (read by metrics). */
+  processedCount = 0;
+  lastRecordTimestamp = Number.NaN;
   /** Records the current input record has written to repartition topics so far. */
   private repartitionSeq = 0;
   /**
-   * Per upstream input partition (by `sourceKey`), its name and the mark up to which its repartition records are in
-   * the stores (see `TaskOptions.upstreamMarks`); raised as repartition records complete.
+   * Per input repartition topic of this task, then per upstream input partition (by `sourceKey`): the name of its
+   * source mark and the mark up to which the records it wrote to that topic are in the stores (see
+   * `TaskOptions.upstreamMarks`); raised as repartition records complete.
    */
-  private readonly upstream = new Map<string, { topic: string; partition: number; mark: number }>();
-  /** This task's input topics that are repartition topics: their records carry an upstream position. */
-  private readonly repartitionInputs = new Set<string>();
+  private readonly upstream = new Map<
+    string,
+    Map<string, { topic: string; partition: number; mark: number }>
+  >();
   /** The `eddy.rp` prefix of each of this task's input topics (the partition is the task's). */
   private readonly prefixes = new Map<string, Buffer>();
+  /** The record to dead-letter instead of processing (crash-loop protection), as of the running `process` call. */
+  private poison: TaskInFlight['poison'];
+  /** Set when tracing is on; its `active` says whether a tracer or propagator is registered right now. */
+  private readonly tracing: RecordTracing | undefined;
 
   constructor(private readonly options: TaskOptions) {
     this.id = options.id;
     this.partition = options.id.partition;
     this.collector = options.collector;
     this.clock = options.clock ?? Date.now;
-    for (const [key, mark] of options.upstreamMarks ?? []) {
-      const at = key.lastIndexOf(':');
-      const topic = key.slice(0, at);
-      const partition = Number(key.slice(at + 1));
-      this.upstream.set(sourceKey(sourcePrefix(topic, partition)), { topic, partition, mark });
-    }
+    this.tracing =
+      options.tracing === undefined
+        ? undefined
+        : new RecordTracing(options.tracing, options.applicationId, options.id.toString());
     const forwards = new Map<string, Forward>();
     const subtopology = options.graph.subtopologies[options.id.subtopology];
     if (subtopology === undefined) {
@@ -127,7 +156,7 @@ export class StreamTask {
       if (spec.kind === 'source') {
         for (const topic of spec.topics) this.sources.set(topic, { spec, forward: toChildren });
         if (spec.repartitionTopic !== undefined)
-          for (const topic of spec.topics) this.repartitionInputs.add(topic);
+          for (const topic of spec.topics) this.upstream.set(topic, new Map());
       } else if (spec.kind === 'sink') {
         forwards.set(spec.name, (r) => this.sink(spec, r));
       } else {
@@ -138,6 +167,16 @@ export class StreamTask {
       }
     }
     this.input = new PartitionGroup(this.sources.keys(), options.maxTaskIdleMs ?? 0);
+    for (const [key, mark] of options.upstreamMarks ?? []) {
+      const at = key.lastIndexOf(':');
+      const topic = key.slice(0, at);
+      const names = parseUpstreamMarkTopic(topic);
+      if (names === undefined) continue;
+      const positions = this.upstream.get(names.repartitionTopic);
+      if (positions === undefined) continue;
+      const partition = Number(key.slice(at + 1));
+      positions.set(sourceKey(sourcePrefix(names.upstreamTopic, partition)), { topic, partition, mark });
+    }
   }
 
   /** Stream time: the highest timestamp this task has processed. */
@@ -163,7 +202,9 @@ export class StreamTask {
   /**
    * Buffers fetched records of one of this task's partitions. `logEndOffset` (the partition's high watermark as of
    * the fetch) tells the task whether more records are in the log, i.e. whether to wait for them; `lastOffset`, the
-   * last offset the fetch covered (transaction markers after the last record included).
+   * last offset the fetch covered (transaction markers after the last record included). A fetch that found nothing
+   * comes with no records: it tells the task that the input is caught up. Until a fetch has told either, the task
+   * waits for an empty input (see `StreamsConfig.maxTaskIdleMs`).
    */
   addRecords(
     topic: string,
@@ -207,20 +248,51 @@ export class StreamTask {
    * output.
    */
   process(shouldContinue: () => boolean = () => true, now = this.clock()): number {
+    this.tracing?.refresh();
+    const inFlight = this.options.inFlight;
+    // Read once per call: both change only at a commit, never while the task processes.
+    const perRecord = inFlight?.perRecord === true;
+    this.poison = inFlight?.poison;
     let consumed = 0;
-    while (this.input.readyToProcess(now)) {
-      const item = this.input.next();
-      if (item === undefined) break;
-      this.processOne(item);
-      consumed++;
-      if (!shouldContinue()) break;
+    let entered = false;
+    try {
+      while (this.input.readyToProcess(now)) {
+        if (inFlight !== undefined && !entered) {
+          // One marker write per call, unless a crash happened within this task's input: then one per record.
+          inFlight.enter(this.input.bufferedRanges());
+          entered = true;
+        }
+        const item = this.input.next();
+        if (item === undefined) break;
+        if (perRecord) inFlight!.record(item.topic, item.record.offset);
+        this.processOne(item);
+        consumed++;
+        if (!shouldContinue()) break;
+      }
+    } finally {
+      if (entered) inFlight?.leave();
     }
+    this.processedCount += consumed;
     return consumed;
   }
 
   /** Fires the wall-clock punctuators that are due. */
   punctuateWallClock(now = this.clock()): number {
+    this.tracing?.refresh();
     return this.punctuation.fire('wall-clock', now, (p, t) => this.punctuate(p, t));
+  }
+
+  /**
+   * Lets processors forward what they held back (`Processor.flush`), parents first; called before every commit. A
+   * failure is handled like a punctuator's.
+   */
+  flush(): void {
+    this.tracing?.refresh();
+    // `processors` was filled children-first.
+    for (let i = this.processors.length - 1; i >= 0; i--) {
+      const p = this.processors[i]!;
+      if (p.flush !== undefined) this.punctuate(() => p.flush!(), this.time, 'the flush of a processor');
+    }
   }
 
   /** True once, after a processor asked for a commit. */
@@ -261,13 +333,34 @@ export class StreamTask {
       this.positions.set(item.topic, item.record.offset);
       return;
     }
+    const poison = this.poison;
+    if (poison !== undefined && poison.topic === item.topic && poison.offset === item.record.offset) {
+      this.skipPoison(item, poison.crashes);
+      this.options.stores?.completeSourceRecord?.();
+      this.positions.set(item.topic, item.record.offset);
+      return;
+    }
     this.current = item;
     this.repartitionSeq = 0;
     let processed: boolean;
-    try {
-      processed = this.runThroughTopology(item);
-    } finally {
-      this.current = undefined;
+    const tracing = this.tracing?.active ? this.tracing : undefined;
+    if (tracing === undefined) {
+      try {
+        processed = this.runThroughTopology(item);
+      } finally {
+        this.current = undefined;
+      }
+    } else {
+      tracing.start(item.topic, this.partition, item.record);
+      try {
+        processed = tracing.run(() => this.runThroughTopology(item));
+      } catch (error) {
+        tracing.fail(error);
+        throw error;
+      } finally {
+        this.current = undefined;
+        tracing.end();
+      }
     }
     // Not reached when a `fail` mode error was thrown: the record then counts as not consumed.
     this.options.stores?.completeSourceRecord?.();
@@ -277,6 +370,7 @@ export class StreamTask {
       this.options.stores?.advanceUpstream?.(position.topic, position.partition, upstream.mark);
     }
     this.positions.set(item.topic, item.record.offset);
+    if (processed) this.lastRecordTimestamp = item.timestamp;
     if (processed && item.timestamp > this.time) {
       this.time = item.timestamp;
       this.punctuation.fire('stream-time', item.timestamp, (p, t) => this.punctuate(p, t));
@@ -284,21 +378,26 @@ export class StreamTask {
   }
 
   /**
-   * The upstream input partition a record of a repartition topic came from (its position here, created on first
-   * sight) and the record's mark; undefined for other records and for records without a readable header.
+   * The upstream input partition a record of a repartition topic came from (its position for that topic here,
+   * created on first sight) and the record's mark; undefined for other records and for records without a readable header.
    */
   private upstreamOf(
     item: QueuedRecord,
   ): { position: { topic: string; partition: number; mark: number }; mark: number } | undefined {
-    if (this.repartitionInputs.size === 0 || !this.repartitionInputs.has(item.topic)) return undefined;
+    const positions = this.upstream.get(item.topic);
+    if (positions === undefined) return undefined;
     const header = item.record.headers[REPARTITION_SOURCE_HEADER];
     const read = readRepartitionSource(header);
     if (read === undefined) return undefined;
-    let position = this.upstream.get(read.key);
+    let position = positions.get(read.key);
     if (position === undefined) {
       const source = decodeRepartitionSource(header)!;
-      position = { topic: source.topic, partition: source.partition, mark: -1 };
-      this.upstream.set(read.key, position);
+      position = {
+        topic: upstreamMarkTopic(item.topic, source.topic),
+        partition: source.partition,
+        mark: -1,
+      };
+      positions.set(read.key, position);
     }
     return { position, mark: read.mark };
   }
@@ -326,10 +425,12 @@ export class StreamTask {
       return false;
     }
     let headers = record.headers;
-    if (source.spec.repartitionTopic !== undefined && headers[REPARTITION_SOURCE_HEADER] !== undefined) {
-      // The repartition position is the runtime's, not the record's: the topology does not see it.
+    if (headers[REPARTITION_SOURCE_HEADER] !== undefined) {
+      // The repartition position is the runtime's, not the record's: the topology does not see it, and one that a
+      // producer put on an input record never reaches a repartition topic (where it would mark records as replays).
       headers = withoutRepartitionSource(headers);
     }
+    if (this.tracing?.active) headers = this.tracing.incoming(headers);
     try {
       source.forward({ key, value, timestamp, headers });
       return true;
@@ -361,7 +462,9 @@ export class StreamTask {
   private handle(error: StreamsError, kind: 'processing' | 'deserialization'): void {
     const mode = kind === 'processing' ? this.options.processingErrors : this.options.deserializationErrors;
     if (mode === 'fail') throw error;
+    if (this.tracing?.active) this.tracing.fail(error);
     const dlq = deadLetterTopicOf(mode);
+    if (this.current) this.options.onDropped?.(dlq ? 'dead-lettered' : 'error');
     this.options.logger.warn(`skipped after a ${kind} error`, {
       code: error.code,
       error: error.message,
@@ -371,7 +474,27 @@ export class StreamTask {
     if (dlq && this.current) this.collector.add(deadLetter(dlq, this.current.record, this.position(), error));
   }
 
-  private punctuate(punctuator: Punctuator, time: number): void {
+  /** Writes a record that crashed the process `crashes` times in a row to the dead-letter topic, instead of processing it. */
+  private skipPoison(item: QueuedRecord, crashes: number): void {
+    const topic = this.options.poisonDeadLetterTopic;
+    const position = { topic: item.topic, partition: this.partition, offset: item.record.offset };
+    const error = new StreamsError(
+      'POISON_RECORD',
+      `record ${describePosition(position)} crashed the process ${crashes} times in a row`,
+      { position },
+    );
+    this.options.onDropped?.('dead-lettered');
+    this.options.logger.warn('skipped a record that crashed the process repeatedly', {
+      code: error.code,
+      task: this.id.toString(),
+      ...position,
+      crashes,
+      ...(topic === undefined ? {} : { deadLetterTopic: topic }),
+    });
+    if (topic !== undefined) this.collector.add(deadLetter(topic, item.record, position, error));
+  }
+
+  private punctuate(punctuator: Punctuator, time: number, what = 'a punctuator'): void {
     const mark = this.collector.mark();
     try {
       punctuator(time);
@@ -382,7 +505,7 @@ export class StreamTask {
           ? cause
           : new StreamsError(
               'PROCESSING_FAILED',
-              `a punctuator of task ${this.id} failed: ${errorMessage(cause)}`,
+              `${what} of task ${this.id} failed: ${errorMessage(cause)}`,
               { cause },
             );
       this.handle(error, 'processing');
@@ -414,7 +537,7 @@ export class StreamTask {
       );
     }
     const topic = typeof spec.topic === 'function' ? spec.topic(r) : spec.topic;
-    let headers = r.headers;
+    let headers = this.tracing?.active ? this.tracing.outgoing(r.headers) : r.headers;
     const c = this.current;
     if (
       spec.repartitionTopic !== undefined &&
@@ -431,15 +554,34 @@ export class StreamTask {
         ? { 'eddy.rp': position }
         : { ...headers, [REPARTITION_SOURCE_HEADER]: position };
     }
-    this.collector.add({ topic, key, value, timestamp: r.timestamp, headers });
+    const bytes = recordBytes({ key, value, headers });
+    const maxBytes = this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    if (bytes > maxBytes) {
+      throw new StreamsError(
+        'RECORD_TOO_LARGE',
+        `sink "${spec.name}" would write a record of ${bytes} bytes to ${topic}, more than maxRecordBytes ${maxBytes}, ` +
+          `for ${this.current ? this.where() : `a punctuator of task ${this.id}`}`,
+        { position: this.position() },
+      );
+    }
+    const partition = spec.partitioner?.(r);
+    this.collector.add(
+      partition === undefined
+        ? { topic, key, value, timestamp: r.timestamp, headers }
+        : { topic, partition, key, value, timestamp: r.timestamp, headers },
+    );
   }
 
-  private contextFor(kids: { name: string; forward: Forward }[], processorName: string): ProcessorContext {
+  private contextFor(
+    kids: { name: string; forward: Forward }[],
+    processorName: string,
+  ): ProcessorContext & { [FEEDS_REPARTITION_TOPIC]: boolean } {
     const task = this;
     const connected = new Set(
       this.options.graph.stores.filter((st) => st.processors.has(processorName)).map((st) => st.name),
     );
     return {
+      [FEEDS_REPARTITION_TOPIC]: this.options.graph.feedsRepartitionTopic.has(processorName),
       applicationId: this.options.applicationId,
       taskId: this.id.toString(),
       get topic() {
@@ -482,6 +624,8 @@ export class StreamTask {
       },
       getStateStore<S>(name: string): S {
         if (!connected.has(name)) {
+          const global = task.options.globalStores?.get(name);
+          if (global !== undefined) return global as S;
           throw new StreamsError(
             'INVALID_TOPOLOGY',
             `store "${name}" is not connected to processor "${processorName}"`,
@@ -493,6 +637,9 @@ export class StreamTask {
       },
       requestCommit() {
         task.commitRequested = true;
+      },
+      recordDropped(reason: string) {
+        task.options.onDropped?.(reason);
       },
     };
   }

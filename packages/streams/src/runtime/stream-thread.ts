@@ -1,12 +1,13 @@
 // The stream thread: the poll → process → punctuate → commit loop over the active tasks, one at a time.
 import type { ResolvedConfig } from '../config.js';
 import { errorMessage, StreamsError } from '../errors.js';
-import type { BatchControl, ConsumerPort, FetchedBatch } from '../kafka/port.js';
+import type { BatchControl, ConsumerPort, FetchedBatch, TopicPartitionOffset } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { CommitProtocol } from './commit/commit-protocol.js';
 import type { PendingOffsets } from './commit/pending-offsets.js';
 import type { RepartitionPurger } from './repartition-purger.js';
 import type { ReplicaManager } from './replica-manager.js';
+import type { StreamTask } from './stream-task.js';
 import { TaskId } from './task-id.js';
 import type { TaskManager } from './task-manager.js';
 
@@ -24,6 +25,19 @@ export interface StreamThreadDeps {
   purger: RepartitionPurger;
   /** Told once per failure that must stop the app; the thread itself never throws into the client. */
   onFailure: (error: StreamsError) => void;
+  /** Told of each processed batch and each commit (metrics); absent, nothing is timed. */
+  observer?: ThreadObserver;
+  /** Told of each commit's offsets (crash-loop protection clears a suspect record they passed). */
+  onCommitted?: (offsets: readonly TopicPartitionOffset[]) => void;
+}
+
+/** What the metrics see of the loop: once per batch and per commit, never per record. */
+export interface ThreadObserver {
+  /** A task processed `records` records of one batch in `seconds`; `lastTimestamp` is the last one's timestamp. */
+  batchProcessed(task: TaskId, records: number, seconds: number, lastTimestamp: number): void;
+  committed(seconds: number): void;
+  /** An assignment was taken (tasks closed and opened, replicas started) in `seconds`. */
+  rebalanced(seconds: number): void;
 }
 
 /** What the group gave this instance to run: active tasks with the partitions it fetches, and replicas. */
@@ -37,6 +51,15 @@ export interface ThreadAssignment {
 export class StreamThread {
   private processedCount = 0;
   private lastCommit = Date.now();
+  /** When the exclusive work under way (a batch once its task is ready, a tick, a commit) started; 0 while none is. */
+  private busySince = 0;
+  /** The last run of the wall-clock tick: it stops when the event loop is blocked. */
+  private lastTick = Date.now();
+  /** Per `topic:partition` fetched here: the log end offset at the last fetch, and the committed position. */
+  private readonly logEnds = new Map<string, bigint>();
+  private readonly positions = new Map<string, bigint>();
+  /** `topic:partition` of every partition the current assignment fetches. */
+  private fetching: ReadonlySet<string> = new Set();
   private stopping = false;
   private failed = false;
   private batchInFlight: Promise<void> | undefined;
@@ -52,6 +75,30 @@ export class StreamThread {
     return this.processedCount;
   }
 
+  /**
+   * How long the loop has been stuck at `now` (ms): in one batch since it started, or without a wall-clock tick
+   * while idle; 0 when it moves.
+   */
+  stuckFor(now = Date.now()): number {
+    if (this.busySince > 0) return now - this.busySince;
+    return this.stopping ? 0 : Math.max(0, now - this.lastTick - WALL_CLOCK_TICK_MS);
+  }
+
+  /**
+   * Consumer lag per fetched partition (`topic:partition`): the log end offset at the last fetch minus the
+   * committed position (before the first commit, the position fetching started at). Every assigned partition is
+   * listed; undefined while its lag is unknown (no fetch has told its log end and position yet).
+   */
+  lags(): Map<string, number | undefined> {
+    const out = new Map<string, number | undefined>();
+    for (const tp of this.fetching) {
+      const end = this.logEnds.get(tp);
+      const at = this.positions.get(tp);
+      out.set(tp, end === undefined || at === undefined ? undefined : Math.max(0, Number(end - at)));
+    }
+    return out;
+  }
+
   /** Starts fetching and the wall-clock tick; resolves once the consumer runs. */
   async run(): Promise<void> {
     await this.deps.consumer.run((batch, control) => this.trackBatch(batch, control));
@@ -65,8 +112,16 @@ export class StreamThread {
   assign(assignment: ThreadAssignment): Promise<void> {
     const { tasks, offsets, replicas, graph } = this.deps;
     // Offsets of partitions we no longer own cannot be committed by us any more: the new owner replays them.
+    const started = performance.now();
     offsets.retain(assignment.active);
     this.suspended.clear();
+    this.fetching = assignment.partitions;
+    for (const tp of this.logEnds.keys()) {
+      if (!assignment.partitions.has(tp)) {
+        this.logEnds.delete(tp);
+        this.positions.delete(tp);
+      }
+    }
     return this.runExclusive(async () => {
       // A replica that becomes active hands its directory over: the task opens it and restores only the tail.
       await replicas?.release(assignment.active);
@@ -82,6 +137,7 @@ export class StreamThread {
       }
       // Replicas open in the background; a task this instance just gave up becomes one once its lock is free.
       await replicas?.assign(assignment.replicas);
+      this.deps.observer?.rebalanced((performance.now() - started) / 1000);
     }).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
   }
 
@@ -93,7 +149,7 @@ export class StreamThread {
   /**
    * Stops processing: waits for the running batch and any queued work, then commits what was processed; with
    * `bestEffort` (after a failure) a failing commit is ignored. Assignment changes queued meanwhile run after the
-   * commit, never during it.
+   * commit, never during it. A purge of repartition records under way is waited for.
    */
   async stop({ bestEffort }: { bestEffort: boolean }): Promise<void> {
     this.stopping = true;
@@ -103,10 +159,25 @@ export class StreamThread {
       if (bestEffort || this.failed) await this.commit().catch(() => undefined);
       else await this.commit();
     });
+    // A purge still deleting records when the admin client closes fails and only logs a warning; let it finish.
+    await this.deps.purger.idle();
+  }
+
+  /** Stops at once, committing nothing (its clients are about to be released): no new batch, tick or commit. */
+  halt(): void {
+    this.stopping = true;
+    clearInterval(this.wallClockTimer);
   }
 
   private runExclusive(work: () => Promise<void>): Promise<void> {
-    const run = this.exclusive.then(work);
+    const run = this.exclusive.then(async () => {
+      this.busySince = Date.now();
+      try {
+        await work();
+      } finally {
+        this.busySince = 0;
+      }
+    });
     this.exclusive = run.catch(() => undefined);
     return run;
   }
@@ -118,15 +189,24 @@ export class StreamThread {
   }
 
   private async commit(): Promise<void> {
+    const observer = this.deps.observer;
+    const started = observer === undefined ? 0 : performance.now();
     const committed = await this.deps.commit.commit();
     this.lastCommit = Date.now();
+    for (const o of committed) {
+      const tp = `${o.topic}:${o.partition}`;
+      if (this.logEnds.has(tp)) this.positions.set(tp, BigInt(o.offset));
+    }
+    observer?.committed((performance.now() - started) / 1000);
     this.deps.purger.committed(committed);
+    this.deps.onCommitted?.(committed);
   }
 
   /** Wall-clock punctuators fire, and processed input gets committed on the interval, while no input arrives too. */
   private startWallClock(): void {
     const { tasks, offsets, config } = this.deps;
     this.wallClockTimer = setInterval(() => {
+      this.lastTick = Date.now();
       if (this.stopping || this.failed || this.batchInFlight) return;
       void this.runExclusive(async () => {
         if (this.stopping || this.failed) return;
@@ -155,44 +235,119 @@ export class StreamThread {
   }
 
   private trackBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
-    const run = this.runExclusive(() => this.processBatch(batch, control));
+    if (batch.records.length === 0) return this.noteLogEnd(batch, control);
+    return this.track(() => this.processBatch(batch, control));
+  }
+
+  private track(work: () => Promise<void>): Promise<void> {
+    const run = this.runExclusive(work);
     this.batchInFlight = run;
     return run.finally(() => {
       if (this.batchInFlight === run) this.batchInFlight = undefined;
     });
   }
 
-  /** Processes a fetched batch synchronously, sends its output in one request, and commits when due. */
-  private async processBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
-    if (this.stopping || this.failed || batch.records.length === 0) return;
-    const { tasks, offsets, config, graph } = this.deps;
-    const subtopology = graph.subtopologyOfTopic.get(batch.topic);
+  /** The task that reads `batch`, or undefined (after failing the thread) when no source reads its topic. */
+  private taskOf(batch: FetchedBatch): TaskId | undefined {
+    const subtopology = this.deps.graph.subtopologyOfTopic.get(batch.topic);
     if (subtopology === undefined) {
       this.fail(
         new StreamsError('ILLEGAL_STATE', `fetched records of topic ${batch.topic}, which no source reads`),
       );
-      return;
+      return undefined;
     }
-    const id = TaskId.of(subtopology, batch.partition);
-    if (this.suspended.has(id)) return;
-    let failed: StreamsError | undefined;
-    let commitRequested = false;
-    try {
-      const { task } = await this.whileHeartbeating(control, tasks.ensure(id));
+    return TaskId.of(subtopology, batch.partition);
+  }
+
+  /**
+   * A fetch found no records in a partition: its task learns where that input's log ends (normally: caught up),
+   * and processes if that input was all it waited for. Several such fetches arrive per second for each idle partition,
+   * so this does no I/O unless the task becomes ready, and never waits for a task being created (restoring): that
+   * task learns it once created.
+   */
+  private noteLogEnd(batch: FetchedBatch, control: BatchControl): Promise<void> {
+    if (this.stopping || this.failed) return Promise.resolve();
+    const id = this.taskOf(batch);
+    if (id === undefined || this.suspended.has(id)) return Promise.resolve();
+    this.notePositions(batch);
+    const note = (task: StreamTask) =>
       task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
-      // Fetching continues after the buffered records; offsets are committed only up to processed ones.
-      control.markConsumed(batch.records[batch.records.length - 1]!.offset);
-      try {
-        this.processedCount += task.process(() => !this.stopping && control.isActive());
-        task.punctuateWallClock();
-      } catch (err) {
-        failed = asStreamsError(err, 'PROCESSING_FAILED');
-      }
-      offsets.record(task);
-      commitRequested = task.takeCommitRequest();
-    } catch (err) {
-      failed = asStreamsError(err, 'STATE_FAILED');
+    const ready = this.deps.tasks.get(id);
+    if (ready === undefined) {
+      // Without blocking the fetch loop on the restore; a record batch of the task awaits the same creation after.
+      // A failing creation is reported by the assignment or the record batch that awaits it too.
+      this.deps.tasks
+        .ensure(id)
+        .then(({ task }) => note(task))
+        .catch(() => undefined);
+      return Promise.resolve();
     }
+    note(ready.task);
+    if (ready.task.buffered === 0 || !ready.task.readyToProcess()) return Promise.resolve();
+    return this.track(() => this.processTask(id, control));
+  }
+
+  /** Buffers a fetched batch in its task, then processes the task. */
+  private async processBatch(batch: FetchedBatch, control: BatchControl): Promise<void> {
+    if (this.stopping || this.failed) return;
+    const id = this.taskOf(batch);
+    if (id === undefined || this.suspended.has(id)) return;
+    let task: StreamTask;
+    // Before waiting for a restoring task: its lag goes on growing meanwhile, and the metrics show it.
+    this.notePositions(batch);
+    try {
+      // Waiting for a task to restore is not a stuck loop: restores report their own progress.
+      this.busySince = 0;
+      ({ task } = await this.whileHeartbeating(control, this.deps.tasks.ensure(id)));
+      this.busySince = Date.now();
+      task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
+    } catch (err) {
+      return this.afterProcessing(asStreamsError(err, 'STATE_FAILED'), false, control);
+    }
+    // Fetching continues after the buffered records; offsets are committed only up to processed ones.
+    control.markConsumed(batch.records[batch.records.length - 1]!.offset);
+    return this.processTask(id, control, task);
+  }
+
+  /** Processes a task's buffered records synchronously, sends its output in one request, and commits when due. */
+  private async processTask(id: TaskId, control: BatchControl, ready?: StreamTask): Promise<void> {
+    if (this.stopping || this.failed) return;
+    const task = ready ?? this.deps.tasks.get(id)?.task;
+    if (task === undefined) return;
+    const { offsets } = this.deps;
+    let failed: StreamsError | undefined;
+    const observer = this.deps.observer;
+    const started = observer === undefined ? 0 : performance.now();
+    try {
+      // Read once: the consumer's state cannot change while the task processes (synchronously), and asking the
+      // client costs more per record than processing a simple one.
+      const active = control.isActive();
+      const processed = task.process(() => !this.stopping && active);
+      this.processedCount += processed;
+      if (observer !== undefined && processed > 0) {
+        observer.batchProcessed(
+          id,
+          processed,
+          (performance.now() - started) / 1000,
+          task.lastRecordTimestamp,
+        );
+      }
+      task.punctuateWallClock();
+    } catch (err) {
+      failed = asStreamsError(err, 'PROCESSING_FAILED');
+    }
+    offsets.record(task);
+    return this.afterProcessing(failed, task.takeCommitRequest(), control);
+  }
+
+  /** Commits when due (or after a failure), else sends the output; reports a failure to the app. */
+  private async afterProcessing(
+    processingFailure: StreamsError | undefined,
+    commitRequested: boolean,
+    control: BatchControl,
+  ): Promise<void> {
+    const { tasks, config } = this.deps;
+    let failed = processingFailure;
     try {
       const due =
         failed !== undefined ||
@@ -208,6 +363,15 @@ export class StreamThread {
     }
     // Never throw into the client: it would restart the consumer and refetch the same record in a hot loop.
     if (failed) this.fail(failed);
+  }
+
+  /** Notes a fetched partition's log end, and where fetching started when nothing was committed here yet. */
+  private notePositions(batch: FetchedBatch): void {
+    const tp = `${batch.topic}:${batch.partition}`;
+    if (batch.highWatermark !== undefined) this.logEnds.set(tp, BigInt(batch.highWatermark));
+    // An empty fetch is a caught-up one: the position is the log end.
+    const first = batch.records[0]?.offset ?? batch.highWatermark;
+    if (!this.positions.has(tp) && first !== undefined) this.positions.set(tp, BigInt(first));
   }
 
   /**

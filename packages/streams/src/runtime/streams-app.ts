@@ -3,32 +3,42 @@
 import { randomUUID } from 'node:crypto';
 import { eddyGroupProtocol, loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
-import { errorMessage, StreamsError } from '../errors.js';
+import { describePosition, errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs/index.js';
 import type {
   AdminPort,
   ChangelogReaderPort,
   ConsumerPort,
   KafkaClientFactory,
+  PartitionFollowerPort,
   ProducerPort,
+  TopicPartitionOffset,
 } from '../kafka/port.js';
+import { AppMetrics, RestoreProgress } from '../ops/app-metrics.js';
+import { OpsServer } from '../ops/ops-server.js';
+import { runningAppView } from '../ops/running-app-view.js';
 import type { Serializer } from '../serdes/serde.js';
 import type { SealedTopology, Topology } from '../topology/topology.js';
 import { AtLeastOnceCommit } from './commit/at-least-once-commit.js';
 import type { CommitPhase, CommitProtocol } from './commit/commit-protocol.js';
 import { ExactlyOnceCommit } from './commit/exactly-once-commit.js';
 import { PendingOffsets } from './commit/pending-offsets.js';
+import { CrashGuard } from './crash-guard.js';
+import { restartDelayMs } from './crash-loop.js';
 import { deadLetterTopicOf } from './error-handling.js';
+import { GlobalState } from './global-state.js';
 import type { KeyQueryMetadata, StreamsMetadata } from './query-metadata.js';
 import { RebalanceHandler, type TaskAssignment } from './rebalance-handler.js';
 import { RecordCollector } from './record-collector.js';
 import { RepartitionPurger } from './repartition-purger.js';
 import { ReplicaManager } from './replica-manager.js';
+import { prepareSerdes } from './serde-uses.js';
 import { asStreamsError, StreamThread } from './stream-thread.js';
 import type { TaskId } from './task-id.js';
 import { scanLocalState, TaskLags } from './task-lags.js';
 import { TaskManager } from './task-manager.js';
 import { ensureInternalTopics, resolveTopicLayout, type TopicLayout } from './topic-layout.js';
+import { isTransient } from './transient-failures.js';
 
 export type { CommitPhase } from './commit/commit-protocol.js';
 export type { TaskAssignment } from './rebalance-handler.js';
@@ -81,6 +91,11 @@ export interface StreamsMetrics {
   warmupTasks: number;
   /** Rebalances this instance asked for because its warm-up replicas caught up or the probing interval passed. */
   probingRebalances: number;
+  /**
+   * Records dropped, by reason: on purpose by processors (e.g. `late`: after their window closed), or skipped by an
+   * error mode (`error`: logged and skipped; `dead-lettered`: written to the dead-letter topic).
+   */
+  droppedRecords: Readonly<Record<string, number>>;
 }
 
 export interface CloseOptions {
@@ -103,6 +118,8 @@ interface Parts {
   collector?: RecordCollector;
   reader?: ChangelogReaderPort;
   replicaReader?: ChangelogReaderPort;
+  global?: GlobalState;
+  globalFollower?: PartitionFollowerPort;
   replicas?: ReplicaManager;
   lags?: TaskLags;
   layout?: TopicLayout;
@@ -111,6 +128,8 @@ interface Parts {
   rebalance?: RebalanceHandler;
   consumer?: ConsumerPort;
   thread?: StreamThread;
+  /** Ends the wait before joining the group early (start gave up). */
+  cancelBackoff?: () => void;
 }
 
 export class StreamsApp {
@@ -118,6 +137,7 @@ export class StreamsApp {
   private readonly graph: SealedTopology;
   private readonly factory: KafkaClientFactory;
   private readonly onCommitPhase: ((phase: CommitPhase) => void) | undefined;
+  private readonly dropped: Record<string, number> = {};
   private readonly stateListeners = new Set<StateListener>();
   private readonly errorListeners = new Set<ErrorListener>();
   private readonly assignmentListeners = new Set<AssignmentListener>();
@@ -132,6 +152,20 @@ export class StreamsApp {
   private closeRequested: (() => void) | undefined;
   /** Set once start gave up (failed, timed out or closed): its remaining steps stop. */
   private aborted = false;
+  /**
+   * Restarts start's timeout, `extraMs` longer: a long restore of global stores that makes progress, or a wait before
+   * joining, does not time start out.
+   */
+  private startProgress: ((extraMs?: number) => void) | undefined;
+  /** Counts of the parts released by reconnects: totals go on across them. */
+  private readonly carried = { processed: 0, sent: 0, commits: 0, rebalances: 0, changelogRecords: 0 };
+  /** Rejects the start attempt under way with a transient failure reported meanwhile (`retryBackoff`). */
+  private attemptFailed: ((error: StreamsError) => void) | undefined;
+  /** The crash-loop record of this process run (`crashLoop`), opened by the first start attempt. */
+  private crashGuard: CrashGuard | undefined;
+  /** Prometheus metrics and the operations HTTP server, when configured (`metrics`, `http`). */
+  private readonly appMetrics: AppMetrics | undefined;
+  private readonly opsServer: OpsServer | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -141,6 +175,25 @@ export class StreamsApp {
     this.onCommitPhase = options.onCommitPhase;
     this.config = resolveConfig(config);
     this.graph = topology.seal(this.config.applicationId);
+    const { metrics, http } = this.config;
+    if (metrics !== undefined || http !== undefined) {
+      const view = runningAppView({
+        state: () => this.currentState,
+        parts: () => this.parts,
+        carried: () => this.carried,
+        dropped: () => this.dropped,
+        graph: this.graph,
+        endpoint: this.config.applicationServer,
+      });
+      if (metrics !== undefined) {
+        const progress = new RestoreProgress(this.config.restoreListener);
+        this.config.restoreListener = progress;
+        this.appMetrics = new AppMetrics(metrics.registry, view, progress);
+      }
+      if (http !== undefined) {
+        this.opsServer = new OpsServer(http, view, metrics?.registry, this.config.logger);
+      }
+    }
     this.factory =
       options.clientFactory ??
       kafkajsClientFactory({
@@ -160,6 +213,11 @@ export class StreamsApp {
     return this.currentState;
   }
 
+  /** Where the operations HTTP server listens (`http` option), once start() has begun; undefined otherwise. */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.opsServer?.address;
+  }
+
   /** The error that moved the app to ERROR, if any. */
   get error(): StreamsError | undefined {
     return this.failure;
@@ -167,17 +225,19 @@ export class StreamsApp {
 
   get metrics(): StreamsMetrics {
     const { collector, commit, tasks, rebalance, thread } = this.parts;
+    const carried = this.carried;
     return {
-      processed: thread?.processed ?? 0,
-      sent: collector?.sent ?? 0,
-      commits: commit?.commits ?? 0,
+      processed: carried.processed + (thread?.processed ?? 0),
+      sent: carried.sent + (collector?.sent ?? 0),
+      commits: carried.commits + (commit?.commits ?? 0),
       restoringTasks: tasks?.restoring ?? 0,
-      rebalances: rebalance?.rebalances ?? 0,
+      rebalances: carried.rebalances + (rebalance?.rebalances ?? 0),
       generationId: rebalance?.generationId ?? -1,
-      changelogRecords: commit?.changelogRecords ?? 0,
+      changelogRecords: carried.changelogRecords + (commit?.changelogRecords ?? 0),
       standbyTasks: rebalance?.assignment?.standby.length ?? 0,
       warmupTasks: rebalance?.assignment?.warmup.length ?? 0,
       probingRebalances: rebalance?.probingRebalances ?? 0,
+      droppedRecords: { ...this.dropped },
     };
   }
 
@@ -232,9 +292,10 @@ export class StreamsApp {
 
   /**
    * Connects, checks the topics, joins the group and starts processing. Resolves once the first assignment
-   * is received. Fails with BROKER_UNREACHABLE, TOPIC_MISSING or PARTITION_COUNT_MISMATCH (the app is then in ERROR
-   * and onError listeners are told), or with CLOSED_DURING_START when close() was called meanwhile; either way the
-   * app holds no connection and no group membership afterwards.
+   * is received. Fails with BROKER_UNREACHABLE, AUTHENTICATION_FAILED, AUTHORIZATION_FAILED, TOPIC_MISSING,
+   * PARTITION_COUNT_MISMATCH or SERDE_PREPARE_FAILED (a serde's `prepare` refused, before the app created internal
+   * topics or joined the group; the app is then in ERROR and onError listeners are told), or with CLOSED_DURING_START
+   * when close() was called meanwhile; either way the app holds no connection and no group membership afterwards.
    */
   start(): Promise<void> {
     if (this.currentState !== 'CREATED') {
@@ -247,57 +308,166 @@ export class StreamsApp {
     return this.starting;
   }
 
-  private async startAndCleanUp(): Promise<void> {
+  /**
+   * Runs start's attempts: one, or with `retryBackoff` one after another while they fail for a transient reason
+   * (Kafka unreachable or too slow), with capped, jittered exponential delays in between, until `giveUpAfterMs`.
+   * `after` is the failure that stopped a running app: it reconnects after a first delay.
+   */
+  private async startAndCleanUp(after?: StreamsError): Promise<void> {
     const closed = new Promise<never>((_, reject) => {
       this.closeRequested = () => reject(new StartAborted());
     });
     closed.catch(() => undefined);
+    const since = Date.now();
+    let failed: unknown = after;
+    let failures = after === undefined ? 0 : 1;
+    try {
+      for (;;) {
+        if (failed !== undefined) {
+          const delayMs = this.retryDelay(failed, failures, since);
+          if (delayMs === undefined) break;
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, delayMs)))]);
+          } finally {
+            clearTimeout(timer);
+          }
+          this.resetParts();
+          this.aborted = false;
+        }
+        if (this.closing !== undefined) throw new StartAborted();
+        failed = await this.attemptStart(closed);
+        if (failed === undefined) return;
+        // A refused identity or right is not transient: name it as such before deciding to retry.
+        failed = this.factory.securityFailure?.(failed) ?? failed;
+        failures++;
+        if (failed instanceof StartAborted || this.closing !== undefined || this.failure !== undefined) break;
+      }
+    } catch (err) {
+      failed = err;
+    } finally {
+      this.closeRequested = undefined;
+    }
+    this.crashGuard?.close();
+    await this.closeOps();
+    // A failure reported while starting (e.g. the consumer crashed) closed the app: start fails with it.
+    if (this.failure !== undefined) {
+      this.transition('ERROR');
+      throw this.failure;
+    }
+    if (failed instanceof StartAborted || this.closing !== undefined) {
+      throw new StreamsError('CLOSED_DURING_START', 'close() was called while start() was running');
+    }
+    const error =
+      this.factory.securityFailure?.(failed) ??
+      (failed instanceof StreamsError
+        ? failed
+        : new StreamsError(
+            'BROKER_UNREACHABLE',
+            `could not reach Kafka at ${this.config.brokers.join(',')}: ${errorMessage(failed)}`,
+            { cause: failed },
+          ));
+    this.failure = error;
+    this.transition('ERROR');
+    this.notifyError(error);
+    throw error;
+  }
+
+  /**
+   * The delay before the next attempt after the `failures`-th failure in a row, or undefined to give up: without
+   * `retryBackoff`, for a failure that is not transient, or when the delay would end past `giveUpAfterMs`.
+   */
+  private retryDelay(failure: unknown, failures: number, since: number): number | undefined {
+    const retry = this.config.retryBackoff;
+    if (retry === undefined || !isTransient(failure)) return undefined;
+    const delayMs = restartDelayMs(failures, retry);
+    const fields = {
+      failures,
+      code: failure instanceof StreamsError ? failure.code : undefined,
+      error: errorMessage(failure),
+    };
+    if (Date.now() + delayMs - since > retry.giveUpAfterMs) {
+      this.config.logger.error('Kafka stayed unreachable: giving up', {
+        ...fields,
+        giveUpAfterMs: retry.giveUpAfterMs,
+      });
+      return undefined;
+    }
+    this.config.logger.warn('Kafka is unreachable; trying again in-process', { ...fields, delayMs });
+    return delayMs;
+  }
+
+  /**
+   * One attempt at connecting, checking the topics, joining and running. Resolves undefined once it runs, or with
+   * what made it fail after releasing everything it created (the operations server stays).
+   */
+  private async attemptStart(closed: Promise<never>): Promise<unknown> {
+    const attemptFailed = new Promise<never>((_, reject) => {
+      this.attemptFailed = reject;
+    });
+    attemptFailed.catch(() => undefined);
     const work = this.connectAndRun();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StreamsError(
-              'BROKER_UNREACHABLE',
-              `start did not finish within ${this.config.startTimeoutMs} ms`,
+      const arm = (extraMs = 0) => {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () =>
+            reject(
+              new StreamsError(
+                'BROKER_UNREACHABLE',
+                `start did not finish within ${this.config.startTimeoutMs} ms`,
+              ),
             ),
-          ),
-        this.config.startTimeoutMs + 5_000,
-      );
+          this.config.startTimeoutMs + 5_000 + extraMs,
+        );
+      };
+      arm();
+      this.startProgress = arm;
     });
     try {
-      await Promise.race([work, timeout, closed]);
+      await Promise.race([work, timeout, closed, attemptFailed]);
+      // The consumer reports a failed join (e.g. its group denied) as a crash, and its run() resolves anyway.
+      if (this.failure !== undefined) throw this.failure;
       if (this.closing !== undefined) throw new StartAborted();
       this.running = true;
+      return undefined;
     } catch (err) {
       // Release what start created so far (this also interrupts a call in progress), wait for start to notice, then
       // release what it created meanwhile.
       this.aborted = true;
-      await this.release();
+      await this.releaseParts();
       await settleWithin(work, this.config.closeTimeoutMs);
-      await this.release();
-      // A failure reported while starting (e.g. the consumer crashed) closed the app: start fails with it.
-      if (this.failure !== undefined) throw this.failure;
-      if (err instanceof StartAborted || this.closing !== undefined) {
-        throw new StreamsError('CLOSED_DURING_START', 'close() was called while start() was running');
-      }
-      const error =
-        err instanceof StreamsError
-          ? err
-          : new StreamsError(
-              'BROKER_UNREACHABLE',
-              `could not reach Kafka at ${this.config.brokers.join(',')}: ${errorMessage(err)}`,
-              { cause: err },
-            );
-      this.failure = error;
-      this.transition('ERROR');
-      this.notifyError(error);
-      throw error;
+      await this.releaseParts();
+      return err;
     } finally {
       clearTimeout(timer);
-      this.closeRequested = undefined;
+      this.startProgress = undefined;
+      this.attemptFailed = undefined;
     }
+  }
+
+  /**
+   * A transient failure stopped the running app: it drops what it processed since the last commit (that input
+   * replays), releases its clients, and reconnects with `retryBackoff`, not ready meanwhile.
+   */
+  private recover(error: StreamsError): void {
+    this.running = false;
+    this.config.logger.warn('lost Kafka while running; reconnecting in-process', {
+      code: error.code,
+      error: error.message,
+    });
+    this.transition('REBALANCING');
+    this.parts.rebalance?.stop();
+    this.aborted = true;
+    this.parts.thread?.halt();
+    this.starting = (async () => {
+      // Not from inside the batch that reported the failure: releasing waits for it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await settleWithin(this.releaseParts(), this.config.closeTimeoutMs);
+      await this.startAndCleanUp(error);
+    })();
+    this.starting.catch(() => undefined);
   }
 
   /** Throws StartAborted once start was given up; called after every step of start that awaited. */
@@ -342,6 +512,16 @@ export class StreamsApp {
 
   private async connectAndRun(): Promise<void> {
     const { config, graph, parts } = this;
+    // First: probes answer (not ready) while the app connects and restores; a port in use fails start at once.
+    await this.opsServer?.listen();
+    this.checkStart();
+    if (config.crashLoop !== undefined && this.crashGuard === undefined) {
+      // Once per process run: a reconnect after a transient failure is no restart.
+      this.crashGuard = CrashGuard.open(config.crashLoop, config);
+      await this.guardAgainstCrashLoop(this.crashGuard);
+      this.checkStart();
+    }
+    const crashGuard = this.crashGuard;
     const admin = this.factory.admin();
     parts.admin = admin;
     await admin.connect();
@@ -349,7 +529,14 @@ export class StreamsApp {
     const layout = await this.checkTopics(admin);
     parts.layout = layout;
     this.checkStart();
-    await ensureInternalTopics(admin, [...layout.repartitionTopics, ...layout.changelogTopics]);
+    // Serdes fetch or check what they need (e.g. schemas) before anything is created or joined.
+    await prepareSerdes(graph, { dryRun: false });
+    this.checkStart();
+    await ensureInternalTopics(
+      admin,
+      [...layout.repartitionTopics, ...layout.changelogTopics],
+      config.replicationFactor,
+    );
     this.checkStart();
     const producer = this.factory.producer();
     parts.producer = producer;
@@ -358,12 +545,34 @@ export class StreamsApp {
     this.checkStart();
     // A private group per process run: the restore consumer must never share a group with another instance.
     parts.reader = this.factory.changelogReader(`${config.applicationId}.restore.${randomUUID()}`);
+    // Global stores hold their topics' records as of now before any task processes a record.
+    const global = GlobalState.create(config, graph);
+    if (global !== undefined) {
+      parts.global = global;
+      await global.open(config);
+      this.checkStart();
+      const starts = await global.restore({
+        admin,
+        reader: parts.reader,
+        listener: config.restoreListener,
+        onProgress: () => this.startProgress?.(),
+      });
+      this.checkStart();
+      parts.globalFollower = this.factory.partitionFollower(`${config.applicationId}.global.${randomUUID()}`);
+      global.follow(parts.globalFollower, starts, config.commitIntervalMs, (error) => this.fail(error));
+    }
     if (layout.statefulTasks.length > 0) {
       // What this instance reports at its first join: the state already on its volume, against the changelog ends.
+      // Stores copied from a source topic are behind on that topic instead of a changelog.
       const changelogsOf = new Map(
         layout.statefulTasks.map((id) => [
           id,
-          layout.changelogTopics.filter((t) => t.subtopology === id.subtopology).map((t) => t.topic),
+          [
+            ...layout.changelogTopics.filter((t) => t.subtopology === id.subtopology).map((t) => t.topic),
+            ...graph.subtopologies[id.subtopology]!.stores.flatMap(
+              (st) => st.builder.options.sourceTopic ?? [],
+            ),
+          ],
         ]),
       );
       const lags = new TaskLags(changelogsOf);
@@ -390,6 +599,11 @@ export class StreamsApp {
       reader: parts.reader,
       factory: this.factory,
       onStateClosing: (id, positions) => parts.lags?.record(id, positions),
+      onDropped: (reason) => {
+        this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+      },
+      ...(global === undefined ? {} : { globalStores: global.stores }),
+      ...(crashGuard === undefined ? {} : { inFlight: (id: TaskId) => crashGuard.forTask(id) }),
     });
     parts.tasks = tasks;
     // The process id lives on the state volume, so it follows the pod's state across restarts.
@@ -430,6 +644,12 @@ export class StreamsApp {
       expectedPartitions,
       onAssignmentError: (code, reason) =>
         config.logger.error('as group leader, assigned no tasks', { code, reason }),
+      onMemberIgnored: (memberId, error) =>
+        config.logger.warn('as group leader, assigned nothing to a member whose subscription is unreadable', {
+          memberId,
+          code: error.code,
+          error: error.message,
+        }),
     });
     const consumer = this.factory.consumer({
       groupId: config.applicationId,
@@ -438,6 +658,8 @@ export class StreamsApp {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       readCommitted: config.processingGuarantee === 'exactly-once',
       fromBeginning: config.autoOffsetReset === 'earliest',
+      // A task with several inputs waits for each input until a fetch says how far its log goes.
+      emptyBatches: true,
       onGroupJoin: (join) => rebalance.onGroupJoin(join),
       onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
         config.logger.warn('waiting for the group coordinator before joining the group', {
@@ -471,6 +693,7 @@ export class StreamsApp {
             offsets,
             logger: config.logger,
             onTaskMigrated,
+            maxRecordBytes: config.maxRecordBytes,
           })
         : new AtLeastOnceCommit({
             tasks,
@@ -480,6 +703,7 @@ export class StreamsApp {
             logger: config.logger,
             onCommitPhase: this.onCommitPhase,
             onTaskMigrated,
+            maxRecordBytes: config.maxRecordBytes,
           });
     parts.commit = commit;
     thread = new StreamThread({
@@ -497,6 +721,10 @@ export class StreamsApp {
         config.repartitionPurgeIntervalMs,
       ),
       onFailure: (error) => this.fail(error),
+      ...(this.appMetrics === undefined ? {} : { observer: this.appMetrics }),
+      ...(crashGuard === undefined
+        ? {}
+        : { onCommitted: (offsets: readonly TopicPartitionOffset[]) => crashGuard.committed(offsets) }),
     });
     parts.thread = thread;
     rebalance.attach(consumer, thread);
@@ -509,14 +737,68 @@ export class StreamsApp {
   }
 
   /**
+   * Acts on what the state volume says of the last runs: stops with POISON_RECORD at a record that crashed the
+   * process too often (action 'fail'), and waits before joining after recent unclean restarts, so a crashing
+   * deployment does not make the group rebalance at every restart.
+   */
+  private async guardAgainstCrashLoop(guard: CrashGuard): Promise<void> {
+    const { logger, crashLoop } = this.config;
+    const poison = guard.poison;
+    if (poison !== undefined) {
+      const { task, crashes, ...position } = poison;
+      if (crashLoop?.action === 'fail') {
+        throw new StreamsError(
+          'POISON_RECORD',
+          `record ${describePosition(position)} of task ${task} crashed the process ${crashes} times in a row`,
+          { position },
+        );
+      }
+      logger.warn('a record crashed the process repeatedly: it will be dead-lettered and skipped', {
+        task,
+        ...position,
+        crashes,
+      });
+    } else if (guard.suspect !== undefined) {
+      const { task, ranges, crashes } = guard.suspect;
+      logger.warn(
+        'the last run crashed while processing; marking each record of this input until it is committed',
+        {
+          task,
+          ranges,
+          crashes,
+        },
+      );
+    }
+    const delayMs = guard.restartDelayMs();
+    if (delayMs === 0) return;
+    logger.warn('backing off before joining the group after recent unclean restarts', {
+      recentRestarts: guard.recentRestarts,
+      delayMs,
+    });
+    this.startProgress?.(delayMs);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      this.parts.cancelBackoff = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.startProgress?.();
+  }
+
+  /**
    * Checks that every user topic exists and works out the partition count of every subtopology (throws
    * TOPIC_MISSING or PARTITION_COUNT_MISMATCH).
    */
   private async checkTopics(admin: AdminPort): Promise<TopicLayout> {
-    const sources = this.topology.sourceTopics();
+    const sources = [...this.topology.sourceTopics(), ...this.topology.globalTopics()];
     const deadLetterTopics = [this.config.deserializationErrors, this.config.processingErrors].flatMap(
       (m) => deadLetterTopicOf(m) ?? [],
     );
+    const crashLoop = this.config.crashLoop;
+    if (crashLoop?.action === 'dead-letter' && crashLoop.deadLetterTopic !== undefined) {
+      deadLetterTopics.push(crashLoop.deadLetterTopic);
+    }
     const sinks = [...this.topology.sinkTopics(), ...deadLetterTopics];
     const counts = await admin.partitionCounts([...new Set([...sources, ...sinks])]);
     const missing = [...sources, ...sinks].filter((t) => !counts.has(t));
@@ -526,11 +808,19 @@ export class StreamsApp {
         `topic(s) ${[...new Set(missing)].join(', ')} do not exist; create them before starting the app`,
       );
     }
-    return resolveTopicLayout(this.graph, counts);
+    return resolveTopicLayout(this.graph, counts, this.config.windowStoreChangelogAdditionalRetentionMs);
   }
 
-  private fail(error: StreamsError): void {
+  private fail(failure: StreamsError): void {
     if (this.failure || this.closing) return;
+    // A refused identity or right surfaces as whatever failed first (a fetch, a send, a commit): name it as such.
+    const error = this.factory.securityFailure?.(failure) ?? failure;
+    if (this.config.retryBackoff !== undefined && isTransient(error)) {
+      // Reconnect instead of stopping: a failing attempt at start is given up, a running app recovers.
+      if (this.attemptFailed !== undefined) this.attemptFailed(error);
+      else if (this.running) this.recover(error);
+      return;
+    }
     this.failure = error;
     this.parts.rebalance?.stop();
     this.notifyError(error);
@@ -559,6 +849,7 @@ export class StreamsApp {
       this.closeRequested?.();
       await this.starting?.catch(() => undefined);
       if (this.currentState === 'PENDING_SHUTDOWN') this.transition(this.failure ? 'ERROR' : 'NOT_RUNNING');
+      await this.closeOps();
       return;
     }
     this.parts.rebalance?.stop();
@@ -573,6 +864,7 @@ export class StreamsApp {
         timedOut = true;
         return new StreamsError('CLOSE_TIMEOUT', `close did not finish within ${timeoutMs} ms`);
       });
+      if (this.failure === undefined) this.crashGuard?.stoppedCleanly();
     } catch (err) {
       // The final commit (or leaving the group) failed: what was processed since the last commit replays.
       if (this.failure === undefined) {
@@ -590,22 +882,55 @@ export class StreamsApp {
     if (timedOut) throw this.failure;
   }
 
-  /** Closes replicas and tasks (releasing the task locks; uncommitted work is dropped) and every client. */
+  /** Forgets the released parts of a failed attempt or a lost connection, carrying their counts over. */
+  private resetParts(): void {
+    const { collector, commit, rebalance, thread } = this.parts;
+    this.carried.processed += thread?.processed ?? 0;
+    this.carried.sent += collector?.sent ?? 0;
+    this.carried.commits += commit?.commits ?? 0;
+    this.carried.rebalances += rebalance?.rebalances ?? 0;
+    this.carried.changelogRecords += commit?.changelogRecords ?? 0;
+    this.parts = {};
+  }
+
+  /** Releases what start created, and stops the operations server and the crash-loop marker. */
   private async release(): Promise<void> {
-    const { replicas, tasks, consumer, producer, reader, replicaReader, admin } = this.parts;
+    await this.releaseParts();
+    this.crashGuard?.close();
+    await this.closeOps();
+  }
+
+  /** Closes replicas and tasks (releasing the task locks; uncommitted work is dropped) and every client. */
+  private async releaseParts(): Promise<void> {
+    this.parts.cancelBackoff?.();
+    this.parts.thread?.halt();
+    const { replicas, tasks, global, globalFollower, consumer, producer, reader, replicaReader, admin } =
+      this.parts;
     await replicas
       ?.close()
       .catch((err) => this.config.logger.error('closing replicas failed', { error: errorMessage(err) }));
     await tasks
       ?.closeAll()
       .catch((err) => this.config.logger.error('closing tasks failed', { error: errorMessage(err) }));
+    await global
+      ?.close()
+      .catch((err) =>
+        this.config.logger.error('closing the global stores failed', { error: errorMessage(err) }),
+      );
     await Promise.allSettled([
+      globalFollower?.close(),
       consumer?.close({ leaveGroup: this.leaveGroup }),
       producer?.close(),
       reader?.close(),
       replicaReader?.close(),
       admin?.close(),
     ]);
+  }
+
+  /** Stops the operations server and takes the app's metrics off their registry; idempotent. */
+  private async closeOps(): Promise<void> {
+    this.appMetrics?.close();
+    await this.opsServer?.close();
   }
 
   private transition(next: StreamsState): void {

@@ -9,6 +9,7 @@ import type {
   TransactionalProducerPort,
 } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
+import type { TaskInFlight } from './crash-guard.js';
 import { createTask } from './create-task.js';
 import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
@@ -39,6 +40,12 @@ export interface TaskManagerDeps {
   factory: KafkaClientFactory;
   /** Told where a task's stores stand (their checkpoints) as the task closes; its state stays on disk. */
   onStateClosing?: (id: TaskId, positions: ChangelogPartition[]) => void;
+  /** Told of each record a processor dropped on purpose. */
+  onDropped?: (reason: string) => void;
+  /** The instance's global stores by name, which every task's processors may read. */
+  globalStores?: ReadonlyMap<string, unknown>;
+  /** Crash-loop protection: marks each task's input in flight on the state volume. */
+  inFlight?: (id: TaskId) => TaskInFlight;
 }
 
 /**
@@ -79,6 +86,16 @@ export class TaskManager {
   /** Tasks still opening or restoring their stores. */
   get restoring(): number {
     return this.restoringCount;
+  }
+
+  /** Tasks assigned but not ready yet: opening, connecting their producer, or restoring. */
+  get pending(): number {
+    return this.creating.size;
+  }
+
+  /** The ids of the tasks assigned but not ready yet. */
+  pendingIds(): IterableIterator<TaskId> {
+    return this.creating.keys();
   }
 
   /** The task `id` if it is ready. */
@@ -189,7 +206,17 @@ export class TaskManager {
         this.restoringCount--;
       }
     }
-    const task = createTask({ id, graph, config, collector, state: taskState, committedUpTo: committed });
+    const task = createTask({
+      id,
+      graph,
+      config,
+      collector,
+      state: taskState,
+      committedUpTo: committed,
+      ...(this.deps.onDropped === undefined ? {} : { onDropped: this.deps.onDropped }),
+      ...(this.deps.globalStores === undefined ? {} : { globalStores: this.deps.globalStores }),
+      ...(this.deps.inFlight === undefined ? {} : { inFlight: this.deps.inFlight(id) }),
+    });
     const state = taskState?.state;
     const active = { task, state, collector, producer };
     this.ready.set(id, active);

@@ -1,10 +1,52 @@
 // Serializers and deserializers between typed keys/values and bytes, for topics and for state stores.
 
-export interface Serializer<T> {
+/** Where a topology uses a serde: told to the serde's `prepare` when the app starts, once per use. */
+export interface SerdeUse {
+  applicationId: string;
+  /**
+   * What the bytes are: records of an input topic the app reads, an output topic it writes, one of its repartition
+   * topics, or the entries of one of its stores (and of the store's changelog topic, which carries the same bytes).
+   */
+  kind: 'input' | 'output' | 'repartition' | 'store';
+  /**
+   * The topic the bytes travel on: the input, output or repartition topic, or the store's changelog topic (named
+   * even when the store keeps no changelog); undefined for a sink that picks its topic per record.
+   */
+  topic: string | undefined;
+  /** The store's name, for kind `store`. */
+  store?: string;
+  /** Whether the serde serializes keys or values here. */
+  part: 'key' | 'value';
+  /** Whether the app writes such bytes (sinks, repartition sinks and stores) or only reads them. */
+  writes: boolean;
+  /** True for a dry run: the serde reports what it would decide and changes nothing outside the process. */
+  dryRun: boolean;
+  /** Receives the serde's decisions, e.g. for a deployment pipeline's log. */
+  report(decision: SerdeDecision): void;
+}
+
+/** What a serde decided while preparing for one use. */
+export interface SerdeDecision {
+  use: Omit<SerdeUse, 'report'>;
+  /** A short verdict, e.g. `compatible`, `register`, `refuse`. */
+  outcome: string;
+  message: string;
+}
+
+/**
+ * Optional on every serde: asynchronous work before the app processes anything (e.g. fetching or registering
+ * schemas), so that `serialize` and `deserialize` stay synchronous. A rejection fails the start before the app joins
+ * its group.
+ */
+export interface Preparable {
+  prepare?(use: SerdeUse): Promise<void>;
+}
+
+export interface Serializer<T> extends Preparable {
   serialize(value: T): Buffer | null;
 }
 
-export interface Deserializer<T> {
+export interface Deserializer<T> extends Preparable {
   deserialize(data: Buffer | null): T;
 }
 
@@ -15,7 +57,7 @@ export interface Serde<T> extends Serializer<T>, Deserializer<T> {}
  * A serde for state store keys and values, which are never null (the shape `@eddy/state` expects).
  * `cacheKey` lets caching stores skip serialization on hits.
  */
-export interface StoreSerde<T> {
+export interface StoreSerde<T> extends Preparable {
   serialize(value: T): Uint8Array;
   deserialize(bytes: Uint8Array): T;
   cacheKey?(value: T): string;
@@ -24,6 +66,15 @@ export interface StoreSerde<T> {
    * serialize only when they flush.
    */
   lossless?: boolean;
+}
+
+/** @internal the `prepare` of a serde that wraps others: prepares each of them for the same use. */
+export function prepareInner(...inner: Preparable[]): Required<Preparable> {
+  return {
+    prepare: async (use) => {
+      for (const serde of inner) await serde.prepare?.(use);
+    },
+  };
 }
 
 /** A built-in serde: usable for topics (nullable) and for stores (non-null). */

@@ -37,11 +37,22 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   getStateStore<S>(name: string): S;
   /** Asks the runtime to commit as soon as the current batch is done. */
   requestCommit(): void;
+  /**
+   * Counts a record the processor dropped on purpose (e.g. `late`: it arrived after its window closed) in the app's
+   * `droppedRecords` metric, by reason.
+   */
+  recordDropped(reason: string): void;
 }
 
 export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {
   init?(context: ProcessorContext<KOut, VOut>): void;
   process(record: StreamRecord<KIn, VIn>): void;
+  /**
+   * Called before each commit of the task (and by the test driver after each input record), parents before
+   * children: a processor that holds back output (e.g. folds updates of a key) forwards it here, so that it is part
+   * of the commit. Records forwarded here are not tied to an input record.
+   */
+  flush?(): void;
   close?(): void;
 }
 

@@ -3,7 +3,7 @@
 import type { StoreBuilder } from '@eddy/state';
 import { StreamsError } from '../errors.js';
 import type { Deserializer, Serializer } from '../serdes/serde.js';
-import type { ProcessorSupplier, TimestampExtractor, TopicNameExtractor } from './processor.js';
+import type { ProcessorSupplier, StreamRecord, TimestampExtractor, TopicNameExtractor } from './processor.js';
 
 export interface SourceOptions<K, V> {
   /** The topics to read; or, instead, `repartitionTopic`. */
@@ -25,6 +25,11 @@ export interface SinkOptions<K, V> {
   repartitionTopic?: string;
   keySerde: Serializer<K>;
   valueSerde: Serializer<V>;
+  /**
+   * The partition of each record; undefined (or a result of undefined): the partition of its serialized key. The
+   * number must be below the topic's partition count.
+   */
+  partitioner?: (record: StreamRecord<K, V>) => number | undefined;
 }
 
 /** @internal node descriptions, read by the runtime. */
@@ -55,6 +60,7 @@ export type NodeSpec =
       repartitionTopic: string | undefined;
       keySerde: Serializer<unknown>;
       valueSerde: Serializer<unknown>;
+      partitioner: ((record: StreamRecord<unknown, unknown>) => number | undefined) | undefined;
     };
 
 /** @internal a state store and the processors that may use it. */
@@ -64,14 +70,37 @@ export interface StoreSpec {
   processors: Set<string>;
 }
 
+/** How a global store reads its source topic. */
+export interface GlobalSourceOptions<K, V> {
+  topic: string;
+  keySerde: Deserializer<K>;
+  valueSerde: Deserializer<V>;
+  timestampExtractor?: TimestampExtractor;
+}
+
+/**
+ * @internal a store every instance holds whole: all partitions of its source topic, which is also its changelog.
+ * It belongs to no subtopology; its processor applies the topic's records to it, and every task may read it.
+ */
+export interface GlobalStoreSpec {
+  name: string;
+  builder: StoreBuilder<unknown>;
+  topic: string;
+  source: Extract<NodeSpec, { kind: 'source' }>;
+  processorName: string;
+  supplier: ProcessorSupplier<unknown, unknown, never, never>;
+}
+
 /** @internal an internal topic between two subtopologies. */
 export interface RepartitionTopicSpec {
   /** The name given to `addRepartitionTopic`. */
   name: string;
   /** `<applicationId>-<name>-repartition`. */
   topic: string;
-  /** Configured partition count; undefined: the largest count among the sources of the subtopologies writing it. */
+  /** Configured partition count; undefined: derived at start (see `resolveTopicLayout`). */
   partitions: number | undefined;
+  /** The count is that of the other source topics of the subtopology that reads it (see `addRepartitionTopic`). */
+  copartitionWithReader: boolean;
   /** Subtopologies whose sinks write it, and the one whose source reads it. */
   writers: number[];
   reader: number;
@@ -99,6 +128,10 @@ export interface SealedTopology {
   subtopologyOfTopic: ReadonlyMap<string, number>;
   /** Store name → the subtopology whose processors use it. */
   subtopologyOfStore: ReadonlyMap<string, number>;
+  /** Processors from which records reach a sink that writes a repartition topic. */
+  feedsRepartitionTopic: ReadonlySet<string>;
+  /** Stores every instance holds whole, each updated from its own topic; reachable from every processor. */
+  globalStores: GlobalStoreSpec[];
 }
 
 /** The full name of an application's internal repartition topic. */
@@ -112,15 +145,23 @@ export class Topology {
   private readonly nodes = new Map<string, NodeSpec>();
   private readonly children = new Map<string, string[]>();
   private readonly stores = new Map<string, StoreSpec>();
-  private readonly repartitionTopics = new Map<string, { partitions: number | undefined }>();
+  private readonly repartitionTopics = new Map<
+    string,
+    { partitions: number | undefined; copartitionWithReader: boolean }
+  >();
+  private readonly globalStores = new Map<string, GlobalStoreSpec>();
   private sealed = false;
 
   /**
    * Declares an internal topic, `<applicationId>-<name>-repartition`, that a sink writes (`repartitionTopic: name`)
-   * and a source reads: the app creates it at start with `partitions` partitions (default: the largest count among
-   * the source topics of the subtopologies that write it) and deletes records below its committed offsets.
+   * and a source reads: the app creates it at start with `partitions` partitions (default: the count of the reading
+   * subtopology's other inputs when fixed, else the largest among the source topics of the subtopologies that write
+   * it) and deletes records below its committed offsets.
    */
-  addRepartitionTopic(name: string, options: { partitions?: number } = {}): this {
+  addRepartitionTopic(
+    name: string,
+    options: { partitions?: number; copartitionWithReader?: boolean } = {},
+  ): this {
     if (this.sealed) throw invalid('the topology is already running and cannot change');
     if (!NAME.test(name)) throw invalid(`repartition topic name "${name}" must match ${NAME}`);
     if (this.repartitionTopics.has(name)) throw invalid(`a repartition topic named "${name}" already exists`);
@@ -128,7 +169,11 @@ export class Topology {
     if (partitions !== undefined && (!Number.isSafeInteger(partitions) || partitions < 1)) {
       throw invalid(`repartition topic "${name}" needs a partition count >= 1, got ${partitions}`);
     }
-    this.repartitionTopics.set(name, { partitions });
+    const copartitionWithReader = options.copartitionWithReader === true;
+    if (partitions !== undefined && copartitionWithReader) {
+      throw invalid(`repartition topic "${name}" takes either a partition count or copartitionWithReader`);
+    }
+    this.repartitionTopics.set(name, { partitions, copartitionWithReader });
     return this;
   }
 
@@ -151,6 +196,7 @@ export class Topology {
       const shared = node.topics.find((t) => topics.includes(t));
       if (shared) throw invalid(`topic "${shared}" is read by two sources: "${node.name}" and "${name}"`);
     }
+    if (repartitionTopic === undefined) for (const t of topics) this.checkNotGlobalTopic(t, name);
     this.add({
       kind: 'source',
       name,
@@ -196,6 +242,9 @@ export class Topology {
       repartitionTopic,
       keySerde: options.keySerde as Serializer<unknown>,
       valueSerde: options.valueSerde as Serializer<unknown>,
+      partitioner: options.partitioner as
+        | ((record: StreamRecord<unknown, unknown>) => number | undefined)
+        | undefined,
     });
     return this;
   }
@@ -208,9 +257,63 @@ export class Topology {
     const name = builder.options.name;
     if (this.sealed) throw invalid('the topology is already running and cannot change');
     if (!NAME.test(name)) throw invalid(`store name "${name}" must match ${NAME}`);
-    if (this.stores.has(name)) throw invalid(`a store named "${name}" already exists`);
+    if (this.stores.has(name) || this.globalStores.has(name))
+      throw invalid(`a store named "${name}" already exists`);
     this.stores.set(name, { name, builder, processors: new Set() });
     return this.connectProcessorAndStateStores(processorNames, name);
+  }
+
+  /**
+   * Adds a global store: every instance of the app holds all partitions of `source.topic` in it, read to the end
+   * before the app processes anything, then kept up to date while it runs. Each record of the topic goes, as
+   * deserialized by `source`, to the processor `processorName`, which applies it to the store (and forwards
+   * nothing). Any processor may read the store with `getStateStore(name)` without being connected to it. The topic
+   * is the store's changelog: build the store with `logging: false`.
+   */
+  addGlobalStore<K, V>(
+    builder: StoreBuilder<unknown>,
+    sourceName: string,
+    source: GlobalSourceOptions<K, V>,
+    processorName: string,
+    supplier: ProcessorSupplier<K, V, never, never>,
+  ): this {
+    const name = builder.options.name;
+    if (this.sealed) throw invalid('the topology is already running and cannot change');
+    if (!NAME.test(name)) throw invalid(`store name "${name}" must match ${NAME}`);
+    if (this.stores.has(name) || this.globalStores.has(name))
+      throw invalid(`a store named "${name}" already exists`);
+    if (builder.options.logging ?? true) {
+      throw invalid(
+        `global store "${name}" must not be logged: its source topic is its changelog (build it with logging: false)`,
+      );
+    }
+    this.checkNewName(sourceName);
+    if (processorName === sourceName) throw invalid(`a node named "${processorName}" already exists`);
+    this.checkNewName(processorName);
+    if (!source.topic) throw invalid(`global store "${name}" names no topic`);
+    const reader = [...this.nodes.values()].find(
+      (n) => n.kind === 'source' && n.repartitionTopic === undefined && n.topics.includes(source.topic),
+    );
+    if (reader)
+      throw invalid(`topic "${source.topic}" is read by two sources: "${reader.name}" and "${sourceName}"`);
+    this.checkNotGlobalTopic(source.topic, sourceName);
+    this.globalStores.set(name, {
+      name,
+      builder,
+      topic: source.topic,
+      source: {
+        kind: 'source',
+        name: sourceName,
+        topics: [source.topic],
+        repartitionTopic: undefined,
+        keySerde: source.keySerde as Deserializer<unknown>,
+        valueSerde: source.valueSerde as Deserializer<unknown>,
+        timestampExtractor: source.timestampExtractor,
+      },
+      processorName,
+      supplier: supplier as unknown as ProcessorSupplier<unknown, unknown, never, never>,
+    });
+    return this;
   }
 
   /** Lets processors use stores already added. */
@@ -228,9 +331,19 @@ export class Topology {
     return this;
   }
 
-  /** Names of the state stores. */
+  /** Names of the state stores (global stores not included). */
   storeNames(): string[] {
     return [...this.stores.keys()];
+  }
+
+  /** Names of the global stores. */
+  globalStoreNames(): string[] {
+    return [...this.globalStores.keys()];
+  }
+
+  /** The topics global stores read. */
+  globalTopics(): string[] {
+    return [...this.globalStores.values()].map((g) => g.topic);
   }
 
   /** The user topics read by sources (internal repartition topics are not listed). */
@@ -286,6 +399,11 @@ export class Topology {
         }
       }
     }
+    for (const g of this.globalStores.values()) {
+      lines.push(`  Global store: ${g.name} (will not generate tasks)`);
+      lines.push(`    Source: ${g.source.name} (topics: [${g.topic}]) --> ${g.processorName}`);
+      lines.push(`    Processor: ${g.processorName} (stores: [${g.name}]) <-- ${g.source.name}`);
+    }
     return `${lines.join('\n')}\n`;
   }
 
@@ -326,7 +444,7 @@ export class Topology {
       for (const st of sub.stores) subtopologyOfStore.set(st.name, sub.id);
     }
     const repartitionTopics = [...this.repartitionTopics].map(
-      ([name, { partitions }]): RepartitionTopicSpec => {
+      ([name, { partitions, copartitionWithReader }]): RepartitionTopicSpec => {
         const topic = repartitionTopicName(applicationId, name);
         const writers = [...resolved.values()]
           .filter((n) => n.kind === 'sink' && n.repartitionTopic === name)
@@ -335,6 +453,7 @@ export class Topology {
           name,
           topic,
           partitions,
+          copartitionWithReader,
           writers: [...new Set(writers)].sort((a, b) => a - b),
           reader: subtopologyOfTopic.get(topic)!,
         };
@@ -348,6 +467,7 @@ export class Topology {
       }
     }
     return {
+      feedsRepartitionTopic: feedsRepartitionTopic(this.nodes, this.children),
       applicationId,
       nodes: [...resolved.values()],
       children: this.children,
@@ -356,6 +476,7 @@ export class Topology {
       repartitionTopics,
       subtopologyOfTopic,
       subtopologyOfStore,
+      globalStores: [...this.globalStores.values()],
     };
   }
 
@@ -368,7 +489,16 @@ export class Topology {
 
   private checkNewName(name: string): void {
     if (!NAME.test(name)) throw invalid(`node name "${name}" must match ${NAME}`);
-    if (this.nodes.has(name)) throw invalid(`a node named "${name}" already exists`);
+    const global = [...this.globalStores.values()].some(
+      (g) => g.source.name === name || g.processorName === name,
+    );
+    if (this.nodes.has(name) || global) throw invalid(`a node named "${name}" already exists`);
+  }
+
+  private checkNotGlobalTopic(topic: string, node: string): void {
+    const global = [...this.globalStores.values()].find((g) => g.topic === topic);
+    if (global)
+      throw invalid(`topic "${topic}" is read by two sources: "${global.source.name}" and "${node}"`);
   }
 
   private checkRepartitionTopic(node: string, topic: string): void {
@@ -386,6 +516,12 @@ export class Topology {
       if (!parent) throw invalid(`node "${name}" names unknown parent "${p}"`);
       if (parent.kind === 'sink') throw invalid(`node "${name}" cannot have sink "${p}" as parent`);
     }
+  }
+
+  /** @internal the parents of a node (none for a source or an unknown name). */
+  parentsOf(name: string): readonly string[] {
+    const node = this.nodes.get(name);
+    return node === undefined || node.kind === 'source' ? [] : node.parents;
   }
 }
 
@@ -436,6 +572,26 @@ function splitSubtopologies(
     sub?.stores.push(store);
   }
   return out;
+}
+
+/** The nodes that have a repartition sink among their descendants. */
+function feedsRepartitionTopic(
+  nodes: ReadonlyMap<string, NodeSpec>,
+  children: ReadonlyMap<string, string[]>,
+): Set<string> {
+  const memo = new Map<string, boolean>();
+  const feeds = (name: string): boolean => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    memo.set(name, false);
+    const node = nodes.get(name);
+    const result =
+      (node?.kind === 'sink' && node.repartitionTopic !== undefined) ||
+      (children.get(name) ?? []).some(feeds);
+    memo.set(name, result);
+    return result;
+  };
+  return new Set([...nodes.keys()].filter((n) => nodes.get(n)?.kind === 'processor' && feeds(n)));
 }
 
 function invalid(message: string): StreamsError {

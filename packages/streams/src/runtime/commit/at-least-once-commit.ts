@@ -1,10 +1,12 @@
 // At-least-once: outputs acknowledged, then each task's changelog records in one transaction of its own, then state
 // and checkpoints, then offsets.
 import type { ChangelogRecord } from '@eddy/state';
+import { DEFAULT_MAX_RECORD_BYTES } from '../../config.js';
 import { errorMessage, StreamsError } from '../../errors.js';
 import type { ConsumerPort, TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
 import type { RecordCollector } from '../record-collector.js';
+import { checkChangelogSizes, refusedAsTooLarge } from '../record-size.js';
 import type { TaskId } from '../task-id.js';
 import type { ActiveTask, TaskManager } from '../task-manager.js';
 import type { CommitPhase, CommitProtocol } from './commit-protocol.js';
@@ -19,6 +21,8 @@ export interface AtLeastOnceDeps {
   onCommitPhase: ((phase: CommitPhase) => void) | undefined;
   /** A task's changelog producer was fenced by its new owner; the task has been closed without committing. */
   onTaskMigrated: (id: TaskId) => void;
+  /** See `StreamsConfig.maxRecordBytes`; default DEFAULT_MAX_RECORD_BYTES. */
+  maxRecordBytes?: number;
 }
 
 /**
@@ -38,6 +42,7 @@ export class AtLeastOnceCommit implements CommitProtocol {
 
   async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks, offsets: pending, consumer, logger, onCommitPhase } = this.deps;
+    for (const { task } of tasks.active()) if (tasks.committable(task.id)) task.flush();
     await this.deps.collector.flush();
     // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit.
     const prepared: { active: ActiveTask; records: ChangelogRecord[] }[] = [];
@@ -45,6 +50,11 @@ export class AtLeastOnceCommit implements CommitProtocol {
     for (const active of tasks.active()) {
       if (active.state === undefined || !tasks.committable(active.task.id)) continue;
       const records = active.state.prepareCommit();
+      checkChangelogSizes(
+        records,
+        active.task.id.toString(),
+        this.deps.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      );
       count += records.length;
       prepared.push({ active, records });
     }
@@ -120,7 +130,7 @@ export class AtLeastOnceCommit implements CommitProtocol {
             return;
           }
           throw new StreamsError(
-            'PRODUCE_FAILED',
+            refusedAsTooLarge(cause) ? 'RECORD_TOO_LARGE' : 'PRODUCE_FAILED',
             `writing ${records.length} changelog records of task ${id} failed: ${errorMessage(cause)}`,
             { cause },
           );

@@ -1,7 +1,10 @@
 // Exactly-once: per task, one transaction with its output, its changelog records and its input offsets.
+
+import { DEFAULT_MAX_RECORD_BYTES } from '../../config.js';
 import { errorMessage, StreamsError } from '../../errors.js';
 import type { ConsumerPort, TopicPartitionOffset } from '../../kafka/port.js';
 import type { Logger } from '../../logger.js';
+import { checkChangelogSizes, refusedAsTooLarge } from '../record-size.js';
 import type { TaskId } from '../task-id.js';
 import type { TaskManager } from '../task-manager.js';
 import type { CommitProtocol } from './commit-protocol.js';
@@ -18,6 +21,8 @@ export interface ExactlyOnceDeps {
    * the commit). The task has been closed without committing; the instance should rejoin the group.
    */
   onTaskMigrated: (id: TaskId) => void;
+  /** See `StreamsConfig.maxRecordBytes`; default DEFAULT_MAX_RECORD_BYTES. */
+  maxRecordBytes?: number;
 }
 
 /**
@@ -40,7 +45,9 @@ export class ExactlyOnceCommit implements CommitProtocol {
       const id = task.id;
       // A task whose stores hold part of a failed record commits nothing: it replays from its last commit.
       if (!tasks.committable(id)) continue;
+      task.flush();
       const changelog = state?.prepareCommit() ?? [];
+      checkChangelogSizes(changelog, id.toString(), this.deps.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
       const records = [...collector.drain(), ...changelog];
       const offsets = pending.of(id);
       let written: Map<string, bigint>;
@@ -61,14 +68,24 @@ export class ExactlyOnceCommit implements CommitProtocol {
           continue;
         }
         throw new StreamsError(
-          'COMMIT_FAILED',
+          refusedAsTooLarge(cause) ? 'RECORD_TOO_LARGE' : 'COMMIT_FAILED',
           `the transaction of task ${id} failed: ${errorMessage(cause)}`,
           {
             cause,
           },
         );
       }
-      await state?.completeCommit(written);
+      try {
+        await state?.completeCommit(written);
+      } catch (cause) {
+        // The transaction is committed: its changelog records hold what the store could not write, and a restart
+        // restores them. Stopping here keeps the store from going on with a commit it lacks.
+        throw new StreamsError(
+          'STATE_FAILED',
+          `writing the state of task ${id} after its transaction failed: ${errorMessage(cause)}`,
+          { cause },
+        );
+      }
       this.changelogRecords += changelog.length;
       pending.committed(offsets);
       committed.push(...offsets);

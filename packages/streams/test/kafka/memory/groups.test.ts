@@ -305,6 +305,28 @@ describe('in-memory Kafka: positions and committed offsets', () => {
     await a.consumer.close();
   });
 
+  it('with emptyBatches, a caught-up partition is handed over empty once per change, with its high watermark', async () => {
+    const h = await withTopic(2, 2);
+    const seen: string[] = [];
+    const a = await startConsumer(h, ['t'], {
+      emptyBatches: true,
+      handler: async (batch, control) => {
+        const offsets = batch.records.map((r) => r.offset).join(',');
+        seen.push(`${batch.partition}:[${offsets}] ${batch.highWatermark}/${batch.lastOffset}`);
+        if (batch.records.length > 0) control.markConsumed(batch.records[batch.records.length - 1]!.offset);
+      },
+    });
+    await h.cluster.settle();
+    // As kafkajs reports an empty fetch: lastOffset = high watermark - 1; never again while nothing changes.
+    expect(seen).toEqual(['0:[0] 1/0', '1:[0] 1/0', '0:[] 1/0', '1:[] 1/0']);
+    const producer = h.factory.producer();
+    await producer.connect();
+    await producer.send([{ topic: 't', partition: 1, key: null, value: buf('x') }]);
+    await h.cluster.settle();
+    expect(seen.slice(4)).toEqual(['1:[1] 2/1', '1:[] 2/1']);
+    await Promise.all([a.consumer.close(), producer.close()]);
+  });
+
   it('after a rebalance every partition restarts from its committed offset (eager protocol)', async () => {
     const h = await withTopic(1, 3);
     const a = await startConsumer(h, ['t']);

@@ -1,0 +1,62 @@
+// The kafkajs adapter's grouping of outgoing records into a sendBatch: messages per topic in order, records sent to
+// an explicit partition counted per partition (for the last offsets of a send).
+import { describe, expect, it } from 'vitest';
+import { lastOffsets, toMessage, toTopicMessages } from '../src/kafka/kafkajs/conversions.js';
+import type { OutgoingRecord } from '../src/kafka/port.js';
+
+const rec = (topic: string, partition: number | undefined, i: number): OutgoingRecord => ({
+  topic,
+  ...(partition === undefined ? {} : { partition }),
+  key: Buffer.from(`k${i}`),
+  value: Buffer.from(`v${i}`),
+  timestamp: 1_000 + i,
+  headers: { h: Buffer.from('x') },
+});
+
+describe('toTopicMessages', () => {
+  it('groups by topic in order and counts every explicitly partitioned record, in runs or interleaved', () => {
+    const layout: [string, number | undefined][] = [
+      ['out', undefined],
+      ['log', 0],
+      ['log', 0],
+      ['log', 1],
+      ['out', undefined],
+      ['log', 0],
+      ['log', 1],
+      ['log', 1],
+      ['other', 2],
+      ['out', 3],
+      ['out', undefined],
+    ];
+    const records = layout.map(([t, p], i) => rec(t, p, i));
+    const { topicMessages, counted } = toTopicMessages(records);
+    expect(topicMessages.map((t) => t.topic)).toEqual(['out', 'log', 'other']);
+    for (const { topic, messages } of topicMessages) {
+      expect(messages).toEqual(records.filter((r) => r.topic === topic).map(toMessage));
+    }
+    expect(Object.fromEntries(counted)).toEqual({ 'log:0': 3, 'log:1': 3, 'other:2': 1, 'out:3': 1 });
+    const last = lastOffsets(
+      [
+        { topicName: 'log', partition: 0, errorCode: 0, baseOffset: '10' },
+        { topicName: 'log', partition: 1, errorCode: 0, baseOffset: '20' },
+        { topicName: 'out', partition: 0, errorCode: 0, baseOffset: '5' },
+      ],
+      counted,
+    );
+    expect(Object.fromEntries(last)).toEqual({ 'log:0': 12n, 'log:1': 22n });
+  });
+
+  it('turns a record into a message with its timestamp as a string, leaving absent fields undefined', () => {
+    expect(toMessage(rec('t', 4, 1))).toEqual({
+      key: Buffer.from('k1'),
+      value: Buffer.from('v1'),
+      partition: 4,
+      timestamp: '1001',
+      headers: { h: Buffer.from('x') },
+    });
+    const bare = toMessage({ topic: 't', key: null, value: null });
+    expect(bare.partition).toBeUndefined();
+    expect(bare.timestamp).toBeUndefined();
+    expect(bare.headers).toBeUndefined();
+  });
+});
