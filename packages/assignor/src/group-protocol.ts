@@ -52,6 +52,12 @@ export interface EddyGroupProtocolOptions {
   readonly expectedPartitions?: ReadonlyMap<string, number>;
   /** Told when this member, as leader, writes an error code into every assignment, with the reason. */
   readonly onAssignmentError?: (code: AssignmentErrorCode, reason: string) => void;
+  /**
+   * Told when this member, as leader, leaves out a member whose subscription is not Eddy userData it can read
+   * (`ASSIGNOR_DECODE_FAILED`): that member gets no partitions and empty userData, the others are assigned as if it
+   * were not in the group.
+   */
+  readonly onMemberIgnored?: (memberId: string, error: AssignorError) => void;
 }
 
 /**
@@ -71,7 +77,17 @@ export function eddyGroupProtocol(options: EddyGroupProtocolOptions): EddyGroupP
     name: EDDY_PROTOCOL_NAME,
     subscription: () => encodeSubscription(options.subscription()),
     assign(members, partitionCount) {
-      const subscriptions = members.map(decodeMember);
+      const subscriptions: { memberId: string; subscription: DecodedSubscription }[] = [];
+      const ignored: string[] = [];
+      for (const member of members) {
+        const decoded = decodeMember(member);
+        if (decoded instanceof AssignorError) {
+          ignored.push(member.memberId);
+          options.onMemberIgnored?.(member.memberId, decoded);
+        } else {
+          subscriptions.push(decoded);
+        }
+      }
       const assignmentMembers = subscriptions.map(({ memberId, subscription }) =>
         toAssignmentMember(memberId, subscription, previousActive.get(subscription.identity)),
       );
@@ -102,6 +118,7 @@ export function eddyGroupProtocol(options: EddyGroupProtocolOptions): EddyGroupP
           userData: userData.get(memberId) ?? Buffer.alloc(0),
         });
       }
+      for (const memberId of ignored) plans.set(memberId, { partitions: [], userData: Buffer.alloc(0) });
       return plans;
     },
   };
@@ -135,11 +152,14 @@ function checkTopicGroups(topicGroups: readonly TopicGroup[]): void {
   }
 }
 
-function decodeMember(member: ProtocolMember): { memberId: string; subscription: DecodedSubscription } {
+/** The member's subscription, or the decode error that makes the leader leave the member out. */
+function decodeMember(
+  member: ProtocolMember,
+): { memberId: string; subscription: DecodedSubscription } | AssignorError {
   try {
     return { memberId: member.memberId, subscription: decodeSubscription(member.userData) };
   } catch (cause) {
-    throw new AssignorError(
+    return new AssignorError(
       'ASSIGNOR_DECODE_FAILED',
       `cannot read the subscription of member ${member.memberId}: ${(cause as Error).message}`,
       { cause },

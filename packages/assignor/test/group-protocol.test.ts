@@ -17,7 +17,6 @@ import {
   EDDY_PROTOCOL_NAME,
   eddyGroupProtocol,
   encodeSubscription,
-  isAssignorError,
 } from '../src/index.js';
 
 /** One subtopology reading `topics`, as today's single-subtopology apps do. */
@@ -166,16 +165,20 @@ describe('eddyGroupProtocol', () => {
     expect(decodeOwnAssignment(own?.userData).errorCode).toBe('INCOMPLETE_SOURCE_TOPIC_METADATA');
   });
 
-  it('rejects a member whose subscription is not Eddy userData', () => {
-    const protocol = createProtocol(single(['in']), info('app-0'));
-    let err: unknown;
-    try {
-      protocol.assign([{ memberId: 'foreign', userData: Buffer.from('not eddy') }], counts({ in: 2 }));
-    } catch (e) {
-      err = e;
-    }
-    expect(isAssignorError(err, 'ASSIGNOR_DECODE_FAILED')).toBe(true);
-    expect((err as Error).message).toContain('foreign');
+  it('leaves out a member whose subscription is not Eddy userData, and assigns the others', () => {
+    const ignored: [string, string][] = [];
+    const protocol = eddyGroupProtocol({
+      topicGroups: single(['in']),
+      subscription: () => info('app-0'),
+      onMemberIgnored: (memberId, error) => ignored.push([memberId, error.code]),
+    });
+    const plans = protocol.assign(
+      [groupMember('m', info('app-0')), { memberId: 'foreign', userData: Buffer.from('not eddy') }],
+      counts({ in: 2 }),
+    );
+    expect(ignored).toEqual([['foreign', 'ASSIGNOR_DECODE_FAILED']]);
+    expect(plans.get('foreign')).toEqual({ partitions: [], userData: Buffer.alloc(0) });
+    expect(decodeOwnAssignment(plans.get('m')?.userData).active).toEqual(['0_0', '0_1']);
   });
 
   it('decodes the own assignment, and refuses missing userData', () => {

@@ -13,6 +13,7 @@ import type {
   Serializer,
   StreamRecord,
   Topology,
+  TracingOptions,
 } from '@eddy/streams';
 import { StreamsError } from '@eddy/streams';
 import {
@@ -20,12 +21,15 @@ import {
   createTask,
   createTaskState,
   DRAIN_ONLY,
+  GlobalState,
   type OutgoingRecord,
   RecordCollector,
+  resolveTracing,
   type SealedTopology,
   type StreamTask,
   TaskId,
   type TaskState,
+  userView,
 } from '@eddy/streams/internals';
 
 export interface TestDriverOptions {
@@ -39,6 +43,8 @@ export interface TestDriverOptions {
   deserializationErrors?: ErrorMode;
   processingErrors?: ErrorMode;
   logger?: Logger;
+  /** Trace records as a StreamsApp with this `tracing` option does. Default off. */
+  tracing?: boolean | TracingOptions;
 }
 
 export interface TestRecord<K, V> extends StreamRecord<K, V> {
@@ -168,16 +174,21 @@ export class TopologyTestDriver {
   private readonly writes: Promise<void>[] = [];
   private wallClock: number;
   private closed = false;
+  private readonly dropped = new Map<string, number>();
+  /** The global stores, updated synchronously by records piped into their topics. */
+  private readonly global: GlobalState | undefined;
+  private readonly partition: number;
 
   /** Use `await TopologyTestDriver.create(...)` for topologies with state stores; this constructor for others. */
   constructor(topology: Topology, options: TestDriverOptions = {}) {
     this.wallClock = options.initialWallClockTime ?? 0;
-    this.sourceTopics = new Set(topology.sourceTopics());
+    this.sourceTopics = new Set([...topology.sourceTopics(), ...topology.globalTopics()]);
     this.collector = new RecordCollector(DRAIN_ONLY);
     const applicationId = options.applicationId ?? 'test-driver';
     this.graph = topology.seal(applicationId);
     const partition = options.partition ?? 0;
-    if (this.graph.stores.length > 0) {
+    this.partition = partition;
+    if (this.graph.stores.length > 0 || this.graph.globalStores.length > 0) {
       this.ownStateDir =
         options.stateDir === undefined ? mkdtempSync(join(tmpdir(), 'eddy-test-driver-')) : undefined;
     }
@@ -187,7 +198,10 @@ export class TopologyTestDriver {
       deserializationErrors: options.deserializationErrors ?? 'fail',
       processingErrors: options.processingErrors ?? 'fail',
       logger: options.logger ?? silent,
+      tracing: resolveTracing(options.tracing),
     };
+    this.global = GlobalState.create(config, this.graph, () => this.wallClock);
+    for (const [name, store] of this.global?.stores ?? []) this.stores.set(name, store);
     for (const sub of this.graph.subtopologies) {
       const id = TaskId.of(sub.id, partition);
       const state = createTaskState(config, this.graph, id);
@@ -195,18 +209,22 @@ export class TopologyTestDriver {
         this.states.push(state);
         for (const [name, store] of state.stores) this.stores.set(name, store);
       }
-      this.tasks.push(
-        createTask({
-          id,
-          graph: this.graph,
-          config,
-          collector: this.collector,
-          state,
-          clock: () => this.wallClock,
-        }),
-      );
+      const task = createTask({
+        id,
+        graph: this.graph,
+        config,
+        collector: this.collector,
+        state,
+        clock: () => this.wallClock,
+        onDropped: (reason) => this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1),
+        ...(this.global === undefined ? {} : { globalStores: this.global.stores }),
+      });
+      // Every input is caught up (all piped input is delivered at once): a task never waits for one to be fetched.
+      for (const topic of sub.sourceTopics) task.addRecords(topic, [], 0n, -1n);
+      this.tasks.push(task);
     }
-    this.opened = Promise.all(this.states.map((s) => s.state.open())).then(() => {
+    const opening = [...this.states.map((s) => s.state), ...(this.global ? [this.global.state] : [])];
+    this.opened = Promise.all(opening.map((s) => s.open())).then(() => {
       this.isOpen = true;
     });
   }
@@ -218,12 +236,15 @@ export class TopologyTestDriver {
     return driver;
   }
 
-  /** The task's instance of a state store, to inspect what the topology stored. */
+  /**
+   * The task's instance of a state store (or a global store), to inspect what the topology stored. The store of a
+   * key-value aggregation (count, reduce, aggregate) shows its plain values, as an interactive query does.
+   */
   getStateStore<S>(name: string): S {
     this.checkOpen();
     if (!this.stores.has(name))
       throw new StreamsError('INVALID_TOPOLOGY', `the topology has no store named ${name}`);
-    return this.stores.get(name) as S;
+    return userView(this.stores.get(name)) as S;
   }
 
   createInputTopic<K, V>(
@@ -259,6 +280,11 @@ export class TopologyTestDriver {
     return Math.max(...this.tasks.map((t) => t.streamTime));
   }
 
+  /** How many records processors dropped on purpose for `reason` (e.g. `late`), as the app's `droppedRecords`. */
+  droppedRecords(reason: string): number {
+    return this.dropped.get(reason) ?? 0;
+  }
+
   /** Names of topics that received output, in first-write order. */
   producedTopicNames(): string[] {
     return [...this.outputs.keys()];
@@ -273,6 +299,7 @@ export class TopologyTestDriver {
       await Promise.all(this.writes);
     } finally {
       for (const { state } of this.states) await state.close();
+      await this.global?.close();
     }
     if (this.ownStateDir) rmSync(this.ownStateDir, { recursive: true, force: true });
   }
@@ -290,7 +317,21 @@ export class TopologyTestDriver {
     headers: RecordHeaders,
   ): void {
     this.checkOpen();
-    this.deliver(topic, key, value, timestamp, headers);
+    if (this.global?.reads(topic)) this.updateGlobal(topic, key, value, timestamp, headers);
+    else this.deliver(topic, key, value, timestamp, headers);
+  }
+
+  /** Applies a record of a global store's topic to that store, before any later input is processed. */
+  private updateGlobal(
+    ...[topic, key, value, timestamp, headers]: Parameters<TopologyTestDriver['pipe']>
+  ): void {
+    const global = this.global!;
+    const offset = this.offsets.get(topic) ?? 0n;
+    this.offsets.set(topic, offset + 1n);
+    global.apply(topic, this.partition, [
+      { offset: offset.toString(), key, value, timestamp, headers: { ...headers } },
+    ]);
+    if (global.needsCommit()) this.writes.push(global.commit());
   }
 
   /** Hands a record to the task that reads `topic`, processes it, and delivers what it wrote to internal topics. */
@@ -305,10 +346,12 @@ export class TopologyTestDriver {
       headers: { ...headers },
     };
     const task = this.tasks[this.graph.subtopologyOfTopic.get(topic)!]!;
-    task.addRecords(topic, [record]);
+    task.addRecords(topic, [record], offset + 1n);
     let internal: OutgoingRecord[];
     try {
       task.process();
+      // The driver commits after every input record, so processors that hold output back hand it on now.
+      task.flush();
     } finally {
       internal = this.collect();
     }
@@ -348,7 +391,7 @@ export class TopologyTestDriver {
 
   private checkOpen(): void {
     if (this.closed) throw new StreamsError('ILLEGAL_STATE', 'the test driver is closed');
-    if (this.states.length > 0 && !this.isOpen) {
+    if ((this.states.length > 0 || this.global !== undefined) && !this.isOpen) {
       throw new StreamsError(
         'ILLEGAL_STATE',
         'create a driver for a stateful topology with `await TopologyTestDriver.create(...)`',
