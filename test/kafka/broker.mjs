@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // Starts and stops the local single-node Apache Kafka broker (KRaft) used by tests, CI, the demo and benchmarks.
 //
-//   node test/kafka/broker.mjs start|stop|status|fetch
+//   node test/kafka/broker.mjs start [--secure]|stop [--wipe]|status|fetch
 //
+// `start --cluster <n>` (or KAFKA_CLUSTER=<n>) starts a cluster of n nodes instead, for the fault tests
+// (test/kafka/cluster.mjs); `stop --cluster` and `status --cluster` act on it.
+//
+// `start --secure` (or KAFKA_SECURITY=1) starts a broker for security tests instead: certificates generated at start
+// (test/kafka/certs.mjs), listeners PLAINTEXT (the harness's, a super user), SSL with required client certificates
+// (mTLS), SASL_SSL with SCRAM users and unsecured OAUTHBEARER tokens, and the standard authorizer, which denies what
+// no ACL allows. What a client needs to connect is written to .data/kafka-<port>/secure.json; `start` prints its path.
 // The jars come from Maven Central through test/kafka/pom.xml (pinned version) into test/kafka/dist/libs.
 // Data and logs live in .data/kafka-<port>/ at the repository root. `start` is idempotent: a broker that
 // already answers on the port is reused. When KAFKA_BROKERS is set, nothing is started and that cluster is used.
@@ -12,6 +19,8 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readPid as readPidOf, stopDaemon, waitUntilAnswers as waitForDaemon } from '../support/daemon.mjs';
+import { brokerStores, generateCertificates, STORE_PASSWORD } from './certs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -23,6 +32,12 @@ const host = '127.0.0.1';
 const dataDir = join(repoRoot, '.data', `kafka-${brokerPort}`);
 const pidFile = join(dataDir, 'broker.pid');
 const logFile = join(dataDir, 'broker.out');
+const secureFile = join(dataDir, 'secure.json');
+
+/** The SCRAM user of the secure broker (created at format time, for both SCRAM mechanisms) and its password. */
+export const scramUser = { username: 'eddy-app', password: 'eddy-app-secret' };
+/** The client certificates' common name: the principal `User:eddy-app` over mTLS, as over SASL with `scramUser`. */
+const clientPrincipal = 'eddy-app';
 
 /** The bootstrap servers to use: KAFKA_BROKERS when set, else the local broker. */
 export function brokers() {
@@ -50,17 +65,66 @@ function kafkaVersion() {
   return jar?.replace(/^kafka_2\.13-|\.jar$/g, '');
 }
 
-function serverProperties() {
+/** Listeners of the secure broker: PLAINTEXT on the port, CONTROLLER on the next, then SSL and SASL_SSL. */
+export function secureListeners(port = brokerPort) {
+  return { plaintext: `${host}:${port}`, ssl: `${host}:${port + 2}`, saslSsl: `${host}:${port + 3}` };
+}
+
+function securityProperties(stores) {
+  const ssl = secureListeners();
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  const oauth = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;';
+  return [
+    `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${brokerPort + 1},SSL://${ssl.ssl},SASL_SSL://${ssl.saslSsl}`,
+    `advertised.listeners=PLAINTEXT://${host}:${brokerPort},SSL://${ssl.ssl},SASL_SSL://${ssl.saslSsl}`,
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL',
+    'ssl.keystore.type=PKCS12',
+    `ssl.keystore.location=${stores.keystore}`,
+    `ssl.keystore.password=${STORE_PASSWORD}`,
+    `ssl.key.password=${STORE_PASSWORD}`,
+    'ssl.truststore.type=PKCS12',
+    `ssl.truststore.location=${stores.truststore}`,
+    `ssl.truststore.password=${STORE_PASSWORD}`,
+    'listener.name.ssl.ssl.client.auth=required',
+    'listener.name.sasl_ssl.ssl.client.auth=none',
+    // A client certificate's principal is its common name, as a SCRAM user's is its name.
+    'ssl.principal.mapping.rules=RULE:^CN=([^,]+)$/$1/,DEFAULT',
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+    `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
+    `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}`,
+    // OAUTHBEARER with Kafka's unsecured validator: tokens are unsigned JWTs whose `sub` claim is the principal.
+    `listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=${oauth}`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    // The controller and the harness connect over PLAINTEXT, whose principal is ANONYMOUS.
+    'super.users=User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found=false',
+  ];
+}
+
+/**
+ * Listeners of the plain broker. KAFKA_ADVERTISED_PORT: clients reach the broker through another port (a proxy a test
+ * can cut or degrade). KAFKA_DIRECT_PORT: a second listener, advertised as itself, for clients that must bypass it.
+ */
+function plainListeners(controllerPort) {
+  const direct = process.env.KAFKA_DIRECT_PORT;
+  const advertised = `PLAINTEXT://${host}:${process.env.KAFKA_ADVERTISED_PORT ?? brokerPort}`;
+  return [
+    `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${controllerPort}${direct ? `,DIRECT://${host}:${direct}` : ''}`,
+    `advertised.listeners=${advertised}${direct ? `,DIRECT://${host}:${direct}` : ''}`,
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${direct ? ',DIRECT:PLAINTEXT' : ''}`,
+  ];
+}
+
+function serverProperties(stores) {
   const controllerPort = brokerPort + 1;
+  const listeners = stores ? securityProperties(stores) : plainListeners(controllerPort);
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${host}:${controllerPort}`,
-    `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${brokerPort}`,
+    ...listeners,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     `log.dirs=${join(dataDir, 'logs')}`,
     'num.partitions=1',
     'auto.create.topics.enable=false',
@@ -146,26 +210,17 @@ export function brokerAnswers(target = `${host}:${brokerPort}`, timeoutMs = 1000
   });
 }
 
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readPid() {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : undefined;
-}
+const readPid = () => readPidOf(pidFile);
 
 /**
  * Starts the broker unless one already answers. Resolves to `{ brokers, started }`; `started` is true only
  * when this call launched the process (so the caller owns stopping it).
  */
-export async function startBroker({ timeoutMs = 90_000 } = {}) {
+export async function startBroker({
+  timeoutMs = Number(process.env.KAFKA_START_TIMEOUT_MS ?? 90_000),
+  secure = process.env.KAFKA_SECURITY === '1',
+} = {}) {
+  if (secure) return startSecure(timeoutMs);
   if (process.env.KAFKA_BROKERS) {
     log(`KAFKA_BROKERS=${process.env.KAFKA_BROKERS}: using that cluster, starting nothing`);
     return { brokers: process.env.KAFKA_BROKERS, started: false };
@@ -182,30 +237,86 @@ export async function startBroker({ timeoutMs = 90_000 } = {}) {
     return { brokers: brokers(), started: false };
   }
   fetchJars();
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, 'server.properties'), serverProperties());
-  writeFileSync(join(dataDir, 'log4j2.properties'), log4jProperties(join(dataDir, 'server.log')));
+  configure();
+  await format();
+  spawnBroker();
+  await waitUntilAnswers(readPid(), timeoutMs);
+  log('broker answers');
+  return { brokers: brokers(), started: true };
+}
 
-  if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
-    // A base64url id may start with '-', which the storage tool's argument parser takes for an option (one start
-    // in 64 failed with "argument --cluster-id: expected one argument"); Kafka's own ids avoid that too.
-    let clusterId = randomBytes(16).toString('base64url');
-    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
-    const r = spawnSync(
-      'java',
-      javaArgs('kafka.tools.StorageTool', [
-        'format',
-        '--cluster-id',
-        clusterId,
-        '--config',
-        join(dataDir, 'server.properties'),
-        '--ignore-formatted',
-      ]),
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) throw new Error(`formatting KRaft storage failed:\n${r.stdout}\n${r.stderr}`);
+/**
+ * Starts the secure broker on a fresh data folder, or reuses the one of this port that answers, and resolves to
+ * `{ brokers, started, security }` where `security` is what `secure.json` holds.
+ */
+async function startSecure(timeoutMs) {
+  if ((await brokerAnswers()) || readPid()) {
+    if (!existsSync(secureFile)) throw new Error(`a broker without security runs on ${host}:${brokerPort}`);
+    const pid = readPid();
+    if (pid) await waitUntilAnswers(pid, timeoutMs);
+    return { brokers: brokers(), started: false, security: JSON.parse(readFileSync(secureFile, 'utf8')) };
   }
+  fetchJars();
+  rmSync(dataDir, { recursive: true, force: true });
+  const pkiDir = join(dataDir, 'pki');
+  configure(brokerStores(pkiDir));
+  const scram = ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+    '--add-scram',
+    `${m}=[name=${scramUser.username},password=${scramUser.password}]`,
+  ]);
+  // The storage tool does not open the keystores: it formats while they are made.
+  const [pki] = await Promise.all([
+    generateCertificates(pkiDir, { host, clientCn: clientPrincipal }),
+    format(scram),
+  ]);
+  spawnBroker();
+  const security = {
+    listeners: secureListeners(),
+    ca: pki.ca,
+    untrustedCa: pki.untrustedCa,
+    client: pki.client,
+    untrustedClient: pki.untrustedClient,
+    scram: scramUser,
+    principal: `User:${clientPrincipal}`,
+  };
+  writeFileSync(secureFile, JSON.stringify(security, null, 2));
+  await waitUntilAnswers(readPid(), timeoutMs);
+  log(`secure broker answers; SSL on ${security.listeners.ssl}, SASL_SSL on ${security.listeners.saslSsl}`);
+  return { brokers: brokers(), started: true, security };
+}
 
+/** Writes the broker's configuration; `stores` are the keystore and truststore of the secure broker. */
+function configure(stores) {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'server.properties'), serverProperties(stores));
+  writeFileSync(join(dataDir, 'log4j2.properties'), log4jProperties(join(dataDir, 'server.log')));
+}
+
+/** Formats the KRaft storage unless it already is, passing `formatArgs` (e.g. SCRAM users) to the storage tool. */
+function format(formatArgs = []) {
+  if (existsSync(join(dataDir, 'logs', 'meta.properties'))) return Promise.resolve();
+  // A base64url id may start with '-', which the storage tool's argument parser takes for an option (one start
+  // in 64 failed with "argument --cluster-id: expected one argument"); Kafka's own ids avoid that too.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  const args = ['format', '--cluster-id', clusterId, '--config', join(dataDir, 'server.properties')];
+  const child = spawn(
+    'java',
+    javaArgs('kafka.tools.StorageTool', [...args, '--ignore-formatted', ...formatArgs]),
+  );
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`formatting KRaft storage failed:\n${output}`)),
+    );
+  });
+}
+
+/** Spawns the broker process in the background and records its pid. */
+function spawnBroker() {
   const out = openSync(logFile, 'a');
   const heap = process.env.KAFKA_HEAP ?? '1g';
   const child = spawn(
@@ -222,49 +333,60 @@ export async function startBroker({ timeoutMs = 90_000 } = {}) {
   child.unref();
   writeFileSync(pidFile, String(child.pid));
   log(`starting Kafka ${kafkaVersion()} (pid ${child.pid}) on ${host}:${brokerPort}; logs in ${dataDir}`);
-  await waitUntilAnswers(child.pid, timeoutMs);
-  log('broker answers');
-  return { brokers: brokers(), started: true };
 }
 
-async function waitUntilAnswers(pid, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await brokerAnswers()) return;
-    if (!pidAlive(pid)) {
-      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
-      throw new Error(`the Kafka broker exited during start; see ${dataDir}\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `the Kafka broker did not answer on ${host}:${brokerPort} within ${timeoutMs} ms; see ${dataDir}`,
-  );
+function waitUntilAnswers(pid, timeoutMs) {
+  return waitForDaemon({
+    pid,
+    answers: () => brokerAnswers(),
+    timeoutMs,
+    logFile,
+    what: 'Kafka broker',
+    where: `${host}:${brokerPort}, ${dataDir}`,
+  });
 }
 
 /** Stops the broker this script started (SIGTERM, then SIGKILL after the timeout). */
 export async function stopBroker({ timeoutMs = 30_000, wipe = false } = {}) {
-  const pid = readPid();
-  if (pid) {
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + timeoutMs;
-    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if (pidAlive(pid)) {
-      log(`broker ${pid} did not stop within ${timeoutMs} ms; killing it`);
-      process.kill(pid, 'SIGKILL');
-    }
-    log(`broker ${pid} stopped`);
-  }
-  rmSync(pidFile, { force: true });
+  await stopDaemon({ pidFile, timeoutMs, log, what: 'broker' });
   if (wipe) rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** `--cluster <n>` or KAFKA_CLUSTER: the cluster's size, else undefined (the single broker). */
+function clusterArg() {
+  const at = process.argv.indexOf('--cluster');
+  if (at >= 0) return Number(process.argv[at + 1]) || 3;
+  return process.env.KAFKA_CLUSTER ? Number(process.env.KAFKA_CLUSTER) || 3 : undefined;
+}
+
+async function clusterMain(cmd, size) {
+  const cluster = await import('./cluster.mjs');
+  switch (cmd) {
+    case 'start':
+      process.stdout.write(`${(await cluster.startCluster({ size })).brokers}\n`);
+      return true;
+    case 'stop':
+      await cluster.stopCluster({ wipe: process.argv.includes('--wipe') });
+      return true;
+    case 'status': {
+      const up = cluster.runningNodes();
+      process.stdout.write(up.length ? `up nodes ${up.join(',')} ${cluster.clusterBrokers()}\n` : 'down\n');
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 async function main() {
   const cmd = process.argv[2];
+  const size = clusterArg();
+  if (size !== undefined && (await clusterMain(cmd, size))) return;
   switch (cmd) {
     case 'start': {
-      const { brokers: b } = await startBroker();
-      process.stdout.write(`${b}\n`);
+      const secure = process.argv.includes('--secure') || undefined;
+      const { brokers: b, security } = await startBroker(secure ? { secure } : {});
+      process.stdout.write(security ? `${secureFile}\n` : `${b}\n`);
       break;
     }
     case 'stop':
@@ -277,7 +399,9 @@ async function main() {
       fetchJars();
       break;
     default:
-      process.stderr.write('usage: broker.mjs start|stop [--wipe]|status|fetch\n');
+      process.stderr.write(
+        'usage: broker.mjs start [--secure|--cluster <n>]|stop [--cluster] [--wipe]|status|fetch\n',
+      );
       process.exit(2);
   }
 }

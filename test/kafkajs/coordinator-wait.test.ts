@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { type ConsumerCoordinatorWaitEvent, type ISocketFactory, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { fastConsumerConfig, nextGroupJoin } from './clients.js';
 
 const JOIN_GROUP = 11;
@@ -86,7 +86,7 @@ describe('joins wait for the group coordinator (patched kafkajs)', () => {
       expect.objectContaining({ groupId, type: 'GROUP_LOAD_IN_PROGRESS', retryCount: 0 }),
       expect.objectContaining({ groupId, type: 'GROUP_COORDINATOR_NOT_AVAILABLE', retryCount: 1 }),
     ]);
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     await producer.send({ topic, messages: [{ value: 'after the wait' }] });
     await producer.disconnect();

@@ -3,7 +3,7 @@
 import { Serdes, StreamsApp, type StreamsError, Topology } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { inProcessApps } from '../support/in-process.js';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testKafka, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { readAll } from '../support/read.js';
 
 const apps = inProcessApps();
@@ -34,7 +34,7 @@ describe('exactly-once fencing', () => {
     app.onAssignment((a) => assignments.push(a.generationId));
     await app.start();
 
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     const send = (from: number, count: number) =>
       producer.send({

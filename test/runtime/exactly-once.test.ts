@@ -2,7 +2,7 @@
 // mid-run and restarted. The read_committed output holds exactly one output per input (each key's counts are
 // 1, 2, …, n with no gap or repeat), the stores' counts are exact, and no transaction is left open.
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 
@@ -25,7 +25,7 @@ describe('exactly-once with crashes', () => {
     const expected = new Map<string, number>();
     for (let i = 0; i < TOTAL; i++) expected.set(keyOf(i), (expected.get(keyOf(i)) ?? 0) + 1);
 
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     for (let from = 0; from < TOTAL; from += 10_000) {
       await producer.send({

@@ -31,25 +31,43 @@ function portFree(p: number): Promise<boolean> {
   });
 }
 
-/** A client port whose controller port (the next one) is free too. */
+/**
+ * A client port whose controller port (the next one) is free too, below Linux's ephemeral range (32768–60999) so
+ * that no client connection of a concurrent test can hold it as its local port while the broker binds.
+ */
 async function freePorts(): Promise<number> {
   for (;;) {
-    const p = 39_600 + 2 * randomInt(0, 150);
+    const p = 30_000 + 2 * randomInt(0, 500);
     if ((await portFree(p)) && (await portFree(p + 1))) return p;
   }
 }
 
+/** What the background start script said and whether it has exited, so a failed start fails the test at once. */
+interface Starter {
+  output: string;
+  exitCode: number | null;
+}
+
 /** Starts (in the background, so the apps can race it) or stops and wipes the test's own broker. */
-function broker(command: 'start' | 'stop'): void {
-  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_PORT: String(port), KAFKA_HEAP: '512m' };
+function broker(command: 'start' | 'stop'): Starter | undefined {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_HEAP: '512m',
+    KAFKA_START_TIMEOUT_MS: '170000',
+  };
   delete env.KAFKA_BROKERS;
   if (command === 'start') {
-    spawn(process.execPath, ['test/kafka/broker.mjs', 'start'], {
+    const starter: Starter = { output: '', exitCode: null };
+    const child = spawn(process.execPath, ['test/kafka/broker.mjs', 'start'], {
       cwd: repoRoot,
       env,
-      detached: true,
-      stdio: 'ignore',
-    }).unref();
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => (starter.output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (starter.output += d.toString()));
+    child.on('exit', (code) => (starter.exitCode = code ?? 1));
+    return starter;
   } else {
     spawnSync(process.execPath, ['test/kafka/broker.mjs', 'stop', '--wipe'], {
       cwd: repoRoot,
@@ -57,6 +75,7 @@ function broker(command: 'start' | 'stop'): void {
       stdio: 'ignore',
     });
   }
+  return undefined;
 }
 
 describe('a fresh broker', () => {
@@ -68,12 +87,17 @@ describe('a fresh broker', () => {
     port = await freePorts();
     target = `127.0.0.1:${port}`;
     rmSync(join(repoRoot, '.data', `kafka-${port}`), { recursive: true, force: true });
-    broker('start');
-    await waitFor(() => brokerAnswers(target, 500), {
-      timeoutMs: 90_000,
-      intervalMs: 20,
-      what: 'the broker',
-    });
+    const starter = broker('start') as Starter;
+    // A JVM starting beside other tests on a loaded machine may take long; the wait ends early when the start
+    // script fails (its output is the error) and otherwise polls often, so the apps start the moment it answers.
+    await waitFor(
+      async () => {
+        if (starter.exitCode !== null && starter.exitCode !== 0)
+          throw new Error(`the broker did not start (exit ${starter.exitCode}):\n${starter.output}`);
+        return brokerAnswers(target, 500);
+      },
+      { timeoutMs: 180_000, intervalMs: 20, what: `the broker on ${target}`, failFast: true },
+    );
 
     const kafka = new Kafka({ clientId: 'fresh-broker-test', brokers: [target], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -136,5 +160,5 @@ describe('a fresh broker', () => {
       await Promise.allSettled(apps.map((a) => a.close()));
       await admin.disconnect();
     }
-  }, 180_000);
+  }, 330_000);
 });

@@ -2,7 +2,7 @@
 // on time while no input arrives.
 import { type ProcessorContext, Serdes, StreamsApp, StreamsBuilder } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testKafka, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 
 const apps: StreamsApp[] = [];
 afterEach(async () => {
@@ -56,7 +56,7 @@ describe('punctuation against the broker', () => {
       },
     });
     try {
-      const producer = testKafka().producer();
+      const producer = testProducer();
       await producer.connect();
       const base = 1_700_000_000_000;
       await producer.send({

@@ -4,7 +4,7 @@
 // topology. On the code before generation-aware commits this failed in 2 of 4 runs: A resumed after B had read the
 // committed offsets but before B had initialised (and so fenced) a task's producer, and both committed that input.
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 
@@ -70,7 +70,7 @@ describe('exactly-once with a paused member (zombie)', () => {
       ]);
       const outputs: { key: string | null; value: string | null }[] = [];
       const reader = await followTopic(output, (r) => outputs.push(r), { readCommitted: true });
-      const producer = testKafka().producer();
+      const producer = testProducer();
       await producer.connect();
       let produced = 0;
       let producing = true;

@@ -3,7 +3,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 
@@ -20,7 +20,7 @@ describe('a corrupted state directory', () => {
     ]);
     const latest = new Map<string, number>();
     const reader = await followTopic(output, ({ key, value }) => latest.set(key!, Number(value)));
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     const send = (n: number) =>
       producer.send({

@@ -3,7 +3,7 @@
 // Its stores end with the exact count of every key, a restart restores only the changelog's tail, and a restart
 // on an empty state directory restores the same state from the changelog.
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 import { storedCounts } from '../support/state.js';
@@ -33,7 +33,11 @@ function events(app: AppProcess): RestoreEvent[] {
 async function countsIn(dir: string, applicationId: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let partition = 0; partition < PARTITIONS; partition++) {
-    for (const [key, n] of await storedCounts(dir, applicationId, 'counts', partition)) counts.set(key, n);
+    for (const [key, n] of await storedCounts(dir, applicationId, 'counts', {
+      partition,
+      format: 'timestamped',
+    }))
+      counts.set(key, n);
   }
   return counts;
 }
@@ -56,7 +60,7 @@ describe('exact counts under at-least-once with crashes', () => {
     const latest = new Map<string, number>();
     const reader = await followTopic(output, ({ key, value }) => latest.set(key!, Number(value)));
 
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     let produced = 0;
     const producing = (async () => {

@@ -11,7 +11,7 @@ import {
 } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { inProcessApps } from '../support/in-process.js';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 
 const KEYS = 12_000;
 const VALUE = 'v'.repeat(200);
@@ -57,7 +57,7 @@ describe('a commit larger than the broker accepts in one request', () => {
     const errors: StreamsError[] = [];
     app.onError((e) => errors.push(e));
     await app.start();
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     for (let i = 0; i < KEYS; i += 1_000) {
       await producer.send({

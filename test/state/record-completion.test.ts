@@ -4,7 +4,7 @@
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, StreamsApp, StreamsBuilder, Topology } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 import { storedCounts } from '../support/state.js';
@@ -33,7 +33,7 @@ describe('a record is covered by the source marks only once it is done', () => {
         { topic: input, numPartitions: 1 },
         { topic: output, numPartitions: 1 },
       ]);
-      const producer = testKafka().producer();
+      const producer = testProducer();
       await producer.connect();
       await producer.send({
         topic: input,
@@ -48,7 +48,7 @@ describe('a record is covered by the source marks only once it is done', () => {
         b.stream(input, str)
           .peek((_, v) => bug(when === 'before' && v === 'poison'))
           .groupByKey({ keySerde: Serdes.string() })
-          .count({ name: 'counts' })
+          .count({ name: 'counts', caching: false })
           .toStream()
           .peek((_, n) => bug(when === 'after' && n === 3))
           .mapValues((n) => String(n))
@@ -73,7 +73,9 @@ describe('a record is covered by the source marks only once it is done', () => {
         what: 'the fixed app to commit all input',
       });
       await second.close();
-      expect(await storedCounts(stateDir, applicationId, 'counts')).toEqual(new Map([['a', 5]]));
+      expect(await storedCounts(stateDir, applicationId, 'counts', { format: 'timestamped' })).toEqual(
+        new Map([['a', 5]]),
+      );
     },
     120_000,
   );
@@ -126,7 +128,7 @@ describe('a record is covered by the source marks only once it is done', () => {
       });
       const applicationId = uniqueName('app');
       try {
-        const producer = testKafka().producer();
+        const producer = testProducer();
         await producer.connect();
         await producer.send({ topic: input, messages: [{ key: 'a', value: 'x' }] });
         await producer.disconnect();

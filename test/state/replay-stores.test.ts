@@ -5,7 +5,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 import { storedCounts } from '../support/state.js';
@@ -41,7 +41,7 @@ async function scenario() {
     { topic: output, numPartitions: 1 },
   ]);
   const values: string[] = [];
-  const producer = testKafka().producer();
+  const producer = testProducer();
   await producer.connect();
   const outputs: string[] = [];
   const reader = await followTopic(output, ({ value }) => outputs.push(value!));

@@ -13,7 +13,7 @@ import {
   Topology,
 } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testKafka, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 
 const s = Serdes.string();
 const apps: StreamsApp[] = [];
@@ -119,7 +119,7 @@ describe('a checkpoint older than the changelog’s delete.retention.ms', () => 
         answers.push(`${message.key}=${message.value}`);
       },
     });
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     const send = (key: string, value: string) => producer.send({ topic: input, messages: [{ key, value }] });
     const newDir = () => {

@@ -2,9 +2,10 @@
 // under a steady input stream, plus what the tests read back from them (assignments, restores, exact counts).
 import { changelogTopic } from '@eddy/state';
 import { expect } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import type { AppProcess, appProcesses } from '../support/processes.js';
 import { readAll } from '../support/read.js';
+import { steadyInput } from '../support/steady-input.js';
 
 export const TASKS = 6;
 
@@ -80,7 +81,8 @@ export interface Harness {
   pods: AppProcess[];
   /** Each pod's latest assignment once the set had settled. */
   before: (Assigned | undefined)[];
-  start(ordinal: number, dir?: string, extra?: Record<string, string>): AppProcess;
+  /** Starts pod `ordinal` on `dir` (its own volume by default), writing to `output` (the set's by default). */
+  start(ordinal: number, dir?: string, extra?: Record<string, string>, output?: string): AppProcess;
   expected(): Map<string, number>;
   stop(): Promise<void>;
   input: string;
@@ -109,19 +111,7 @@ export async function statefulSet(
     { topic: input, numPartitions: TASKS },
     { topic: output, numPartitions: TASKS },
   ]);
-  const counts = new Map<string, number>();
-  const producer = testKafka().producer();
-  await producer.connect();
-  let producing = true;
-  let i = 0;
-  const steady = (async () => {
-    while (producing) {
-      const messages = Array.from({ length: 60 }, () => ({ key: `k${i++ % 97}`, value: 'x' }));
-      await producer.send({ topic: input, messages });
-      for (const m of messages) counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
+  const steady = await steadyInput(input);
   const size = options.pods ?? 3;
   const dirs = Array.from({ length: size }, () => apps.stateDir());
   const env = (ordinal: number, dir: string, extra: Record<string, string> = {}) => ({
@@ -138,7 +128,8 @@ export async function statefulSet(
     ordinal: number,
     dir = dirs[ordinal] ?? apps.stateDir(),
     extra: Record<string, string> = {},
-  ) => apps.start('examples/word-count/app.ts', [input, output], env(ordinal, dir, extra));
+    to = output,
+  ) => apps.start('examples/word-count/app.ts', [input, to], env(ordinal, dir, extra));
   const pods = Array.from({ length: size }, (_, ordinal) => start(ordinal));
   await waitSettled(pods, `the ${size} pods to share the ${TASKS} tasks`, options.settledWhen, 60_000);
   // And each task's current owner has committed since: an offset commit comes after the state and checkpoint it
@@ -159,16 +150,11 @@ export async function statefulSet(
     pods,
     before: pods.map(last),
     start,
-    expected: () => counts,
+    expected: () => steady.sent,
     input,
     output,
     applicationId,
-    async stop() {
-      if (!producing) return;
-      producing = false;
-      await steady;
-      await producer.disconnect();
-    },
+    stop: () => steady.stop(),
   };
 }
 

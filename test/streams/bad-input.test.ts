@@ -2,7 +2,7 @@
 // partition count mismatch, and a record that cannot be deserialized (which is not committed, nor retried in a loop).
 import { Serdes, StreamsApp, StreamsBuilder, StreamsError, type StreamsState } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { readAll } from '../support/read.js';
 
 const apps: StreamsApp[] = [];
@@ -85,7 +85,7 @@ describe('bad input', () => {
       { topic: input, numPartitions: 1 },
       { topic: output, numPartitions: 1 },
     ]);
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     await producer.send({
       topic: input,

@@ -2,7 +2,7 @@
 // error headers, and every other record is processed.
 import { Serdes, StreamsApp, StreamsBuilder } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName } from '../support/kafka.js';
 import { readAll } from '../support/read.js';
 
 const apps: StreamsApp[] = [];
@@ -20,7 +20,7 @@ describe('dead-letter mode', () => {
       { topic: output, numPartitions: 2 },
       { topic: dlq, numPartitions: 1 },
     ]);
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     const good = Array.from({ length: 200 }, (_, n) => ({
       key: `k${n}`,

@@ -12,7 +12,7 @@ import {
 import { type ConsumerPort, type KafkaClientFactory, kafkajsClientFactory } from '@eddy/streams/internals';
 import { describe, expect, it } from 'vitest';
 import { inProcessApps } from '../support/in-process.js';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { readAll } from '../support/read.js';
 
 const apps = inProcessApps();
@@ -132,7 +132,7 @@ describe('app lifecycle against the broker', () => {
     });
     apps.track(again);
     await again.start();
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     await producer.send({ topic: input, messages: [{ key: 'k', value: 'v' }] });
     await producer.disconnect();
@@ -303,7 +303,7 @@ describe('app lifecycle against the broker', () => {
     const assignments: number[] = [];
     app.onAssignment((a) => assignments.push(a.generationId));
     await app.start();
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     await producer.send({
       topic: input,

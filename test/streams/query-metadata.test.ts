@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Serdes, StreamsApp, StreamsError, type TaskAssignment } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
-import { brokerList, createTopics, testKafka, uniqueName } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName } from '../support/kafka.js';
 
 const PARTITIONS = 4;
 const ENDPOINT = '127.0.0.1:7070';
@@ -65,7 +65,7 @@ describe('query metadata of a running app', () => {
     expect(assignment.warmup).toEqual([]);
 
     // Where the client's default partitioner puts some keys.
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const keys = ['some-key', 'apple', 'banana', 'cherry', 'durian', 'elderberry', 'fig', 'grape'];

@@ -1,7 +1,7 @@
 // SIGTERM mid-stream: the app process stops gracefully, a restarted process continues, and the output holds
 // every input record exactly once (graceful close commits everything it output).
 import { describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { appProcesses } from '../support/processes.js';
 import { followTopic } from '../support/read.js';
 
@@ -25,11 +25,18 @@ describe('graceful shutdown of an app process', () => {
     const seen: string[] = [];
     const reader = await followTopic(output, ({ value }) => seen.push(value!));
 
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     let produced = 0;
+    // The second half of the input is sent only once the first process was told to stop, so that it stops with
+    // input still to come however fast it ran.
+    let stopSent: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      stopSent = resolve;
+    });
     const producing = (async () => {
       while (produced < total) {
+        if (produced === total / 2) await stopped;
         const chunk = Array.from({ length: 100 }, (_, i) => ({ key: null, value: `word${produced + i}` }));
         await producer.send({ topic: input, messages: chunk });
         produced += chunk.length;
@@ -41,6 +48,7 @@ describe('graceful shutdown of an app process', () => {
       const first = apps.start('examples/word-split/app.ts', [input, output], env);
       await waitFor(() => seen.length >= 500, { what: 'the first process to output 500 words' });
       first.child.kill('SIGTERM');
+      stopSent();
       const code = await first.exited;
       expect(code, first.output()).toBe(0);
       expect(first.output()).toContain('state NOT_RUNNING');
@@ -63,6 +71,7 @@ describe('graceful shutdown of an app process', () => {
       expect(new Set(seen)).toEqual(new Set(expected));
       expect(seen.length).toBe(total);
     } finally {
+      stopSent();
       await producing.catch(() => undefined);
       await producer.disconnect();
       await reader.stop();

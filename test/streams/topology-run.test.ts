@@ -1,7 +1,7 @@
 // A stateless topology run by the runtime against the real broker: the output records' content is checked.
 import { Serdes, StreamsApp, StreamsBuilder } from '@eddy/streams';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerList, createTopics, testKafka, uniqueName } from '../support/kafka.js';
+import { brokerList, createTopics, testProducer, uniqueName } from '../support/kafka.js';
 import { readAll } from '../support/read.js';
 
 const apps: StreamsApp[] = [];
@@ -23,7 +23,7 @@ describe('a stateless topology against the broker', () => {
       customer: `c${i % 7}`,
     }));
 
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     await producer.send({
       topic: input,
@@ -73,7 +73,7 @@ describe('a stateless topology against the broker', () => {
       { topic: input, numPartitions: 2 },
       { topic: output, numPartitions: 2 },
     ]);
-    const producer = testKafka().producer();
+    const producer = testProducer();
     await producer.connect();
     const send = (from: number, to: number) =>
       producer.send({

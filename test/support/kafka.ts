@@ -1,6 +1,6 @@
 // Helpers for integration tests against the real broker: unique names, admin access, condition waits.
 import { randomBytes } from 'node:crypto';
-import { type Admin, type ITopicConfig, Kafka, logLevel } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel, type Producer, type ProducerConfig } from 'kafkajs';
 
 export function brokerList(): string[] {
   const brokers = process.env.KAFKA_BROKERS;
@@ -15,6 +15,14 @@ export function uniqueName(prefix: string): string {
 
 export function testKafka(clientId = uniqueName('test')): Kafka {
   return new Kafka({ clientId, brokers: brokerList(), logLevel: logLevel.NOTHING });
+}
+
+/**
+ * A producer for test input. Idempotent, so that a retried send (a request that timed out on a loaded machine but was
+ * written) cannot write a record twice and make the input differ from what the test counted as sent.
+ */
+export function testProducer(config: ProducerConfig = {}): Producer {
+  return testKafka().producer({ idempotent: true, maxInFlightRequests: 1, ...config });
 }
 
 /** Runs `fn` with a connected admin client and disconnects it afterwards. */
@@ -32,10 +40,13 @@ export async function createTopics(topics: ITopicConfig[]): Promise<void> {
   await withAdmin((admin) => admin.createTopics({ topics, waitForLeaders: true }));
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. An error thrown by
+ * `check` is retried, unless `failFast` is set: then it ends the wait at once.
+ */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 60_000, intervalMs = 100, what = 'condition' } = {},
+  { timeoutMs = 60_000, intervalMs = 100, what = 'condition', failFast = false } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -44,6 +55,7 @@ export async function waitFor<T>(
       const v = await check();
       if (v !== undefined && v !== false) return v as T;
     } catch (err) {
+      if (failFast) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

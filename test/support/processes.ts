@@ -1,4 +1,4 @@
-// Runs example apps as child processes (TypeScript through tsx), the way they run in a pod.
+// Runs example apps as child processes (TypeScript through tsx, or built JavaScript), the way they run in a pod.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +16,15 @@ export interface AppProcess {
 
 /** Starts `node --import tsx <script> ...args` from the repository root with the given environment. */
 export function startApp(script: string, args: string[], env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=eddy-source', script, ...args], {
+  return startNode(['--import', 'tsx', '--conditions=eddy-source', script, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Starts `node ...args` in `cwd` with exactly the environment `env`; stdout and stderr are collected. */
+export function startNode(args: string[], { cwd, env }: { cwd: string; env: NodeJS.ProcessEnv }): AppProcess {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (d) => {
     text += d;
