@@ -1,21 +1,37 @@
 // End to end against the local broker: consume → count per key → produce, one process. A StreamsApp with a
 // LevelDB-backed count store, at-least-once and exactly-once, against the same pipeline written directly on kafkajs,
-// in the same run; then, at-least-once, a rekey → repartition topic → count app against that count.
+// in the same run; then, at-least-once, a rekey → repartition topic → count app, and a windowed count, against that
+// count; and the count over Avro order values (schema registry, Confluent wire format) against the same count over
+// the same orders as JSON.
 // Writes benchmarks/results/e2e.json.
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StreamsApp } from '@eddy/streams';
+import { AvroSerdes, frame, RegistryClient } from '@eddy/avro';
+import {
+  Serdes,
+  StreamsApp,
+  StreamsBuilder,
+  TimeWindows,
+  type Topology,
+  WindowedSerdes,
+} from '@eddy/streams';
+import avro from 'avsc';
 import { type ITopicConfig, Kafka, type KafkaMessage, logLevel, type Message } from 'kafkajs';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
+import { order, orderSchema } from '../../packages/avro/test/fixtures/schemas.js';
+import { startRegistry, stopRegistry } from '../../test/registry/registry.mjs';
 import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
 import { removeByPrefix } from '../support/cleanup.js';
+import { rawKafkajsCount } from '../support/raw-count.js';
 import { writeResults } from '../support/results.js';
 
 const RECORDS = Number(process.env.E2E_RECORDS ?? 1_000_000);
 const PARTITIONS = 6;
+/** The windowed count: 10-second tumbling windows with 5 s of grace (records carry their produce time). */
+const WINDOW_MS = 10_000;
 const KEYS = 50_000;
 // Below the broker's 1 MiB record batch limit.
 const SEND_BATCH = 5_000;
@@ -28,6 +44,18 @@ const input = `${prefix}-words`;
 /** Keyed by order, the word as value: the repartition app rekeys by word. */
 const orders = `${prefix}-orders`;
 
+/** The same orders as Avro (registered under `<topic>-value`) and as JSON: the order's id is the input's word. */
+const ordersAvro = `${prefix}-orders-avro`;
+const ordersJson = `${prefix}-orders-json`;
+const registryStart = await startRegistry();
+const registry = new RegistryClient({ url: registryStart.url });
+const orderType = avro.Type.forSchema(orderSchema);
+const countSchema = {
+  type: 'record',
+  name: 'Count',
+  fields: [{ name: 'count', type: 'long' }],
+} as avro.Schema;
+
 const kafka = new Kafka({ clientId: 'bench-e2e', brokers, logLevel: logLevel.ERROR });
 const admin = kafka.admin();
 await admin.connect();
@@ -39,6 +67,8 @@ interface PipelineResult {
   /** StreamsApp only: changelog records written and commits (with exactly-once, rounds of one transaction per task). */
   changelogRecords?: number;
   commits?: number;
+  /** Windowed count: records dropped for windows already closed. */
+  late?: number;
 }
 
 try {
@@ -51,6 +81,11 @@ try {
       `${prefix}-app-out`,
       `${prefix}-eos-out`,
       `${prefix}-rp-out`,
+      `${prefix}-win-out`,
+      ordersAvro,
+      ordersJson,
+      `${prefix}-avro-out`,
+      `${prefix}-json-out`,
     ].map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS })),
   });
   const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
@@ -59,22 +94,38 @@ try {
     key: `order-${String(i).padStart(10, '0')}-${'o'.repeat(71)}`,
     value: word(i),
   }));
+  const avroId = await registry.register(
+    `${ordersAvro}-value`,
+    JSON.stringify(orderType.schema({ exportAttrs: true })),
+    'BACKWARD',
+  );
+  const orderOf = (i: number) => ({ ...order, id: word(i) });
+  const avroBytes = await fill(ordersAvro, (i) => ({
+    key: word(i),
+    value: frame(avroId, orderType.toBuffer(orderOf(i))),
+  }));
+  const jsonBytes = await fill(ordersJson, (i) => ({ key: word(i), value: JSON.stringify(orderOf(i)) }));
   const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
   const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
   const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
   const rp = await streamsApp(`${prefix}-rp`, `${prefix}-rp-out`, 'at-least-once', 'repartition');
+  const win = await streamsApp(`${prefix}-win`, `${prefix}-win-out`, 'at-least-once', 'windowed');
+  const jsonCount = await streamsApp(`${prefix}-json`, `${prefix}-json-out`, 'at-least-once', 'json');
+  const avroCount = await streamsApp(`${prefix}-avro`, `${prefix}-avro-out`, 'at-least-once', 'avro');
   const describe = (r: PipelineResult) =>
     `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   process.stdout.write(
     `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
       `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
       `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}, ` +
-      `repartition-count at-least-once ${describe(rp)}\n`,
+      `repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
+      `(late: ${win.late ?? 0}); orders of ${avroBytes} B in Avro ${describe(avroCount)}, of ${jsonBytes} B in JSON ` +
+      `${describe(jsonCount)}\n`,
   );
+  // The count and windowed-count apps are DSL tables: they fold a key's updates until the commit, so their output
+  // holds fewer records than the input; exactCounts and windowedCounts checked their last values instead.
   for (const [name, r] of [
     ['raw kafkajs', raw],
-    ['at-least-once', app],
-    ['exactly-once', eos],
     ['repartition-count at-least-once', rp],
   ] as const) {
     if (r.outputs !== RECORDS) throw new Error(`${name}: ${r.outputs} outputs for ${RECORDS} inputs`);
@@ -95,10 +146,25 @@ try {
       value: Number((rp.rate / app.rate).toFixed(3)),
       unit: 'x',
     },
+    { name: 'e2e.windowed-count.alos.records-per-s', value: Math.round(win.rate), unit: 'records/s' },
+    {
+      name: 'e2e.windowed-count.alos.ratio-vs-count',
+      value: Number((win.rate / app.rate).toFixed(3)),
+      unit: 'x',
+    },
+    { name: 'e2e.count.avro.records-per-s', value: Math.round(avroCount.rate), unit: 'records/s' },
+    { name: 'e2e.count.json.records-per-s', value: Math.round(jsonCount.rate), unit: 'records/s' },
+    {
+      name: 'e2e.count.avro.ratio-vs-json',
+      value: Number((avroCount.rate / jsonCount.rate).toFixed(3)),
+      unit: 'x',
+    },
   ]);
 } finally {
   await removeByPrefix(admin, prefix);
   await admin.disconnect();
+  registry.close();
+  if (registryStart.started) await stopRegistry();
 }
 
 /** The word of input record `i`: KEYS distinct words. */
@@ -107,7 +173,10 @@ function word(i: number): string {
 }
 
 /** Writes RECORDS records of about 100 bytes (partitioned by key, as kafkajs does by default); returns one's size. */
-async function fill(topic: string, message: (i: number) => { key: string; value: string }): Promise<number> {
+async function fill(
+  topic: string,
+  message: (i: number) => { key: string; value: string | Buffer },
+): Promise<number> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const started = performance.now();
@@ -217,49 +286,12 @@ async function committedOutputCount(
   }
 }
 
-/**
- * The baseline: eachBatch → count in a Map → one sendBatch per fetched batch (acks all, idempotent, like the
- * app's producer) → offsets resolved and committed on the same 1 s interval as the app's default.
- */
+/** The baseline: the count written directly on kafkajs (`support/raw-count.ts`). */
 async function rawKafkajs(groupId: string, output: string): Promise<PipelineResult> {
-  const started = performance.now();
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
-  const counts = new Map<string, number>();
-  try {
-    await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topics: [input], fromBeginning: true });
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-        if (batch.messages.length === 0) return;
-        const messages: Message[] = batch.messages.map((m) => {
-          const key = m.key!.toString('utf8');
-          m.value?.toString('utf8');
-          const n = (counts.get(key) ?? 0) + 1;
-          counts.set(key, n);
-          return { key, value: String(n), timestamp: m.timestamp };
-        });
-        await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages }] });
-        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-      },
-    });
-    await committedToEnd(groupId, started);
-    const ms = performance.now() - started;
-    return { ms, rate: (RECORDS / ms) * 1000, outputs: await outputCount(output) };
-  } finally {
-    await consumer.disconnect();
-    await producer.disconnect();
-  }
+  const ms = await rawKafkajsCount(kafka, { input, output, groupId }, (started) =>
+    committedToEnd(groupId, started),
+  );
+  return { ms, rate: (RECORDS / ms) * 1000, outputs: await outputCount(output) };
 }
 
 /**
@@ -271,12 +303,20 @@ async function streamsApp(
   applicationId: string,
   output: string,
   processingGuarantee: 'at-least-once' | 'exactly-once',
-  kind: 'count' | 'repartition' = 'count',
+  kind: 'count' | 'repartition' | 'windowed' | 'avro' | 'json' = 'count',
 ): Promise<PipelineResult> {
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-e2e-'));
-  const source = kind === 'count' ? input : orders;
+  const source = { count: input, windowed: input, repartition: orders, avro: ordersAvro, json: ordersJson }[
+    kind
+  ];
   const topology =
-    kind === 'count' ? wordCountTopology(input, output) : repartitionCountTopology(orders, output);
+    kind === 'count'
+      ? wordCountTopology(input, output)
+      : kind === 'windowed'
+        ? windowedCountTopology(input, output)
+        : kind === 'repartition'
+          ? repartitionCountTopology(orders, output)
+          : orderCountTopology(kind, source, output);
   const started = performance.now();
   const app = new StreamsApp(topology, {
     applicationId,
@@ -295,8 +335,10 @@ async function streamsApp(
       if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
     } else {
       // Output is sent after every batch; the state and offsets become durable at the next commit, which close()
-      // makes at once rather than at the end of the commit interval.
-      await outputComplete(output, started);
+      // makes at once rather than at the end of the commit interval. The count and windowed-count tables fold their
+      // updates until the commit, so there the app's own count of processed records says when the input is done.
+      if (kind === 'repartition') await outputComplete(output, started);
+      else await processedAll(app, started);
       if (app.state !== 'RUNNING') throw new Error(`the app is ${app.state}: ${app.error?.message}`);
       await app.close();
       ms = performance.now() - started;
@@ -304,12 +346,14 @@ async function streamsApp(
     }
     const { changelogRecords, commits } = app.metrics;
     const outputs =
-      kind === 'repartition'
-        ? await exactCounts(output)
-        : processingGuarantee === 'exactly-once'
-          ? await committedOutputCount(output)
-          : await outputCount(output);
-    return { ms, rate: (RECORDS / ms) * 1000, outputs, changelogRecords, commits };
+      kind === 'windowed'
+        ? await windowedCounts(output, app.metrics.droppedRecords.late ?? 0)
+        : await exactCounts(
+            output,
+            kind === 'avro' ? avroCountOf : kind === 'json' ? jsonCountOf : undefined,
+          );
+    const late = app.metrics.droppedRecords.late;
+    return { ms, rate: (RECORDS / ms) * 1000, outputs, changelogRecords, commits, late };
   } finally {
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });
@@ -320,11 +364,14 @@ async function streamsApp(
  * Reads a count app's output and fails unless every word's last count is the number of input records with that
  * word (none lost, none counted twice); returns the number of output records.
  */
-async function exactCounts(topic: string): Promise<number> {
+async function exactCounts(
+  topic: string,
+  countOf: (value: Buffer) => number = (v) => Number(v.toString('utf8')),
+): Promise<number> {
   const last = new Map<string, number>();
   const outputs = await committedOutputCount(topic, (messages) => {
     // One word is in one output partition, its counts in order: the last one read is the total.
-    for (const m of messages) last.set(m.key!.toString('utf8'), Number(m.value!.toString('utf8')));
+    for (const m of messages) last.set(m.key!.toString('utf8'), countOf(m.value!));
   });
   const expected = new Map<string, number>();
   for (let i = 0; i < RECORDS; i++) expected.set(word(i), (expected.get(word(i)) ?? 0) + 1);
@@ -335,6 +382,84 @@ async function exactCounts(topic: string): Promise<number> {
       `${topic}: ${wrong.length} of ${expected.size} words have a wrong count (${last.size} words seen; ` +
         `e.g. ${w}: ${last.get(w)} for ${n})`,
     );
+  }
+  return outputs;
+}
+
+/** The order count: orders per id (the input's word), their values Avro or JSON, each new count written out as one. */
+function orderCountTopology(format: 'avro' | 'json', topic: string, output: string): Topology {
+  const valueSerde =
+    format === 'avro'
+      ? AvroSerdes.specific<typeof order>({ registry, schema: orderSchema })
+      : Serdes.json<typeof order>();
+  const countSerde =
+    format === 'avro'
+      ? AvroSerdes.specific<{ count: number }>({ registry, schema: countSchema })
+      : Serdes.json<{ count: number }>();
+  const builder = new StreamsBuilder();
+  builder
+    .stream(topic, { keySerde: Serdes.string(), valueSerde })
+    .groupByKey({ keySerde: Serdes.string() })
+    .count({ name: 'counts', caching: false })
+    .toStream()
+    .mapValues((n) => ({ count: n ?? 0 }))
+    .to(output, { keySerde: Serdes.string(), valueSerde: countSerde });
+  return builder.build();
+}
+
+function avroCountOf(v: Buffer): number {
+  return Number(avro.Type.forSchema(countSchema).fromBuffer(v.subarray(5)).count);
+}
+
+function jsonCountOf(v: Buffer): number {
+  return (JSON.parse(v.toString('utf8')) as { count: number }).count;
+}
+
+/** Counts records per word and 10-second window; writes each window's count (folded per commit) out. */
+function windowedCountTopology(topic: string, output: string): Topology {
+  const builder = new StreamsBuilder();
+  builder
+    .stream(topic, { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_MS, 5_000))
+    .count({ name: 'window-counts' })
+    .toStream()
+    .to(output, {
+      keySerde: WindowedSerdes.timeWindowed(Serdes.string(), WINDOW_MS),
+      valueSerde: Serdes.float64(),
+    });
+  return builder.build();
+}
+
+/** Resolves once the app has processed every input record. */
+async function processedAll(app: StreamsApp, startedAt: number): Promise<void> {
+  while (app.metrics.processed < RECORDS) {
+    if (app.state === 'ERROR' || app.state === 'NOT_RUNNING') {
+      throw new Error(`the app is ${app.state}: ${app.error?.message}`);
+    }
+    if (performance.now() - startedAt > PIPELINE_TIMEOUT_MS) {
+      throw new Error(
+        `the app processed ${app.metrics.processed} of ${RECORDS} records in ${PIPELINE_TIMEOUT_MS} ms`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Reads a windowed count's output and fails unless the last count of each word and window, summed, plus the late
+ * records, is the number of input records; returns the number of output records.
+ */
+async function windowedCounts(topic: string, late: number): Promise<number> {
+  const last = new Map<string, number>();
+  const outputs = await committedOutputCount(topic, (messages) => {
+    // A word's windows are in one output partition, each window's counts in order: the last one read is its total.
+    for (const m of messages) last.set(m.key!.toString('latin1'), m.value!.readDoubleBE(0));
+  });
+  let sum = late;
+  for (const n of last.values()) sum += n;
+  if (sum !== RECORDS) {
+    throw new Error(`${topic}: windows hold ${sum - late} records and ${late} were late, of ${RECORDS}`);
   }
   return outputs;
 }

@@ -16,7 +16,11 @@ import {
 import { bench, do_not_optimize, run } from 'mitata';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
 import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
-import { avgNs, writeResults } from '../support/results.js';
+import { avgNs, median, writeResults } from '../support/results.js';
+import { avroSerdeFigures } from './avro-serde.js';
+import { metricsOverheadFigures } from './metrics-overhead.js';
+import { tracingFigures, tracingOverheadFigures } from './tracing-overhead.js';
+import { windowedCountFigures } from './windowed-count.js';
 
 const BATCH = 1_000;
 type Order = { id: number; customer: string; amount: number; note: string };
@@ -100,6 +104,9 @@ const handwritten = avgNs(benchmarks, 'runtime.stateless.handwritten');
 const count = await countFigures(100);
 const countFrequentCommits = await countFigures(10);
 const repartition = await countFigures(100, 'repartition');
+const streamTableJoin = await streamTableJoinFigures();
+const windowedCount = await windowedCountFigures(100, benchConfig);
+const tracing = await tracingOverheadFigures();
 await writeResults('runtime', [
   { name: 'runtime.count.ns-per-record', value: count.frameworkNs, unit: 'ns' },
   { name: 'runtime.count.handwritten.ns-per-record', value: count.handwrittenNs, unit: 'ns' },
@@ -112,6 +119,23 @@ await writeResults('runtime', [
   { name: 'runtime.repartition.ns-per-record', value: repartition.frameworkNs, unit: 'ns' },
   { name: 'runtime.repartition.handwritten.ns-per-record', value: repartition.handwrittenNs, unit: 'ns' },
   { name: 'runtime.repartition.ratio-vs-handwritten', value: repartition.ratio, unit: 'x' },
+  { name: 'runtime.stream-table-join.ns-per-record', value: streamTableJoin.frameworkNs, unit: 'ns' },
+  {
+    name: 'runtime.stream-table-join.handwritten.ns-per-record',
+    value: streamTableJoin.handwrittenNs,
+    unit: 'ns',
+  },
+  { name: 'runtime.stream-table-join.ratio-vs-handwritten', value: streamTableJoin.ratio, unit: 'x' },
+  { name: 'runtime.windowed-count.ns-per-record', value: windowedCount.frameworkNs, unit: 'ns' },
+  {
+    name: 'runtime.windowed-count.handwritten.ns-per-record',
+    value: windowedCount.handwrittenNs,
+    unit: 'ns',
+  },
+  { name: 'runtime.windowed-count.ratio-vs-handwritten', value: windowedCount.ratio, unit: 'x' },
+  ...tracingFigures(tracing),
+  ...(await metricsOverheadFigures()),
+  ...(await avroSerdeFigures(benchmarks)),
   { name: 'runtime.stateless.ns-per-record', value: Number((framework / BATCH).toFixed(1)), unit: 'ns' },
   {
     name: 'runtime.stateless.handwritten.ns-per-record',
@@ -161,7 +185,7 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
   const storeName = kind === 'count' ? 'counts' : 'customer-counts';
   const graph = (
     kind === 'count'
-      ? wordCountTopology(input, 'word-counts')
+      ? wordCountTopology(input, 'word-counts', 'counts', true)
       : repartitionCountTopology(input, 'word-counts')
   ).seal(applicationId);
   const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-runtime-'));
@@ -220,6 +244,9 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
       frameworkOut += collector.drain().length;
       if ((b + 1) % COMMIT_EVERY === 0 || state.needsCommit()) {
         const commitStarted = performance.now();
+        // As the runtime does before a commit: the table forwards the counts it folded per key since the last one.
+        task.flush();
+        frameworkOut += collector.drain().length;
         await commit();
         commitMs += performance.now() - commitStarted;
       }
@@ -227,10 +254,19 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
     return performance.now() - started;
   };
 
-  // The baseline: the same work in a loop over a Map, with the same serdes.
+  // The baseline: the same work in a loop over a Map, with the same serdes. The count is a DSL table with caching on
+  // (the default): it holds each key's latest count until the commit, and so does the baseline there; the
+  // repartition topology's Processor-API count forwards every count at once.
   type Out = { topic: string; key: Uint8Array | null; value: Uint8Array | null; timestamp: number };
   const counts = new Map<string, number>();
+  const held = new Map<string, number>();
   let handwrittenOut = 0;
+  const output = (key: string, n: number, timestamp: number): Out => ({
+    topic: 'word-counts',
+    key: strings.serialize(key),
+    value: strings.serialize(String(n)),
+    timestamp,
+  });
   const countRecords = (records: readonly Out[] | readonly ConsumedRecord[]) => {
     const out: Out[] = [];
     for (const r of records) {
@@ -238,13 +274,15 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
       strings.deserialize(r.value!);
       const n = (counts.get(key) ?? 0) + 1;
       counts.set(key, n);
-      out.push({
-        topic: 'word-counts',
-        key: strings.serialize(key),
-        value: strings.serialize(String(n)),
-        timestamp: r.timestamp,
-      });
+      if (kind === 'count') held.set(key, r.timestamp);
+      else out.push(output(key, n, r.timestamp));
     }
+    return out;
+  };
+  const emitHeld = () => {
+    const out: Out[] = [];
+    for (const [key, timestamp] of held) out.push(output(key, counts.get(key)!, timestamp));
+    held.clear();
     return out;
   };
   const rekey = (records: readonly ConsumedRecord[]) => {
@@ -263,8 +301,10 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
   };
   const handwrittenRound = (batches: ConsumedRecord[][]) => {
     const started = performance.now();
-    for (const batch of batches) {
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b]!;
       const out = kind === 'count' ? countRecords(batch) : countRecords(rekey(batch));
+      if (kind === 'count' && (b + 1) % COMMIT_EVERY === 0) out.push(...emitHeld());
       handwrittenOut += out.length;
       do_not_optimize(out);
     }
@@ -288,7 +328,9 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
   await state.close();
   rmSync(stateDir, { recursive: true, force: true });
   const perRound = ROUND_BATCHES * BATCH;
-  if (frameworkOut !== ROUNDS * perRound || handwrittenOut !== ROUNDS * perRound) {
+  // The count's table and its baseline both emit one count per key and commit interval; the repartition count one
+  // per record.
+  if (frameworkOut === 0 || frameworkOut !== handwrittenOut) {
     throw new Error(`${kind} output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
   }
   const fNs = (median(frameworkMs) * 1e6) / perRound;
@@ -307,7 +349,138 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+// --- runtime.stream-table-join.*: orders (keyed by customer) joined with a table of 10,000 customers (a cached
+// LevelDB store, loaded and committed before the clock starts), against a loop that looks each order's customer up
+// in a Map; same serdes, same output records. Timed rounds as for the count, a commit every 100 batches.
+async function streamTableJoinFigures() {
+  const ROUND_BATCHES = 100;
+  const ROUNDS = 9;
+  const CUSTOMERS = 10_000;
+  const strings = Serdes.string();
+  const customerKeys = Array.from({ length: CUSTOMERS }, (_, c) => Buffer.from(`customer-${c}`));
+  const orderValue = Buffer.from('order of three items, express delivery');
+  const builder = new StreamsBuilder();
+  const names = builder.table(
+    'customers',
+    { keySerde: strings, valueSerde: strings },
+    { name: 'customer-names' },
+  );
+  builder
+    .stream('orders', { keySerde: strings, valueSerde: strings })
+    .join(names, (order, name) => `${order} for ${name}`)
+    .to('named-orders', { keySerde: strings, valueSerde: strings });
+  const applicationId = 'bench';
+  const graph = builder.build().seal(applicationId);
+  const stateDir = mkdtempSync(join(tmpdir(), 'eddy-bench-join-'));
+  const config = benchConfig(stateDir);
+  const id = TaskId.of(0, 0);
+  const taskState = createTaskState(config, graph, id)!;
+  const { state } = taskState;
+  await state.open();
+  const collector = new RecordCollector(DRAIN_ONLY);
+  const task = createTask({ id, graph, config, collector, state: taskState });
+  const changelogKey = `${changelogTopic(applicationId, 'customer-names')}:0`;
+  let changelogOffset = -1n;
+  const commit = async () => {
+    const records = state.prepareCommit();
+    changelogOffset += BigInt(records.length);
+    await state.completeCommit(new Map([[changelogKey, changelogOffset]]));
+  };
+
+  const table = new Map<string, string>();
+  const customers: ConsumedRecord[] = customerKeys.map((key, c) => {
+    table.set(key.toString(), `name-${c}`);
+    return {
+      offset: String(c),
+      key,
+      value: Buffer.from(`name-${c}`),
+      timestamp: 1_600_000_000_000,
+      headers: {},
+    };
+  });
+  // Each fetch reaches its partition's log end: the task waits for neither input (maxTaskIdleMs 0).
+  task.addRecords('orders', [], 0n, -1n);
+  task.addRecords('customers', customers, BigInt(customers.length));
+  task.process();
+  collector.drain();
+  await commit();
+
+  let nextOffset = 0;
+  const freshBatches = (): ConsumedRecord[][] =>
+    Array.from({ length: ROUND_BATCHES }, () =>
+      Array.from({ length: BATCH }, () => {
+        const offset = nextOffset++;
+        return {
+          offset: String(offset),
+          key: customerKeys[(offset * 7919) % CUSTOMERS]!,
+          value: orderValue,
+          timestamp: 1_700_000_000_000 + offset,
+          headers: {},
+        };
+      }),
+    );
+  let frameworkOut = 0;
+  const frameworkRound = async (batches: ConsumedRecord[][]) => {
+    const started = performance.now();
+    for (let b = 0; b < batches.length; b++) {
+      const fetched = batches[b]!;
+      task.addRecords('orders', fetched, BigInt(fetched[fetched.length - 1]!.offset) + 1n);
+      task.process();
+      frameworkOut += collector.drain().length;
+      if ((b + 1) % 100 === 0 || state.needsCommit()) await commit();
+    }
+    return performance.now() - started;
+  };
+  let handwrittenOut = 0;
+  const handwrittenRound = (batches: ConsumedRecord[][]) => {
+    const started = performance.now();
+    for (const batch of batches) {
+      const out: { topic: string; key: Uint8Array | null; value: Uint8Array | null; timestamp: number }[] =
+        [];
+      for (const r of batch) {
+        const key = strings.deserialize(r.key)!;
+        const order = strings.deserialize(r.value)!;
+        const name = table.get(key);
+        if (name === undefined) continue;
+        out.push({
+          topic: 'named-orders',
+          key: strings.serialize(key),
+          value: strings.serialize(`${order} for ${name}`),
+          timestamp: r.timestamp,
+        });
+      }
+      handwrittenOut += out.length;
+      do_not_optimize(out);
+    }
+    return performance.now() - started;
+  };
+
+  const frameworkMs: number[] = [];
+  const handwrittenMs: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const f = await frameworkRound(freshBatches());
+    const h = handwrittenRound(freshBatches());
+    if (round >= 2) {
+      frameworkMs.push(f);
+      handwrittenMs.push(h);
+    }
+  }
+  await state.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  const perRound = ROUND_BATCHES * BATCH;
+  if (frameworkOut !== ROUNDS * perRound || handwrittenOut !== ROUNDS * perRound) {
+    throw new Error(`stream-table join output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
+  }
+  const fNs = (median(frameworkMs) * 1e6) / perRound;
+  const hNs = (median(handwrittenMs) * 1e6) / perRound;
+  process.stdout.write(
+    `stream-table join: ${CUSTOMERS} table keys, batches of ${BATCH}; median of ${ROUNDS - 2} rounds of ` +
+      `${perRound} records: framework ${fNs.toFixed(0)} ns/record, handwritten ${hNs.toFixed(0)} ns/record, ` +
+      `ratio ${(fNs / hNs).toFixed(2)}\n`,
+  );
+  return {
+    frameworkNs: Number(fNs.toFixed(1)),
+    handwrittenNs: Number(hNs.toFixed(1)),
+    ratio: Number((fNs / hNs).toFixed(3)),
+  };
 }

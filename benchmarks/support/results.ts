@@ -32,3 +32,15 @@ export function avgNs(
   if (avg === undefined) throw new Error(`benchmark ${alias} did not run`);
   return avg;
 }
+
+/** The median of timed rounds. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** CPU time of this process (ms): unlike wall-clock time, not stretched while other processes hold the two cores. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
