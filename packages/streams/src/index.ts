@@ -33,6 +33,7 @@ export {
   type Serializer,
   type StoreSerde,
 } from './serdes/serde.js';
+export type { BranchedKStream } from './topology/dsl/branched-kstream.js';
 export type { Change } from './topology/dsl/change.js';
 export type { ForeignKeyJoined } from './topology/dsl/foreign-key-join/foreign-key-join.js';
 export { GlobalKTable } from './topology/dsl/global-ktable.js';
