@@ -112,7 +112,13 @@ describe('the orders example against the broker', () => {
         new Set([await registeredId(`${topics.perMinute}-value`, ORDER_SCHEMAS.regionMinute)]),
       );
       expect(await registeredId(`${topics.enriched}-value`, ORDER_SCHEMAS.enrichedOrder)).toBeDefined();
-      // The stores' changelogs carry Avro too.
+      // The repartition topics and the stores' changelogs carry Avro too.
+      for (const [name, schema] of [
+        ['orders-by-customer', ORDER_SCHEMAS.order],
+        ['orders-by-region', ORDER_SCHEMAS.enrichedOrder],
+      ] as const) {
+        expect(await registeredId(`${applicationId}-${name}-repartition-value`, schema)).toBeDefined();
+      }
       expect(
         await registeredId(
           `${applicationId}-${ORDER_STORES.totals}-changelog-value`,
