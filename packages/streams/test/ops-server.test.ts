@@ -30,8 +30,8 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
-/** Counts per key in store `counts` (cached); a value `boom` throws. */
-function countTopology(): Topology {
+/** Counts per key in store `counts` (cached, within `cacheMaxBytes`); a value `boom` throws. */
+function countTopology(cacheMaxBytes?: number): Topology {
   const builder = new StreamsBuilder();
   builder
     .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
@@ -40,7 +40,7 @@ function countTopology(): Topology {
       return v;
     })
     .groupByKey({ keySerde: Serdes.string() })
-    .count({ name: 'counts' })
+    .count({ name: 'counts', ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }) })
     .toStream()
     .mapValues((n) => String(n))
     .to('counted', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
@@ -63,9 +63,10 @@ async function cluster(partitions = 2) {
 async function app(
   factory: ReturnType<typeof memoryClientFactory>,
   config: Partial<StreamsConfig> = {},
+  topology: Topology = countTopology(),
 ): Promise<StreamsApp> {
   const a = new StreamsApp(
-    countTopology(),
+    topology,
     {
       applicationId: 'ops',
       brokers: ['memory:9092'],
@@ -179,6 +180,9 @@ describe('metrics', () => {
     expect(sum(text, 'eddy_cache_misses_total')).toBe(5);
     expect(sum(text, 'eddy_cache_hits_total')).toBe(35);
     expect(sample(text, 'eddy_cache_hit_ratio', '{store="counts"}')).toBeCloseTo(35 / 40);
+    // The default cache holds 5 keys without evicting any.
+    expect(sum(text, 'eddy_cache_evictions_total')).toBe(0);
+    expect(text).toMatch(/^eddy_cache_evictions_total\{task="0_0",store="counts"\} 0$/m);
     expect(sample(text, 'eddy_restoring_tasks')).toBe(0);
     expect(text).toMatch(/# TYPE eddy_records_processed_total counter/);
     expect(text).toMatch(/# TYPE eddy_task_process_latency_seconds histogram/);
@@ -273,6 +277,140 @@ describe('metrics', () => {
       { timeout: 5_000, interval: 20 },
     );
   });
+
+  it('counts the entries a small cache evicts for space', async () => {
+    const { factory, send } = await cluster(1);
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } }, countTopology(4 * 1024));
+    await a.start();
+    // More keys than the cache holds: once flushed, the oldest clean entries make room for new ones.
+    await send(Array.from({ length: 200 }, (_, i): [string, string] => [`key-${i}`, 'v']));
+    await vi.waitFor(
+      async () => {
+        const text = await registry.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(200);
+        expect(sample(text, 'eddy_cache_evictions_total', '{task="0_0",store="counts"}')).toBeGreaterThan(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+  });
+
+  it('counts dead-lettered and late records by reason', async () => {
+    const { kafka, factory } = await cluster(1);
+    kafka.createTopic({ topic: 'dead-letters', partitions: 1 });
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .mapValues((v) => {
+        if (v === 'boom') throw new Error('boom');
+        return v;
+      })
+      .groupByKey({ keySerde: Serdes.string() })
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(1_000))
+      .count({ name: 'per-second' });
+    const registry = new Registry();
+    const a = await app(
+      factory,
+      { metrics: { registry }, processingErrors: { deadLetterTopic: 'dead-letters' } },
+      builder.build(),
+    );
+    await a.start();
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    const t0 = 1_700_000_000_000;
+    // Stream time moves to t0 + 5 s: the windows before it are closed for the two records that follow.
+    await producer.send(
+      (
+        [
+          ['a', 'x', t0 + 5_000],
+          ['a', 'boom', t0 + 5_001],
+          ['a', 'x', t0 + 1],
+          ['b', 'x', t0 + 2],
+        ] as const
+      ).map(([k, v, t]) => ({ topic: 'words', key: Buffer.from(k), value: Buffer.from(v), timestamp: t })),
+    );
+    await vi.waitFor(
+      async () => {
+        const text = await registry.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(4);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="dead-lettered"}')).toBe(1);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="late"}')).toBe(2);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="error"}')).toBeUndefined();
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(kafka.partition('dead-letters', 0).highWatermark).toBe(1n);
+  });
+
+  it('reports standby replicas with their changelog lag, and the records a moved task still restores per store', async () => {
+    const { kafka, factory, send } = await cluster();
+    const first = new Registry();
+    const a = await app(factory, { metrics: { registry: first }, numStandbyReplicas: 1 });
+    await a.start();
+    await send(Array.from({ length: 30 }, (_, i): [string, string] => [`k${i}`, 'v']));
+    // All processed and committed: the caches have written the counts to the changelog.
+    await vi.waitFor(
+      async () => {
+        const text = await first.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(30);
+        expect(sample(text, 'eddy_consumer_lag_total_records')).toBe(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const changelog = 'ops-counts-changelog';
+    const end = (p: number) => Number(kafka.partition(changelog, p).highWatermark);
+    // The second instance's reads of the changelog (its restores and its replicas) wait until released.
+    let release!: () => void;
+    kafka.faults.delayNext('read', new Promise<void>((r) => (release = r)), {
+      target: changelog,
+      times: 100,
+    });
+    const second = new Registry();
+    const b = await app(factory, { metrics: { registry: second }, numStandbyReplicas: 1 });
+    cleanups.push(async () => release());
+    await b.start();
+
+    const replicaOf = (text: string) => [
+      ...text.matchAll(/^eddy_replica_lag_records\{task="0_(\d)",kind="(\w+)"\} (\S+)$/gm),
+    ];
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        // The moved active task restores (it counts as active once it processes).
+        expect(sample(text, 'eddy_restoring_tasks')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(0);
+        const [replica] = replicaOf(text);
+        expect(replica?.[2]).toBe('standby');
+        const standby = Number(replica![1]);
+        // The standby has read nothing: it is as far behind as its whole changelog.
+        expect(Number(replica![3])).toBe(end(standby));
+        expect(end(standby)).toBeGreaterThan(0);
+        // The active task moved here restores its store from the whole changelog of its partition.
+        expect(sample(text, 'eddy_restore_remaining_records', '{store="counts"}')).toBe(end(1 - standby));
+        expect(sample(text, 'eddy_restore_lag_records')).toBe(end(1 - standby));
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    release();
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(1);
+        // Caught up: what is left is the marker that closed the changelog's last transaction (an offset, no record).
+        const [replica] = replicaOf(text);
+        expect(replica?.[2]).toBe('standby');
+        expect(Number(replica![3])).toBe(1);
+        expect(sample(text, 'eddy_restore_remaining_records', '{store="counts"}')).toBeUndefined();
+        expect(sample(text, 'eddy_restore_lag_records')).toBe(0);
+        expect(sample(text, 'eddy_restored_records_total')).toBeGreaterThan(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }, 30_000);
 
   it('a second app on the same registry fails with INVALID_CONFIG naming metrics.registry', async () => {
     const { factory } = await cluster();
