@@ -278,6 +278,34 @@ describe('metrics', () => {
     );
   });
 
+  it('measures end-to-end latency per output record from its own timestamp, when a cached table emits it', async () => {
+    const { factory } = await cluster(1);
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } });
+    await a.start();
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    const now = Date.now();
+    // One batch: a fresh record, then one two minutes old. The counts leave the table's cache at the commit, each
+    // with the timestamp of its input.
+    await producer.send([
+      { topic: 'words', key: Buffer.from('fresh'), value: Buffer.from('v'), timestamp: now },
+      { topic: 'words', key: Buffer.from('old'), value: Buffer.from('v'), timestamp: now - 120_000 },
+    ]);
+    const e2e = 'eddy_task_e2e_latency_seconds';
+    await vi.waitFor(
+      async () => expect(sample(await registry.metrics(), `${e2e}_count`, '{task="0_0"}')).toBe(2),
+      { timeout: 5_000, interval: 20 },
+    );
+    const text = await registry.metrics();
+    expect(sample(text, `${e2e}_bucket`, '{le="60",task="0_0"}')).toBe(1);
+    expect(sample(text, `${e2e}_bucket`, '{le="300",task="0_0"}')).toBe(2);
+    expect(sample(text, `${e2e}_bucket`, '{le="+Inf",task="0_0"}')).toBe(2);
+    expect(sample(text, `${e2e}_sum`, '{task="0_0"}')).toBeGreaterThanOrEqual(120);
+    expect(text).toMatch(new RegExp(`^# TYPE ${e2e} histogram$`, 'm'));
+  });
+
   it('counts the entries a small cache evicts for space', async () => {
     const { factory, send } = await cluster(1);
     const registry = new Registry();

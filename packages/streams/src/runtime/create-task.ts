@@ -4,7 +4,7 @@ import { StreamsError } from '../errors.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import type { RecordCollector } from './record-collector.js';
-import { StreamTask } from './stream-task.js';
+import { StreamTask, type TaskOptions } from './stream-task.js';
 import type { TaskId } from './task-id.js';
 import type { TaskState } from './task-state.js';
 
@@ -26,6 +26,8 @@ export interface CreateTaskOptions {
   globalStores?: ReadonlyMap<string, unknown>;
   /** Marks the task's input in flight for crash-loop protection (`CrashGuard.forTask`). */
   inFlight?: TaskInFlight;
+  /** See `TaskOptions.outputLatency`. */
+  outputLatency?: TaskOptions['outputLatency'];
 }
 
 export function createTask(options: CreateTaskOptions): StreamTask {
@@ -59,6 +61,7 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     ...(options.onDropped === undefined ? {} : { onDropped: options.onDropped }),
     ...(options.globalStores === undefined ? {} : { globalStores: options.globalStores }),
     ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
+    ...(options.outputLatency === undefined ? {} : { outputLatency: options.outputLatency }),
     ...(config.crashLoop?.deadLetterTopic === undefined
       ? {}
       : { poisonDeadLetterTopic: config.crashLoop.deadLetterTopic }),

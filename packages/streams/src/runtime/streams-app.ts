@@ -591,6 +591,7 @@ export class StreamsApp {
         onCaughtUp: () => parts.rebalance?.probeIfWarm(),
       });
     }
+    const metrics = this.appMetrics;
     const tasks = new TaskManager({
       config,
       graph,
@@ -604,6 +605,7 @@ export class StreamsApp {
       },
       ...(global === undefined ? {} : { globalStores: global.stores }),
       ...(crashGuard === undefined ? {} : { inFlight: (id: TaskId) => crashGuard.forTask(id) }),
+      ...(metrics === undefined ? {} : { outputLatency: (id: TaskId) => metrics.outputLatency(id) }),
     });
     parts.tasks = tasks;
     // The process id lives on the state volume, so it follows the pod's state across restarts.

@@ -10,7 +10,7 @@ import type {
 } from '../kafka/port.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
-import { createTask } from './create-task.js';
+import { type CreateTaskOptions, createTask } from './create-task.js';
 import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
 import type { StreamTask } from './stream-task.js';
@@ -46,6 +46,8 @@ export interface TaskManagerDeps {
   globalStores?: ReadonlyMap<string, unknown>;
   /** Crash-loop protection: marks each task's input in flight on the state volume. */
   inFlight?: (id: TaskId) => TaskInFlight;
+  /** Where each task observes the end-to-end latency of its output (metrics). */
+  outputLatency?: (id: TaskId) => NonNullable<CreateTaskOptions['outputLatency']>;
 }
 
 /**
@@ -216,6 +218,7 @@ export class TaskManager {
       ...(this.deps.onDropped === undefined ? {} : { onDropped: this.deps.onDropped }),
       ...(this.deps.globalStores === undefined ? {} : { globalStores: this.deps.globalStores }),
       ...(this.deps.inFlight === undefined ? {} : { inFlight: this.deps.inFlight(id) }),
+      ...(this.deps.outputLatency === undefined ? {} : { outputLatency: this.deps.outputLatency(id) }),
     });
     const state = taskState?.state;
     const active = { task, state, collector, producer };
