@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  type DropReason,
   Serdes,
   StreamsApp,
   StreamsBuilder,
   type StreamsConfig,
   TimeWindows,
-  type Topology,
+  Topology,
 } from '../src/index.js';
 import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
 
@@ -369,6 +370,46 @@ describe('metrics', () => {
       { timeout: 5_000, interval: 20 },
     );
     expect(kafka.partition('dead-letters', 0).highWatermark).toBe(1n);
+  });
+
+  it("counts a processor's drops by a reason of the fixed set, any other reason as other", async () => {
+    const { factory, send } = await cluster(1);
+    // A processor that drops every record, with a reason of its own made from the record (unbounded if counted as is).
+    const topology = new Topology()
+      .addSource('words', { topics: ['words'], keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .addProcessor(
+        'drop',
+        () => {
+          let drop: (reason: DropReason) => void;
+          return {
+            init: (ctx) => {
+              drop = (reason) => ctx.recordDropped(reason);
+            },
+            process: (r: { key: string; value: string }) =>
+              drop(r.value === 'late' ? 'late' : (`user-${r.key}` as DropReason)),
+          };
+        },
+        'words',
+      );
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } }, topology);
+    await a.start();
+    await send([
+      ['a', 'x'],
+      ['b', 'x'],
+      ['c', 'late'],
+      ['d', 'x'],
+    ]);
+    await vi.waitFor(
+      async () => expect(sample(await registry.metrics(), 'eddy_records_processed_total')).toBe(4),
+      { timeout: 5_000, interval: 20 },
+    );
+    const text = await registry.metrics();
+    expect(text.match(/^eddy_records_dropped_total\{.*$/gm)).toEqual([
+      'eddy_records_dropped_total{reason="other"} 3',
+      'eddy_records_dropped_total{reason="late"} 1',
+    ]);
+    expect(a.metrics.droppedRecords).toEqual({ other: 3, late: 1 });
   });
 
   it('reports standby replicas with their changelog lag, and the records a moved task still restores per store', async () => {

@@ -380,7 +380,7 @@ export class AppMetrics implements ThreadObserver {
     add(
       new Counter({
         name: 'eddy_records_dropped_total',
-        help: "Records dropped, by reason: late, error (skipped by log-and-continue), dead-lettered, or a processor's own.",
+        help: 'Records dropped, by reason (a fixed set: late, expired, error, dead-lettered, ..., other).',
         labelNames: ['reason'],
         registers,
         collect() {

@@ -1,6 +1,7 @@
 // Builds a StreamTask wired to its stores: the one way the task manager, the test driver and the benchmarks make tasks.
 import type { ResolvedConfig } from '../config.js';
 import { StreamsError } from '../errors.js';
+import type { DropReason } from '../topology/processor.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import type { RecordCollector } from './record-collector.js';
@@ -21,7 +22,7 @@ export interface CreateTaskOptions {
   /** Per source topic, input already committed elsewhere (exactly-once, read after fencing): skipped too. */
   committedUpTo?: ReadonlyMap<string, number>;
   /** Told of each record a processor dropped on purpose. */
-  onDropped?: (reason: string) => void;
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name (`GlobalState.stores`). */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Marks the task's input in flight for crash-loop protection (`CrashGuard.forTask`). */

@@ -6,7 +6,13 @@ import { describePosition, errorMessage, type RecordPosition, StreamsError } fro
 import type { ConsumedRecord, RecordHeaders } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import { FEEDS_REPARTITION_TOPIC } from '../topology/context-facts.js';
-import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
+import {
+  type DropReason,
+  dropReason,
+  type Processor,
+  type ProcessorContext,
+  type StreamRecord,
+} from '../topology/processor.js';
 import type { NodeSpec, SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.js';
@@ -77,8 +83,8 @@ export interface TaskOptions {
   logger: Logger;
   /** Wall-clock time source (the test driver replaces it). */
   clock?: () => number;
-  /** Told of each record a processor dropped on purpose (`ProcessorContext.recordDropped`). */
-  onDropped?: (reason: string) => void;
+  /** Told of each record a processor dropped on purpose (`ProcessorContext.recordDropped`), or an error mode skipped. */
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name: every processor may read them. */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Trace each record (see tracing.ts); off when undefined. */
@@ -646,8 +652,8 @@ export class StreamTask {
       requestCommit() {
         task.commitRequested = true;
       },
-      recordDropped(reason: string) {
-        task.options.onDropped?.(reason);
+      recordDropped(reason: DropReason) {
+        task.options.onDropped?.(dropReason(reason));
       },
     };
   }

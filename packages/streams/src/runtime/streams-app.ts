@@ -92,8 +92,9 @@ export interface StreamsMetrics {
   /** Rebalances this instance asked for because its warm-up replicas caught up or the probing interval passed. */
   probingRebalances: number;
   /**
-   * Records dropped, by reason: on purpose by processors (e.g. `late`: after their window closed), or skipped by an
-   * error mode (`error`: logged and skipped; `dead-lettered`: written to the dead-letter topic).
+   * Records dropped, by reason (one of `DROP_REASONS`): on purpose by processors (e.g. `late`: after their window
+   * closed; `other`: a reason outside the set), or skipped by an error mode (`error`: logged and skipped;
+   * `dead-lettered`: written to the dead-letter topic).
    */
   droppedRecords: Readonly<Record<string, number>>;
 }

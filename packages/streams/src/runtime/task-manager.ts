@@ -8,6 +8,7 @@ import type {
   KafkaClientFactory,
   TransactionalProducerPort,
 } from '../kafka/port.js';
+import type { DropReason } from '../topology/processor.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import { type CreateTaskOptions, createTask } from './create-task.js';
@@ -41,7 +42,7 @@ export interface TaskManagerDeps {
   /** Told where a task's stores stand (their checkpoints) as the task closes; its state stays on disk. */
   onStateClosing?: (id: TaskId, positions: ChangelogPartition[]) => void;
   /** Told of each record a processor dropped on purpose. */
-  onDropped?: (reason: string) => void;
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name, which every task's processors may read. */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Crash-loop protection: marks each task's input in flight on the state volume. */
