@@ -643,9 +643,70 @@ describe('the operations HTTP server', () => {
       ]),
     );
     expect(all.body.entries).toHaveLength(2);
-    expect(await get(port, '/stores/per-minute/range?from=a&to=b')).toMatchObject({
+  });
+
+  it('answers key-range queries of a window store within a time range, and 400 for a bad time range', async () => {
+    const { kafka, factory } = await cluster(1);
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .groupByKey({ keySerde: Serdes.string() })
+      .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 60_000))
+      .count({ name: 'per-minute' });
+    const port = await queryableApp(builder.build(), 'ops-win-range', factory);
+    const t0 = 1_700_000_040_000; // a minute boundary
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    await producer.send(
+      (
+        [
+          ['a', t0 + 1],
+          ['b', t0 + 2],
+          ['ba', t0 + 3],
+          ['ba', t0 + 4],
+          ['c', t0 + 5],
+          ['c', t0 + 60_001],
+          ['d', t0 + 6],
+        ] as const
+      ).map(([k, t]) => ({ topic: 'words', key: Buffer.from(k), value: Buffer.from('x'), timestamp: t })),
+    );
+    await kafka.settle();
+    const range = async (query: string) => {
+      const answer = await get(port, `/stores/per-minute/range?${query}`);
+      expect(answer.status).toBe(200);
+      return (answer.body.entries as { key: string; windowStart: number; value: number }[]).sort(
+        (x, y) => x.key.localeCompare(y.key) || x.windowStart - y.windowStart,
+      );
+    };
+    await vi.waitFor(async () => expect(await range('from=d')).toHaveLength(1), {
+      timeout: 3_000,
+      interval: 20,
+    });
+    // Keys from b to c inclusive (in the order of their bytes: ba lies between), windows starting in the first minute.
+    expect(await range(`from=b&to=c&timeFrom=${t0}&timeTo=${t0 + 59_999}`)).toEqual([
+      { key: 'b', windowStart: t0, value: 1 },
+      { key: 'ba', windowStart: t0, value: 2 },
+      { key: 'c', windowStart: t0, value: 1 },
+    ]);
+    // Either bound may be left out, and the time range too.
+    expect(await range('from=c')).toEqual([
+      { key: 'c', windowStart: t0, value: 1 },
+      { key: 'c', windowStart: t0 + 60_000, value: 1 },
+      { key: 'd', windowStart: t0, value: 1 },
+    ]);
+    expect((await range('to=b')).map((e) => e.key)).toEqual(['a', 'b']);
+    expect(await range(`from=c&to=c&timeFrom=${t0 + 60_000}`)).toEqual([
+      { key: 'c', windowStart: t0 + 60_000, value: 1 },
+    ]);
+    expect(await range('from=c&to=b')).toEqual([]);
+    expect(await get(port, `/stores/per-minute/range?from=a&timeFrom=${t0 + 1}&timeTo=${t0}`)).toMatchObject({
       status: 400,
-      body: { error: { code: 'UNSUPPORTED_QUERY' } },
+      body: { error: { code: 'BAD_TIME', message: expect.stringContaining('timeFrom') } },
+    });
+    expect(await get(port, '/stores/per-minute/range?from=a&timeTo=soon')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_TIME', message: expect.stringContaining('timeTo') } },
     });
   });
 
