@@ -481,6 +481,62 @@ describe('metrics', () => {
     );
   }, 30_000);
 
+  it('reports a warm-up replica with its changelog lag while it catches up', async () => {
+    const { kafka, factory, send } = await cluster();
+    // No lag is acceptable: a task stays where its state is while another instance warms a replica of it up.
+    const config = { acceptableRecoveryLag: 0 };
+    const first = new Registry();
+    const a = await app(factory, { metrics: { registry: first }, ...config });
+    await a.start();
+    await send(Array.from({ length: 30 }, (_, i): [string, string] => [`k${i}`, 'v']));
+    await vi.waitFor(
+      async () => {
+        const text = await first.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(30);
+        expect(sample(text, 'eddy_consumer_lag_total_records')).toBe(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const changelog = 'ops-counts-changelog';
+    const end = (p: number) => Number(kafka.partition(changelog, p).highWatermark);
+    let release!: () => void;
+    kafka.faults.delayNext('read', new Promise<void>((r) => (release = r)), {
+      target: changelog,
+      times: 100,
+    });
+    const second = new Registry();
+    const b = await app(factory, { metrics: { registry: second }, ...config });
+    cleanups.push(async () => release());
+    await b.start();
+    const replicaOf = (text: string) => [
+      ...text.matchAll(/^eddy_replica_lag_records\{task="0_(\d)",kind="(\w+)"\} (\S+)$/gm),
+    ];
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(1);
+        const [replica] = replicaOf(text);
+        expect(replica?.[2]).toBe('warmup');
+        expect(Number(replica![3])).toBe(end(Number(replica![1])));
+        expect(end(Number(replica![1]))).toBeGreaterThan(1);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(sample(await first.metrics(), 'eddy_tasks', '{kind="active"}')).toBe(2);
+    release();
+    await vi.waitFor(
+      async () => {
+        const [replica] = replicaOf(await second.metrics());
+        expect(replica?.[2]).toBe('warmup');
+        // Caught up but for the marker that closed the changelog's last transaction (an offset, no record).
+        expect(Number(replica![3])).toBe(1);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }, 30_000);
+
   it('a second app on the same registry fails with INVALID_CONFIG naming metrics.registry', async () => {
     const { factory } = await cluster();
     const registry = new Registry();
