@@ -469,10 +469,8 @@ describe('metrics', () => {
         const text = await second.metrics();
         expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(1);
         expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(1);
-        // Caught up: what is left is the marker that closed the changelog's last transaction (an offset, no record).
-        const [replica] = replicaOf(text);
-        expect(replica?.[2]).toBe('standby');
-        expect(Number(replica![3])).toBe(1);
+        // Caught up: the marker that closed the changelog's last transaction (an offset, no record) is no lag.
+        expect(replicaOf(text).map((r) => [r[2], r[3]])).toEqual([['standby', '0']]);
         expect(sample(text, 'eddy_restore_remaining_records', '{store="counts"}')).toBeUndefined();
         expect(sample(text, 'eddy_restore_lag_records')).toBe(0);
         expect(sample(text, 'eddy_restored_records_total')).toBeGreaterThan(0);
@@ -481,7 +479,7 @@ describe('metrics', () => {
     );
   }, 30_000);
 
-  it('reports a warm-up replica with its changelog lag while it catches up', async () => {
+  it('reports a warm-up replica with its changelog lag while it catches up, and moves the task once it has', async () => {
     const { kafka, factory, send } = await cluster();
     // No lag is acceptable: a task stays where its state is while another instance warms a replica of it up.
     const config = { acceptableRecoveryLag: 0 };
@@ -526,15 +524,18 @@ describe('metrics', () => {
     );
     expect(sample(await first.metrics(), 'eddy_tasks', '{kind="active"}')).toBe(2);
     release();
+    // Caught up (the marker that closed the changelog's last transaction is no lag): the warm-up asks for a probing
+    // rebalance, which moves the task here as active.
     await vi.waitFor(
       async () => {
-        const [replica] = replicaOf(await second.metrics());
-        expect(replica?.[2]).toBe('warmup');
-        // Caught up but for the marker that closed the changelog's last transaction (an offset, no record).
-        expect(Number(replica![3])).toBe(1);
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(0);
+        expect(replicaOf(text)).toEqual([]);
       },
-      { timeout: 10_000, interval: 20 },
+      { timeout: 15_000, interval: 20 },
     );
+    expect(sample(await first.metrics(), 'eddy_tasks', '{kind="active"}')).toBe(1);
   }, 30_000);
 
   it('a second app on the same registry fails with INVALID_CONFIG naming metrics.registry', async () => {
