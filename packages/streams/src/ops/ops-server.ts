@@ -9,6 +9,7 @@ import type { ResolvedHttpOptions } from './ops-options.js';
 import { FORWARDED_HEADER, ForwardFailed, forwardQuery } from './query-forwarder.js';
 import {
   type JsonEntry,
+  type KeyScan,
   kindOf,
   lookupKey,
   MAX_SCAN_ENTRIES,
@@ -192,6 +193,39 @@ export class OpsServer {
     }
   }
 
+  /** A key's bytes as the store's key serializer writes them (the order of key ranges); 400 when it cannot. */
+  private keyBytes(store: string, key: unknown, what: string): Uint8Array {
+    const serializer = this.view.keySerializer(store);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = serializer === undefined ? Buffer.from(String(key)) : serializer.serialize(key);
+    } catch (err) {
+      throw new HttpError(
+        400,
+        'BAD_KEY',
+        `the ${what} cannot be serialized for store ${store}: ${errorMessage(err)}`,
+      );
+    }
+    if (bytes === null) throw new HttpError(400, 'BAD_KEY', `the ${what} serializes to null`);
+    return bytes;
+  }
+
+  /**
+   * For a window store's key range: whether a key lies between the bounds (inclusive, either may be absent), in the
+   * order of its serialized bytes, as a key-value store's range.
+   */
+  private keyRangeFilter(store: string, from: unknown, to: unknown): (key: unknown) => boolean {
+    const low = from === undefined ? undefined : this.keyBytes(store, from, 'from key');
+    const high = to === undefined ? undefined : this.keyBytes(store, to, 'to key');
+    return (key) => {
+      const bytes = this.keyBytes(store, key, 'key');
+      return (
+        (low === undefined || Buffer.compare(bytes, low) >= 0) &&
+        (high === undefined || Buffer.compare(bytes, high) <= 0)
+      );
+    };
+  }
+
   private requireRunning(): void {
     const state = this.view.state();
     if (state !== 'RUNNING') throw new HttpError(503, 'NOT_RUNNING', `the app is ${state}`);
@@ -207,18 +241,7 @@ export class OpsServer {
     this.requireRunning();
     const key = this.parseKey(store, keyText);
     const time = timeRange(url);
-    const serializer = this.view.keySerializer(store);
-    let bytes: Uint8Array | null;
-    try {
-      bytes = serializer === undefined ? Buffer.from(String(key)) : serializer.serialize(key);
-    } catch (err) {
-      throw new HttpError(
-        400,
-        'BAD_KEY',
-        `the key cannot be serialized for store ${store}: ${errorMessage(err)}`,
-      );
-    }
-    if (bytes === null) throw new HttpError(400, 'BAD_KEY', 'the key serializes to null');
+    const bytes = this.keyBytes(store, key, 'key');
     const route = this.view.route(store, bytes);
     if (route === undefined) throw new HttpError(503, 'NO_ASSIGNMENT', 'the app has no assignment yet');
     const active = route.active;
@@ -318,7 +341,7 @@ export class OpsServer {
     this.requireRunning();
     const from = url.searchParams.get('from');
     const to = url.searchParams.get('to');
-    const scan = {
+    const scan: KeyScan = {
       all,
       time: timeRange(url),
       ...(all || from === null ? {} : { from: this.parseKey(store, from, 'from key') }),
@@ -331,12 +354,8 @@ export class OpsServer {
       const local = this.view.localStore(task, store, false);
       if (local === undefined) continue;
       const kind = queryable(store, local);
-      if (kind === 'window' && !all) {
-        throw new HttpError(
-          400,
-          'UNSUPPORTED_QUERY',
-          `store ${store} is a window store: use /all?timeFrom=&timeTo=`,
-        );
+      if (kind === 'window' && !all && scan.inRange === undefined) {
+        scan.inRange = this.keyRangeFilter(store, scan.from, scan.to);
       }
       entries.push(...(await scanStore(local, kind, scan, MAX_SCAN_ENTRIES - entries.length)));
       if (entries.length >= MAX_SCAN_ENTRIES) truncated = true;
@@ -422,7 +441,11 @@ function timeRange(url: URL): TimeRange {
     }
     return n;
   };
-  return { from: read('timeFrom', 0), to: read('timeTo', Number.MAX_SAFE_INTEGER) };
+  const range = { from: read('timeFrom', 0), to: read('timeTo', Number.MAX_SAFE_INTEGER) };
+  if (range.from > range.to) {
+    throw new HttpError(400, 'BAD_TIME', `timeFrom ${range.from} is after timeTo ${range.to}`);
+  }
+  return range;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, stale = false): void {
