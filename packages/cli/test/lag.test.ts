@@ -37,4 +37,20 @@ describe('lagOf', () => {
     expect(lag.partitions.map((p) => p.lag)).toEqual([0n, 0n]);
     expect(lag.total).toBe(0n);
   });
+
+  it('counts a gap without data records (only transaction markers) as no lag', () => {
+    const lag = lagOf(
+      [
+        { topic: 'a', partition: 0, offset: 7n },
+        { topic: 'a', partition: 1, offset: 4n },
+      ],
+      [bounds('a', 0, 0n, 8n), bounds('a', 1, 0n, 9n)],
+      new Set(['a:1']),
+    );
+    expect(lag.partitions.map((p) => [p.end, p.lag])).toEqual([
+      [8n, 0n],
+      [9n, 5n],
+    ]);
+    expect(lag.total).toBe(5n);
+  });
 });
