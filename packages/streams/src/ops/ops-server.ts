@@ -145,13 +145,23 @@ export class OpsServer {
     const state = this.view.state();
     const restoringTasks = this.view.pendingTasks();
     let consumerLag = 0;
-    // A partition whose lag is not known yet adds nothing: readiness waits on restores, not on the first fetch.
-    for (const lag of this.view.consumerLags().values()) consumerLag += lag ?? 0;
+    let unknownLags = 0;
+    for (const lag of this.view.consumerLags().values()) {
+      if (lag === undefined) unknownLags++;
+      else consumerLag += lag;
+    }
     const reasons: string[] = [];
     if (state !== 'RUNNING') reasons.push(`the app is ${state}`);
     if (restoringTasks > 0) reasons.push(`${restoringTasks} task(s) opening or restoring their state`);
+    const bounded = Number.isFinite(this.options.readyMaxLag);
     if (consumerLag > this.options.readyMaxLag) {
       reasons.push(`consumer lag ${consumerLag} is above http.readyMaxLag ${this.options.readyMaxLag}`);
+    }
+    // With a bound, a partition not fetched yet may be far behind: its lag cannot be shown to be within it.
+    if (bounded && unknownLags > 0) {
+      reasons.push(
+        `the consumer lag of ${unknownLags} partition(s) is not known yet (no fetch), so http.readyMaxLag cannot be checked`,
+      );
     }
     json(res, reasons.length === 0 ? 200 : 503, {
       ready: reasons.length === 0,
