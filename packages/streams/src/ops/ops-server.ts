@@ -6,7 +6,7 @@ import { errorMessage, StreamsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppView, KeyRoute } from './app-view.js';
 import type { ResolvedHttpOptions } from './ops-options.js';
-import { FORWARDED_HEADER, ForwardFailed, forwardQuery } from './query-forwarder.js';
+import { FORWARDED_HEADER, ForwardFailed, forwardQuery, REDIRECTED_PARAM } from './query-forwarder.js';
 import {
   type JsonEntry,
   kindOf,
@@ -108,7 +108,8 @@ export class OpsServer {
     if (url.pathname === '/readyz') return this.readyz(res);
     if (parts[0] === 'stores' && parts.length >= 3) {
       const store = this.storeName(parts[1]!);
-      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      // Sent here by another instance (forwarded, or redirected by it): answered here or not at all.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined || url.searchParams.has(REDIRECTED_PARAM);
       if (parts[2] === 'keys' && parts.length === 4) {
         return this.keyQuery(res, store, this.decodeKey(parts[3]!), url, forwarded);
       }
@@ -241,13 +242,18 @@ export class OpsServer {
       const why =
         active === undefined
           ? `no instance runs task ${route.taskId} right now`
-          : `task ${route.taskId} is not ready here (restoring or moving)`;
+          : active === this.view.endpoint
+            ? `task ${route.taskId} is not ready here (restoring or moving)`
+            : `task ${route.taskId} was sent here by an instance that names this one its owner, while this one's ` +
+              `assignment names ${active} (their views differ during a rebalance): try again`;
       return this.standbyOr(res, store, key, time, route, new HttpError(503, 'NOT_AVAILABLE', why));
     }
     const path = `${url.pathname}${url.search}`;
     if (this.options.queryRouting === 'redirect') {
-      res.writeHead(307, { location: `http://${active}${path}`, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ redirect: `http://${active}${path}`, task: route.taskId }));
+      const location = new URL(path, `http://${active}`);
+      location.searchParams.set(REDIRECTED_PARAM, '1');
+      res.writeHead(307, { location: location.href, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ redirect: location.href, task: route.taskId }));
       return;
     }
     try {
