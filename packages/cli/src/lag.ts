@@ -42,6 +42,23 @@ export function dataProbe(flags: ConnectionFlags, groupId: string): DataProbe {
 }
 
 /**
+ * `probe` for repeated checks: reads only the gaps whose start (the committed offset) stood still since the previous
+ * check, and takes every other gap as data, since the group is still moving through it.
+ */
+export function settledProbe(probe: DataProbe): DataProbe {
+  let previous = new Map<string, bigint>();
+  return async (ranges) => {
+    const key = (r: { topic: string; partition: number }) => `${r.topic}:${r.partition}`;
+    const before = previous;
+    previous = new Map(ranges.map((r) => [key(r), r.startOffset]));
+    const settled = ranges.filter((r) => before.get(key(r)) === r.startOffset);
+    const withData = await probe(settled);
+    for (const r of ranges) if (before.get(key(r)) !== r.startOffset) withData.add(key(r));
+    return withData;
+  };
+}
+
+/**
  * Lag of each partition in `bounds`: records from the committed offset (or the log start, when nothing was
  * committed or the committed records were deleted) to the end. With `withData`, the `topic:partition` keys of the
  * lagging partitions whose gap holds a data record: every other gap is only transaction markers (or aborted
