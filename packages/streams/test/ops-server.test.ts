@@ -955,8 +955,59 @@ describe('queries across instances', { timeout: 30_000 }, () => {
     const answer = await get(ports[0]!, `/stores/counts/keys/${remote}?x=1`);
     expect(answer.status).toBe(307);
     expect(answer.headers.get('location')).toBe(
-      `http://127.0.0.1:${ports[1]}/stores/counts/keys/${remote}?x=1`,
+      `http://127.0.0.1:${ports[1]}/stores/counts/keys/${remote}?x=1&eddy-redirected=1`,
     );
+    // Followed, the owner answers (once it has processed the key).
+    await vi.waitFor(
+      async () => {
+        const followed = await fetch(answer.headers.get('location')!);
+        expect({ status: followed.status, body: await followed.json() }).toMatchObject({
+          status: 200,
+          body: { key: remote, value: 1 },
+        });
+      },
+      { timeout: 20_000, interval: 50 },
+    );
+  });
+
+  it('in redirect mode, never redirects a query twice: instances whose views disagree answer 503, not a loop', async () => {
+    // Each instance announces the other's port, so each one's view sends a key of the other's tasks back to itself:
+    // without a hop mark, every answer would be another redirect.
+    const c = await cluster(4);
+    const ports = [await freePort(), await freePort()];
+    const apps: StreamsApp[] = [];
+    for (const [i, port] of ports.entries()) {
+      apps.push(
+        await app(c.factory, {
+          applicationServer: `127.0.0.1:${ports[1 - i]}`,
+          http: { port, host: '127.0.0.1', queryRouting: 'redirect' },
+        }),
+      );
+    }
+    await apps[0]!.start();
+    await apps[1]!.start();
+    await c.kafka.settle();
+    const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+    await c.send(keys.map((k): [string, string] => [k, 'v']));
+    // A key of the second instance's tasks, which it announces at the first instance's port.
+    const key = keyOwnedBy(apps, keys, 0, `127.0.0.1:${ports[0]}`);
+    await vi.waitFor(
+      async () => {
+        const first = await get(ports[0]!, `/stores/counts/keys/${key}`);
+        expect(first.status).toBe(307);
+        const location = first.headers.get('location')!;
+        expect(location).toBe(`http://127.0.0.1:${ports[0]}/stores/counts/keys/${key}?eddy-redirected=1`);
+        const second = await fetch(location, { redirect: 'manual' });
+        expect(second.status).toBe(503);
+        expect(await second.json()).toMatchObject({
+          error: { code: 'NOT_AVAILABLE', message: expect.stringContaining('views differ') },
+        });
+      },
+      { timeout: 20_000, interval: 50 },
+    );
+    // A client that follows redirects gets that answer after one hop.
+    const followed = await fetch(`http://127.0.0.1:${ports[0]}/stores/counts/keys/${key}`);
+    expect(followed.status).toBe(503);
   });
 
   it('answers 504 when the owner does not answer within forwardTimeoutMs, and 503 when nothing listens there', async () => {

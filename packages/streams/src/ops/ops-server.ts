@@ -6,7 +6,7 @@ import { errorMessage, StreamsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppView, KeyRoute } from './app-view.js';
 import type { ResolvedHttpOptions } from './ops-options.js';
-import { FORWARDED_HEADER, ForwardFailed, forwardQuery } from './query-forwarder.js';
+import { FORWARDED_HEADER, ForwardFailed, forwardQuery, REDIRECTED_PARAM } from './query-forwarder.js';
 import {
   type JsonEntry,
   type KeyScan,
@@ -109,7 +109,8 @@ export class OpsServer {
     if (url.pathname === '/readyz') return this.readyz(res);
     if (parts[0] === 'stores' && parts.length >= 3) {
       const store = this.storeName(parts[1]!);
-      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      // Sent here by another instance (forwarded, or redirected by it): answered here or not at all.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined || url.searchParams.has(REDIRECTED_PARAM);
       if (parts[2] === 'keys' && parts.length === 4) {
         return this.keyQuery(res, store, this.decodeKey(parts[3]!), url, forwarded);
       }
@@ -146,13 +147,23 @@ export class OpsServer {
     const state = this.view.state();
     const restoringTasks = this.view.pendingTasks();
     let consumerLag = 0;
-    // A partition whose lag is not known yet adds nothing: readiness waits on restores, not on the first fetch.
-    for (const lag of this.view.consumerLags().values()) consumerLag += lag ?? 0;
+    let unknownLags = 0;
+    for (const lag of this.view.consumerLags().values()) {
+      if (lag === undefined) unknownLags++;
+      else consumerLag += lag;
+    }
     const reasons: string[] = [];
     if (state !== 'RUNNING') reasons.push(`the app is ${state}`);
     if (restoringTasks > 0) reasons.push(`${restoringTasks} task(s) opening or restoring their state`);
+    const bounded = Number.isFinite(this.options.readyMaxLag);
     if (consumerLag > this.options.readyMaxLag) {
       reasons.push(`consumer lag ${consumerLag} is above http.readyMaxLag ${this.options.readyMaxLag}`);
+    }
+    // With a bound, a partition not fetched yet may be far behind: its lag cannot be shown to be within it.
+    if (bounded && unknownLags > 0) {
+      reasons.push(
+        `the consumer lag of ${unknownLags} partition(s) is not known yet (no fetch), so http.readyMaxLag cannot be checked`,
+      );
     }
     json(res, reasons.length === 0 ? 200 : 503, {
       ready: reasons.length === 0,
@@ -254,13 +265,18 @@ export class OpsServer {
       const why =
         active === undefined
           ? `no instance runs task ${route.taskId} right now`
-          : `task ${route.taskId} is not ready here (restoring or moving)`;
+          : active === this.view.endpoint
+            ? `task ${route.taskId} is not ready here (restoring or moving)`
+            : `task ${route.taskId} was sent here by an instance that names this one its owner, while this one's ` +
+              `assignment names ${active} (their views differ during a rebalance): try again`;
       return this.standbyOr(res, store, key, time, route, new HttpError(503, 'NOT_AVAILABLE', why));
     }
     const path = `${url.pathname}${url.search}`;
     if (this.options.queryRouting === 'redirect') {
-      res.writeHead(307, { location: `http://${active}${path}`, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ redirect: `http://${active}${path}`, task: route.taskId }));
+      const location = new URL(path, `http://${active}`);
+      location.searchParams.set(REDIRECTED_PARAM, '1');
+      res.writeHead(307, { location: location.href, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ redirect: location.href, task: route.taskId }));
       return;
     }
     try {
