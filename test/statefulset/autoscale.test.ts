@@ -218,6 +218,14 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
     await waitFor(() => scaler.error ?? (maxReplicas() > 1 && set.replicas === 1), {
       timeoutMs: 120_000,
       what: 'the autoscaler to scale up and back down to one pod',
+    }).catch((err: Error) => {
+      const last = readings
+        .slice(-8)
+        .map((r) => `${((r.at - burstAt) / 1000).toFixed(0)}s:${r.driving ?? '?'}/${r.other ?? '?'}`);
+      throw new Error(
+        `${err.message}; replicas ${set.replicas}, max ${maxReplicas()}; last readings (this signal/the other) ` +
+          `${last.join(' ')}; unreadable: ${JSON.stringify(Object.fromEntries(signal.unreadable))}`,
+      );
     });
     await scaler.close();
     expect(scaler.error).toBeUndefined();
