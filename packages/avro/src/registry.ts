@@ -96,7 +96,7 @@ export class RegistryClient {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `registering a schema under ${subject} failed${status === undefined ? '' : ` (HTTP ${status})`}: ${messageOf(err)}`,
-        { cause: err },
+        { cause: err, ...(status === undefined ? {} : { status }) },
       );
     }
   }
@@ -120,6 +120,7 @@ export class RegistryClient {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `the registry answered ${res.status} for schema id ${id}: ${res.body}`,
+        { status: res.status },
       );
     }
     return this.remember(id, (JSON.parse(res.body) as { schema: string }).schema);
@@ -161,6 +162,7 @@ export class RegistryClient {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `the registry answered ${res.status} to ${method} ${path}: ${text}`,
+        { status: res.status },
       );
     }
     return JSON.parse(text);

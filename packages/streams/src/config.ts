@@ -163,7 +163,9 @@ export interface StreamsConfig {
   /**
    * Retry in-process when Kafka is unreachable or too slow (at start, or a running app's client gave up): release the
    * clients, wait `initialMs`, doubling up to `maxMs` (half of it fixed, half random), and connect and join again,
-   * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. `true` for
+   * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. A serde that
+   * could not prepare at start for a transient reason (its schema registry unreachable: SERDE_PREPARE_FAILED) is
+   * retried the same way; serdes are prepared once, so a reconnect needs no registry. `true` for
    * `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. Default off: the first such failure stops the app.
    */
   retryBackoff?: boolean | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
