@@ -6,6 +6,7 @@ import { AvroError, formatGateDecisions, RegistryClient, schemaGateDryRun } from
 import { changelogTopic } from '@eddy/state';
 import { StreamsApp, type StreamsError } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../../packages/avro/test/support.js';
 import { avroCountTopology, type Version } from '../support/avro-count.js';
 import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
@@ -127,7 +128,7 @@ describe('the schema gate', () => {
 
   it('fails the start with REGISTRY_UNAVAILABLE when the registry does not answer', async () => {
     const s = await setUp();
-    const registry = new RegistryClient({ url: 'http://127.0.0.1:9/apis/ccompat/v7', timeoutMs: 1000 });
+    const registry = new RegistryClient({ url: `http://127.0.0.1:${await closedPort()}/apis/ccompat/v7` });
     const err = await startError(app(s, 1, registry));
     expect(err.cause).toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
     expect(await groupMembers(s.applicationId)).toBe(0);
