@@ -1,6 +1,6 @@
-// runtime.count.metrics.*: the word count of `runtime.count.*` with Prometheus metrics on (as the stream thread feeds
-// them: a timed observation per batch and per commit, a scrape per round), against the same count with metrics off
-// and against the hand-written loop, in interleaved rounds.
+// runtime.count.metrics.*: the word count of `runtime.count.*` with Prometheus metrics on (as the runtime feeds them:
+// a timed observation per batch and per commit, an end-to-end latency per output record, a scrape per round), against
+// the same count with metrics off and against the hand-written loop, in interleaved rounds.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +53,6 @@ async function framework(metrics: boolean, cleanups: (() => Promise<void> | void
     rmSync(stateDir, { recursive: true, force: true });
   });
   const collector = new RecordCollector(DRAIN_ONLY);
-  const task = createTask({ id, graph, config, collector, state: taskState });
   const registry = new Registry();
   const observer = metrics
     ? new AppMetrics(
@@ -79,6 +78,14 @@ async function framework(metrics: boolean, cleanups: (() => Promise<void> | void
         new RestoreProgress(undefined),
       )
     : undefined;
+  const task = createTask({
+    id,
+    graph,
+    config,
+    collector,
+    state: taskState,
+    ...(observer === undefined ? {} : { outputLatency: observer.outputLatency(id) }),
+  });
   const changelogKey = `${changelogTopic(applicationId, 'counts')}:0`;
   let changelogOffset = -1n;
   return async (batches) => {
@@ -87,7 +94,7 @@ async function framework(metrics: boolean, cleanups: (() => Promise<void> | void
       task.addRecords('words', records);
       const at = observer === undefined ? 0 : performance.now();
       const processed = task.process();
-      observer?.batchProcessed(id, processed, (performance.now() - at) / 1000, task.lastRecordTimestamp);
+      observer?.batchProcessed(id, processed, (performance.now() - at) / 1000);
       do_not_optimize(collector.drain());
     }
     const at = performance.now();

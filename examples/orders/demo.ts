@@ -1,22 +1,27 @@
-// The demo (`./scripts/demo`): produces customers and orders, runs the orders app as a process and prints its results
-// as they arrive, stops it with SIGTERM, produces more orders, restarts it on the same state directory and shows
-// that it resumed without replaying (changelog records restored, records processed, time to first processing), then
-// queries a customer's total over HTTP. Every wait is on something observable and says what it saw when it lasts.
+// The demo (`./scripts/demo`): starts the local schema registry unless SCHEMA_REGISTRY_URL names one, produces Avro
+// customers and orders, runs the orders app as a process and prints its decoded results as they arrive, stops it with
+// SIGTERM, produces more orders, restarts it on the same state directory and shows that it resumed without replaying
+// (changelog records restored, records processed, time to first processing), then queries a customer's total over
+// HTTP. Every wait is on something observable and says what it saw when it lasts. ORDERS_FORMAT=json runs it with
+// JSON values and no registry.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { schemaIdOf } from '@eddy/avro';
 import { Kafka, logLevel } from 'kafkajs';
+import { registryAnswers, registryUrl, startRegistry, stopRegistry } from '../../test/registry/registry.mjs';
 import { type AppProcess, freePort, httpGet, metricValue, startOrdersApp } from './demo-process.js';
 import type { CustomerTotal, RegionMinute } from './model.js';
 import { produceSample } from './produce.js';
 import { expectedPerMinute, expectedTotals, sampleCustomers, sampleOrders } from './sample-data.js';
-import { orderSerdes as serdes } from './serdes.js';
+import { type OrderSerdes, orderSerdesFromEnv, prepareForClient } from './serdes.js';
 import { createOrderTopics, orderTopics } from './topics.js';
 import { ORDER_STORES, regionMinuteKey } from './topology.js';
 
 const WAIT_MS = Number(process.env.DEMO_WAIT_MS ?? 90_000);
+const format = process.env.ORDERS_FORMAT || 'avro';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const run = randomBytes(3).toString('hex');
 const prefix = `demo-${run}-`;
@@ -36,6 +41,9 @@ let app: AppProcess | undefined;
 let appExit: number | string | undefined;
 let appState = 'not started';
 let lastWarning = '';
+/** The schema registry the demo uses (Avro only), and whether the demo started it (then it stops it at the end). */
+let registry: { readonly url: string; started: boolean } | undefined;
+let closeSerdes: () => void = () => undefined;
 const clientErrors = new Set<string>();
 
 /**
@@ -77,6 +85,8 @@ function startApp(port: number): AppProcess {
     port,
     {
       KAFKA_BROKERS: brokers.join(','),
+      ORDERS_FORMAT: format,
+      ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry.url }),
       APPLICATION_ID: applicationId,
       STATE_DIR: stateDir,
       COMMIT_INTERVAL_MS: '500',
@@ -187,7 +197,14 @@ async function changelogRecords(): Promise<number> {
   }
 }
 
-async function cleanUp(): Promise<void> {
+let cleaning: Promise<void> | undefined;
+/** Cleans up once, whether the demo ends or is interrupted. */
+const cleanUp = (): Promise<void> => {
+  cleaning ??= cleanUpNow();
+  return cleaning;
+};
+
+async function cleanUpNow(): Promise<void> {
   if (app !== undefined && appExit === undefined) app.child.kill('SIGKILL');
   const admin = kafka.admin();
   try {
@@ -202,6 +219,79 @@ async function cleanUp(): Promise<void> {
     await admin.disconnect().catch(() => undefined);
   }
   rmSync(stateDir, { recursive: true, force: true });
+  closeSerdes();
+  if (registry?.started) {
+    await stopRegistry();
+    info(`stopped the schema registry the demo started`);
+  } else if (registry !== undefined) {
+    await deleteSubjects(registry.url);
+  }
+}
+
+/** Deletes the subjects of the demo's topics from a registry the demo did not start (it keeps the others). */
+async function deleteSubjects(url: string): Promise<void> {
+  try {
+    const subjects = (await (await fetch(`${url}/subjects`)).json()) as string[];
+    const ours = subjects.filter((s) => s.startsWith(prefix) || s.startsWith(`${applicationId}-`));
+    for (const subject of ours) {
+      // A soft delete first: a registry deletes a subject permanently only once it is soft-deleted.
+      for (const query of ['', '?permanent=true']) {
+        const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}${query}`, {
+          method: 'DELETE',
+        });
+        if (!res.ok && res.status !== 404) throw new Error(`DELETE ${subject}${query}: ${res.status}`);
+      }
+    }
+  } catch (err) {
+    info(`could not delete the demo's subjects from the registry: ${String(err)}`);
+  }
+}
+
+/**
+ * The registry at SCHEMA_REGISTRY_URL once it answers, else the local one (test/registry/registry.mjs), started
+ * unless it already answers; says where it is and how long its start took. Sets `registry` before it waits, so that
+ * the clean-up stops a registry the demo started even when the start fails.
+ */
+async function useRegistry(): Promise<void> {
+  const given = process.env.SCHEMA_REGISTRY_URL;
+  const url = given || registryUrl();
+  const answers = async () => (await registryAnswers(url)) || undefined;
+  const notYet = () => `GET ${url}/subjects does not answer yet`;
+  if (given) {
+    info(`using the schema registry at ${url} (SCHEMA_REGISTRY_URL)`);
+    registry = { url, started: false };
+    await waitUntil('the registry to answer', answers, notYet);
+    return;
+  }
+  if (await registryAnswers(url)) {
+    info(`using the local schema registry at ${url}, already running (the demo leaves it running)`);
+    registry = { url, started: false };
+    return;
+  }
+  info(
+    `starting the local schema registry (Apicurio, in memory) at ${url}; SCHEMA_REGISTRY_URL names another`,
+  );
+  const since = Date.now();
+  registry = { url, started: true };
+  let failed: unknown;
+  startRegistry({ timeoutMs: WAIT_MS }).then(
+    // Another start of the same checkout's registry may have been under way: then that one owns it.
+    (r) => {
+      if (registry !== undefined) registry.started = r.started;
+    },
+    (err) => {
+      failed = err;
+    },
+  );
+  await waitUntil(
+    'the registry to answer (a JVM starting)',
+    async () => {
+      if (failed !== undefined) throw failed;
+      return answers();
+    },
+    () => `${notYet()}; its log: .data/registry-${new URL(url).port}/registry.out`,
+  );
+  info(`the registry answered ${seconds(Date.now() - since)} after the start; the demo stops it at the end`);
 }
 
 // The results as they arrive: the last value per key of the two aggregate output topics.
@@ -245,32 +335,76 @@ async function resultsFor(orders: typeof firstOrders): Promise<void> {
   );
 }
 
+/** The schema id of each output topic's values as the reader saw them on the wire (Avro only). */
+const schemaIds = new Map<string, number>();
+let interrupted = false;
+
+// Interrupted (Ctrl-C): the same clean-up, so that a registry the demo started does not outlive it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\nthe demo was interrupted (${signal}); cleaning up`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
 try {
   console.log(`Eddy demo: the orders example against ${brokers.join(',')} (run ${run})`);
 
-  step('1/8 creating the input and output topics (3 partitions each)');
+  if (format === 'json') {
+    step('1/9 values are JSON (ORDERS_FORMAT=json): no schema registry');
+  } else if (format === 'avro') {
+    step('1/9 the schema registry: the values are Avro, their schemas registered there');
+    await useRegistry();
+  }
+  // An unknown ORDERS_FORMAT stops the demo here (INVALID_CONFIG), before anything is created.
+  const chosen = orderSerdesFromEnv({
+    ...process.env,
+    ...(registry === undefined ? {} : { SCHEMA_REGISTRY_URL: registry.url }),
+  });
+  const formats: OrderSerdes = chosen.serdes;
+  closeSerdes = chosen.close;
+
+  step('2/9 creating the input and output topics (3 partitions each)');
   await createOrderTopics(kafka, topics);
   info(`${Object.values(topics).join(', ')}`);
 
   step(
-    `2/8 producing ${customers.length} customers and ${firstOrders.length} orders (one a second from ${minute(firstMinute)} UTC)`,
+    `3/9 producing ${customers.length} customers and ${firstOrders.length} orders (one a second from ${minute(firstMinute)} UTC)${format === 'avro' ? ' as Avro' : ''}`,
   );
-  await produceSample(kafka, topics, { customers, customersAt: firstMinute - 1, orders: firstOrders });
+  await produceSample(kafka, topics, formats, {
+    customers,
+    customersAt: firstMinute - 1,
+    orders: firstOrders,
+  });
+  if (format === 'avro') {
+    info(
+      `registered the schemas of ${topics.customers}-value and ${topics.orders}-value (examples/orders/schemas/*.avsc)`,
+    );
+  }
 
+  const totalSerde = formats.customerTotal();
+  const minuteSerde = formats.regionMinute();
+  const client = `${applicationId}-reader`;
+  await prepareForClient(totalSerde, { client, topic: topics.totals, writes: false });
+  await prepareForClient(minuteSerde, { client, topic: topics.perMinute, writes: false });
   await reader.connect();
   await reader.subscribe({ topics: [topics.totals, topics.perMinute], fromBeginning: true });
   await reader.run({
     eachMessage: async ({ topic, message }) => {
       const key = message.key?.toString() ?? '';
+      if (format === 'avro' && message.value !== null && !schemaIds.has(topic)) {
+        schemaIds.set(topic, schemaIdOf(message.value));
+      }
       if (topic === topics.totals) {
-        const total = serdes.customerTotal.deserialize(message.value);
+        const total = totalSerde.deserialize(message.value);
         if (total === null) return;
         totals.set(key, total);
         info(
           `total   ${key} ${names.get(key)?.padEnd(10)} ${String(total.orders).padStart(3)} orders ${money(total.totalCents).padStart(9)}`,
         );
       } else {
-        const count: RegionMinute | null = serdes.regionMinute.deserialize(message.value);
+        const count: RegionMinute | null = minuteSerde.deserialize(message.value);
         if (count === null) return;
         perMinute.set(key, count.orders);
         info(
@@ -281,7 +415,7 @@ try {
   });
 
   const port = await freePort();
-  step(`3/8 starting the orders app (state directory ${stateDir}, HTTP on port ${port})`);
+  step(`4/9 starting the orders app (state directory ${stateDir}, HTTP on port ${port})`);
   let startedAt = Date.now();
   app = startApp(port);
   const firstStart = await timeToFirstProcessing(startedAt);
@@ -290,7 +424,7 @@ try {
   const processedFirst = (await metric('eddy_records_processed_total')) ?? 0;
   const expectedFirst = customers.length + 3 * firstOrders.length;
 
-  step('4/8 the results of the first run');
+  step('5/9 the results of the first run');
   for (const [id, t] of [...totals].sort()) {
     info(
       `${id} ${names.get(id)?.padEnd(10)} ${String(t.orders).padStart(3)} orders ${money(t.totalCents).padStart(9)}`,
@@ -302,19 +436,24 @@ try {
       .map(([k, n]) => `${k.replace(/:00\.000Z$/, '')}=${n}`)
       .join('  ')}`,
   );
+  for (const [topic, id] of schemaIds) {
+    info(
+      `${topic}: Avro values in the Confluent wire format, schema id ${id} (${registry?.url}/schemas/ids/${id})`,
+    );
+  }
   info(
     `the app processed ${processedFirst} records: the customers, and each order from its topic and from the two repartition topics${processedFirst > expectedFirst ? ` (${expectedFirst}, and ${processedFirst - expectedFirst} processed a second time, as at-least-once allows; the results above are exact all the same)` : ''}`,
   );
 
-  step('5/8 stopping the app with SIGTERM: it finishes its batch, commits, checkpoints its stores and exits');
+  step('6/9 stopping the app with SIGTERM: it finishes its batch, commits, checkpoints its stores and exits');
   await stopApp();
   const changelog = await changelogRecords();
   info(`its changelog topics now hold ${changelog} records: what a restore from scratch would read`);
 
-  step(`6/8 producing ${laterOrders.length} more orders while the app is down`);
-  await produceSample(kafka, topics, { orders: laterOrders });
+  step(`7/9 producing ${laterOrders.length} more orders while the app is down`);
+  await produceSample(kafka, topics, formats, { orders: laterOrders });
 
-  step('7/8 restarting the app on the same state directory');
+  step('8/9 restarting the app on the same state directory');
   startedAt = Date.now();
   app = startApp(port);
   const secondStart = await timeToFirstProcessing(startedAt);
@@ -340,7 +479,7 @@ try {
   if (restored !== 0)
     throw new DemoFailure(`the restart restored ${restored} changelog records, expected none`);
 
-  step('8/8 querying the app over HTTP');
+  step('9/9 querying the app over HTTP');
   const [topId, top] = [...expectedTotals([...firstOrders, ...laterOrders])].sort(
     (a, b) => b[1].totalCents - a[1].totalCents,
   )[0] as [string, CustomerTotal];
@@ -361,9 +500,12 @@ try {
   await stopApp();
   step(`done in ${seconds(Date.now() - began)}`);
 } catch (err) {
-  console.error(`\nthe demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  if (app !== undefined) console.error(`the app's last lines:\n  ${app.recentLines(15).join('\n  ')}`);
-  process.exitCode = 1;
+  // Interrupted: the wait that failed because the clean-up killed the app is no failure of the demo.
+  if (!interrupted) {
+    console.error(`\nthe demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (app !== undefined) console.error(`the app's last lines:\n  ${app.recentLines(15).join('\n  ')}`);
+    process.exitCode = 1;
+  }
 } finally {
   await reader.disconnect().catch(() => undefined);
   await cleanUp();

@@ -4,7 +4,7 @@
 // the store's cache), so the output shows counts as they grow; the last value of a window key is its final count.
 import { type KTable, StreamsBuilder, TimeWindows, type Topology } from '@eddy/streams';
 import type { CustomerTotal, EnrichedOrder } from './model.js';
-import { orderSerdes as serdes } from './serdes.js';
+import type { OrderSerdes } from './serdes.js';
 import type { OrderTopics } from './topics.js';
 
 /** The stores, queryable over HTTP at /stores/<name>/keys/<key>. */
@@ -25,28 +25,29 @@ export const WINDOW_GRACE_MS = 10 * 60_000;
 export const regionMinuteKey = (region: string, windowStart: number): string =>
   `${region}@${new Date(windowStart).toISOString()}`;
 
-export function ordersTopology(topics: OrderTopics): Topology {
+/** The topology over `topics`, with `serdes` (Avro or JSON, see serdes.ts) for every topic and store. */
+export function ordersTopology(topics: OrderTopics, serdes: OrderSerdes): Topology {
   const builder = new StreamsBuilder();
   const customers = builder.table(
     topics.customers,
-    { keySerde: serdes.key, valueSerde: serdes.customer },
+    { keySerde: serdes.key, valueSerde: serdes.customer() },
     { name: ORDER_STORES.customers },
   );
   const byCustomer = builder
-    .stream(topics.orders, { keySerde: serdes.key, valueSerde: serdes.order })
+    .stream(topics.orders, { keySerde: serdes.key, valueSerde: serdes.order() })
     .selectKey((_orderId, order) => order?.customerId ?? null, { name: 'by-customer' });
 
   const totals: KTable<string, CustomerTotal> = byCustomer
-    .groupByKey({ name: 'orders-by-customer', keySerde: serdes.key, valueSerde: serdes.order })
+    .groupByKey({ name: 'orders-by-customer', keySerde: serdes.key, valueSerde: serdes.order() })
     .aggregate<CustomerTotal>(
       () => ({ orders: 0, totalCents: 0 }),
       (_customerId, order, total) => ({
         orders: total.orders + 1,
         totalCents: total.totalCents + order.amountCents,
       }),
-      { name: ORDER_STORES.totals, valueSerde: serdes.customerTotal },
+      { name: ORDER_STORES.totals, valueSerde: serdes.customerTotal() },
     );
-  totals.toStream().to(topics.totals, { keySerde: serdes.key, valueSerde: serdes.customerTotal });
+  totals.toStream().to(topics.totals, { keySerde: serdes.key, valueSerde: serdes.customerTotal() });
 
   const enriched = byCustomer.leftJoin(
     customers,
@@ -56,13 +57,13 @@ export function ordersTopology(topics: OrderTopics): Topology {
       region: customer?.region ?? 'unknown',
     }),
   );
-  enriched.to(topics.enriched, { keySerde: serdes.key, valueSerde: serdes.enrichedOrder });
+  enriched.to(topics.enriched, { keySerde: serdes.key, valueSerde: serdes.enrichedOrder() });
 
   enriched
     .groupBy((_customerId, order) => order.region, {
       name: 'orders-by-region',
       keySerde: serdes.key,
-      valueSerde: serdes.enrichedOrder,
+      valueSerde: serdes.enrichedOrder(),
     })
     .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW_SIZE_MS, WINDOW_GRACE_MS))
     .count({ name: ORDER_STORES.perMinute })
@@ -72,6 +73,6 @@ export function ordersTopology(topics: OrderTopics): Topology {
       regionMinuteKey(window.key, window.window.start),
       { region: window.key, windowStart: window.window.start, orders: orders ?? 0 },
     ])
-    .to(topics.perMinute, { keySerde: serdes.key, valueSerde: serdes.regionMinute });
+    .to(topics.perMinute, { keySerde: serdes.key, valueSerde: serdes.regionMinute() });
   return builder.build();
 }

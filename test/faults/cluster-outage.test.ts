@@ -1,6 +1,7 @@
-// The whole cluster (a private single broker) goes down mid-stream and comes back: an app with `retryBackoff` stays up,
-// not ready meanwhile, resumes without a rebalance storm, and ends with exact results. An app started during the
-// outage waits for the broker with `retryBackoff`, or fails at `startTimeoutMs` with BROKER_UNREACHABLE without.
+// The whole cluster (a private single broker) goes down mid-stream and comes back: an app with the default
+// `retryBackoff` stays up, not ready meanwhile, resumes without a rebalance storm, and ends with exact results. An app
+// started during the outage waits for the broker by default, or fails at `startTimeoutMs` with BROKER_UNREACHABLE
+// with `retryBackoff: false`.
 // By default (CI) the outage lasts 15 s, under exactly-once; EDDY_LONG_FAULTS=1 makes it 70 s, under both guarantees.
 import { StreamsApp, type StreamsConfig, type StreamsState } from '@eddy/streams';
 import { Registry } from 'prom-client';
@@ -97,16 +98,14 @@ async function topics(): Promise<{ input: string; output: string; lateOutput: st
   return names;
 }
 
-const retryBackoff = { initialMs: 500, maxMs: 5_000, giveUpAfterMs: 600_000 };
-
 describe.each(GUARANTEES)('the cluster down mid-stream (%s)', (guarantee) => {
   it(
     `stays up and not ready through a ${OUTAGE_MS / 1000} s outage, resumes without a rebalance storm, exact results`,
     async () => {
       const { input, output, lateOutput } = await topics();
+      // The default retryBackoff: nothing set.
       const { app, applicationId, stateDir, logs, states } = countApp(input, output, {
         processingGuarantee: guarantee,
-        retryBackoff,
       });
       const out = await followOutput(output, { readCommitted: guarantee === 'exactly-once' });
       const steady = await steadyInput(input, { keys: 40, perSend: 20 });
@@ -124,12 +123,16 @@ describe.each(GUARANTEES)('the cluster down mid-stream (%s)', (guarantee) => {
         });
         const noticedMs = Date.now() - downAt;
 
-        // Started now, one app waits for the broker (retryBackoff), one gives up at startTimeoutMs.
-        const late = countApp(input, lateOutput, { processingGuarantee: guarantee, retryBackoff });
+        // Started now, one app waits for the broker (the default), one gives up at startTimeoutMs (opted out).
+        const late = countApp(input, lateOutput, { processingGuarantee: guarantee });
         const lateStarted = late.app.start();
         lateStarted.catch(() => undefined);
         const startTimeoutMs = 3_000;
-        const strict = countApp(input, lateOutput, { processingGuarantee: guarantee, startTimeoutMs });
+        const strict = countApp(input, lateOutput, {
+          processingGuarantee: guarantee,
+          startTimeoutMs,
+          retryBackoff: false,
+        });
         const strictAt = Date.now();
         const strictFailure = strict.app.start().then(
           () => undefined,

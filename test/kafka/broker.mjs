@@ -8,8 +8,9 @@
 //
 // `start --secure` (or KAFKA_SECURITY=1) starts a broker for security tests instead: certificates generated at start
 // (test/kafka/certs.mjs), listeners PLAINTEXT (the harness's, a super user), SSL with required client certificates
-// (mTLS), SASL_SSL with SCRAM users and unsecured OAUTHBEARER tokens, and the standard authorizer, which denies what
-// no ACL allows. What a client needs to connect is written to .data/kafka-<port>/secure.json; `start` prints its path.
+// (mTLS), SASL_SSL with SCRAM and PLAIN users and unsecured OAUTHBEARER tokens, and the standard authorizer, which
+// denies what no ACL allows. What a client needs to connect is written to .data/kafka-<port>/secure.json; `start`
+// prints its path.
 // The jars come from Maven Central through test/kafka/pom.xml (pinned version) into test/kafka/dist/libs.
 // Data and logs live in .data/kafka-<port>/ at the repository root. `start` is idempotent: a broker that
 // already answers on the port is reused. When KAFKA_BROKERS is set, nothing is started and that cluster is used.
@@ -34,7 +35,10 @@ const pidFile = join(dataDir, 'broker.pid');
 const logFile = join(dataDir, 'broker.out');
 const secureFile = join(dataDir, 'secure.json');
 
-/** The SCRAM user of the secure broker (created at format time, for both SCRAM mechanisms) and its password. */
+/**
+ * The SASL user of the secure broker and its password: for both SCRAM mechanisms (created at format time) and for
+ * PLAIN (in the listener's JAAS configuration).
+ */
 export const scramUser = { username: 'eddy-app', password: 'eddy-app-secret' };
 /** The client certificates' common name: the principal `User:eddy-app` over mTLS, as over SASL with `scramUser`. */
 const clientPrincipal = 'eddy-app';
@@ -74,6 +78,7 @@ function securityProperties(stores) {
   const ssl = secureListeners();
   const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
   const oauth = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;';
+  const plain = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${scramUser.username}="${scramUser.password}";`;
   return [
     `listeners=PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${brokerPort + 1},SSL://${ssl.ssl},SASL_SSL://${ssl.saslSsl}`,
     `advertised.listeners=PLAINTEXT://${host}:${brokerPort},SSL://${ssl.ssl},SASL_SSL://${ssl.saslSsl}`,
@@ -89,11 +94,12 @@ function securityProperties(stores) {
     'listener.name.sasl_ssl.ssl.client.auth=none',
     // A client certificate's principal is its common name, as a SCRAM user's is its name.
     'ssl.principal.mapping.rules=RULE:^CN=([^,]+)$/$1/,DEFAULT',
-    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER,PLAIN',
     `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
     `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}`,
     // OAUTHBEARER with Kafka's unsecured validator: tokens are unsigned JWTs whose `sub` claim is the principal.
     `listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=${oauth}`,
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=${plain}`,
     'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     // The controller and the harness connect over PLAINTEXT, whose principal is ANONYMOUS.
     'super.users=User:ANONYMOUS',

@@ -1,5 +1,5 @@
 // Eddy against a broker that authenticates and authorizes (its own, started here): an app counts exactly over
-// mTLS and over SASL_SSL (SCRAM); a refused identity or a right the ACLs deny stops the app within seconds with a
+// mTLS and over SASL_SSL (SCRAM, PLAIN, OAUTHBEARER); a refused identity or a right the ACLs deny stops the app within seconds with a
 // typed error, with nothing committed for its group.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,6 +190,14 @@ describe('a broker with TLS, mTLS, SCRAM and ACLs', () => {
     );
   });
 
+  it('an app counts exactly over SASL_SSL with PLAIN', async () => {
+    await countsExactly({
+      brokers: [security.listeners.saslSsl],
+      ssl: { ca: security.ca },
+      sasl: { mechanism: 'plain', ...security.scram },
+    });
+  });
+
   it('an app counts exactly over SASL_SSL with OAUTHBEARER, its token from the callback', async () => {
     let tokens = 0;
     const token = async () => {
@@ -222,10 +230,10 @@ describe('a broker with TLS, mTLS, SCRAM and ACLs', () => {
     expect(await committed(t)).toEqual([]);
   });
 
-  it('refuses a wrong SCRAM password', async () => {
+  it('refuses a wrong SCRAM or PLAIN password', async () => {
     const t = await topics();
     await grantApp(admin, security.principal, { ...t, inputs: [t.input], outputs: [t.output] });
-    for (const mechanism of ['scram-sha-256', 'scram-sha-512'] as const) {
+    for (const mechanism of ['scram-sha-256', 'scram-sha-512', 'plain'] as const) {
       const a = app(t, {
         brokers: [security.listeners.saslSsl],
         ssl: { ca: security.ca },

@@ -1,5 +1,5 @@
-// The security tests' own broker (test/kafka/broker.mjs start --secure on port 39300), its harness client over the
-// PLAINTEXT listener (a super user), and the ACLs an Eddy application's principal needs.
+// The security tests' own broker (test/kafka/broker.mjs start --secure on port 39300, or KAFKA_SECURE_PORT), its
+// harness client over the PLAINTEXT listener (a super user), and the ACLs an Eddy application's principal needs.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import {
 } from 'kafkajs';
 import { repoRoot } from '../support/processes.js';
 
-export const SECURE_PORT = 39300;
+export const SECURE_PORT = Number(process.env.KAFKA_SECURE_PORT ?? 39300);
 
 /** What `secure.json` of the secure broker holds. */
 export interface Security {
@@ -24,8 +24,9 @@ export interface Security {
   untrustedCa: string;
   client: { cert: string; key: string };
   untrustedClient: { cert: string; key: string };
+  /** The SASL user, for SCRAM and PLAIN. */
   scram: { username: string; password: string };
-  /** The principal of both the client certificate and the SCRAM user. */
+  /** The principal of both the client certificate and the SASL user. */
   principal: string;
 }
 

@@ -38,6 +38,7 @@ describe('bad input', () => {
         applicationId: uniqueName('app'),
         brokers: ['127.0.0.1:1'],
         startTimeoutMs: 3_000,
+        retryBackoff: false,
         clientLogLevel: 'nothing',
       }),
     );

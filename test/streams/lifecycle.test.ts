@@ -180,6 +180,7 @@ describe('app lifecycle against the broker', () => {
         applicationId,
         brokers: brokerList(),
         startTimeoutMs: 3_000,
+        retryBackoff: false,
         closeTimeoutMs: 2_000,
         stateDir: apps.stateDir(),
       },
@@ -221,6 +222,7 @@ describe('app lifecycle against the broker', () => {
       applicationId: uniqueName('app'),
       brokers: ['127.0.0.1:1'],
       startTimeoutMs: 1_000,
+      retryBackoff: false,
       connectionTimeoutMs: 200,
       stateDir: apps.stateDir(),
     });

@@ -59,10 +59,13 @@ export async function readAll(
   return records;
 }
 
-/** Calls `onRecord` for every record of `topic` from the beginning, until `stop()` is awaited. */
+/**
+ * Calls `onRecord` for every record of `topic` from the beginning, until `stop()` is awaited; `value` is the value
+ * as UTF-8 text, `bytes` as it is (e.g. Avro).
+ */
 export async function followTopic(
   topic: string,
-  onRecord: (record: { key: string | null; value: string | null }) => void,
+  onRecord: (record: { key: string | null; value: string | null; bytes: Buffer | null }) => void,
   { readCommitted = false } = {},
 ): Promise<{ stop(): Promise<void> }> {
   const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
@@ -70,7 +73,11 @@ export async function followTopic(
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      onRecord({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? null });
+      onRecord({
+        key: message.key?.toString() ?? null,
+        value: message.value?.toString() ?? null,
+        bytes: message.value,
+      });
     },
   });
   return { stop: () => consumer.disconnect() };

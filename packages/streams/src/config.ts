@@ -49,8 +49,9 @@ export interface StreamsConfig {
   /** Where a new group starts reading: 'earliest' (default) or 'latest'. */
   autoOffsetReset?: 'earliest' | 'latest';
   /**
-   * How long start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms): connecting retries
-   * at least this long, even when connections are refused at once. Default 30000.
+   * How long one attempt of start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms):
+   * connecting retries at least this long, even when connections are refused at once. With `retryBackoff` (the
+   * default) that failure is retried; with `retryBackoff: false` start() fails with it. Default 30000.
    */
   startTimeoutMs?: number;
   /** Default bound for close() (ms). Default 30000. */
@@ -165,8 +166,9 @@ export interface StreamsConfig {
    * clients, wait `initialMs`, doubling up to `maxMs` (half of it fixed, half random), and connect and join again,
    * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. A serde that
    * could not prepare at start for a transient reason (its schema registry unreachable: SERDE_PREPARE_FAILED) is
-   * retried the same way; serdes are prepared once, so a reconnect needs no registry. `true` for
-   * `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. Default off: the first such failure stops the app.
+   * retried the same way; serdes are prepared once, so a reconnect needs no registry. Default (and `true`):
+   * `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. `false`: the first such failure stops the app, and
+   * start() fails once `startTimeoutMs` has passed.
    */
   retryBackoff?: boolean | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
 }
@@ -362,13 +364,19 @@ export interface ResolvedRetryBackoff {
 }
 
 function checkRetryBackoff(value: unknown): ResolvedRetryBackoff | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+  if (value === false) return undefined;
+  if (
+    value !== true &&
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     throw invalid(
       `retryBackoff must be true, false or { initialMs, maxMs, giveUpAfterMs }, got ${JSON.stringify(value)}`,
     );
   }
-  const o = (value === true ? {} : value) as NonNullable<Exclude<StreamsConfig['retryBackoff'], boolean>>;
+  const o = (value === true || value === undefined ? {} : value) as NonNullable<
+    Exclude<StreamsConfig['retryBackoff'], boolean>
+  >;
   const initialMs = positive('retryBackoff.initialMs', o.initialMs, 500);
   const maxMs = positive('retryBackoff.maxMs', o.maxMs, Math.max(30_000, initialMs));
   if (maxMs < initialMs) throw invalid('retryBackoff.maxMs must be >= initialMs');
@@ -384,7 +392,7 @@ function checkCrashLoop(value: unknown, processingErrors: ErrorMode): ResolvedCr
   if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
     throw invalid(`crashLoop must be true, false or an object of options, got ${JSON.stringify(value)}`);
   }
-  const o = (value === true ? {} : value) as CrashLoopOptions;
+  const o = (value === true || value === undefined ? {} : value) as CrashLoopOptions;
   const action = o.action ?? 'fail';
   if (action !== 'fail' && action !== 'dead-letter') {
     throw invalid(`crashLoop.action must be 'fail' or 'dead-letter', got ${JSON.stringify(action)}`);

@@ -33,6 +33,7 @@ export {
   type Serializer,
   type StoreSerde,
 } from './serdes/serde.js';
+export type { BranchedKStream } from './topology/dsl/branched-kstream.js';
 export type { Change } from './topology/dsl/change.js';
 export type { ForeignKeyJoined } from './topology/dsl/foreign-key-join/foreign-key-join.js';
 export { GlobalKTable } from './topology/dsl/global-ktable.js';
@@ -66,13 +67,15 @@ export { TimeWindows } from './topology/dsl/time-windows.js';
 export type { ValueAndTimestamp } from './topology/dsl/value-and-timestamp.js';
 export type { Window, Windowed } from './topology/dsl/windowed.js';
 export { WindowedSerdes } from './topology/dsl/windowed-serdes.js';
-export type {
-  Processor,
-  ProcessorContext,
-  ProcessorSupplier,
-  StreamRecord,
-  TimestampExtractor,
-  TopicNameExtractor,
+export {
+  DROP_REASONS,
+  type DropReason,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorSupplier,
+  type StreamRecord,
+  type TimestampExtractor,
+  type TopicNameExtractor,
 } from './topology/processor.js';
 export {
   type GlobalSourceOptions,

@@ -1,6 +1,7 @@
 // Runtime internals shared with sibling packages (@eddy/test-utils, @eddy/cli) and the benchmarks. Not public API: no stability promise.
 export { type ResolvedConfig, resolveConfig } from './config.js';
 export { kafkaConfigOf } from './kafka/kafkajs/client-config.js';
+export { rangesWithData } from './kafka/kafkajs/data-probe.js';
 export { kafkajsClientFactory } from './kafka/kafkajs/index.js';
 export * from './kafka/memory/index.js';
 export type {

@@ -103,11 +103,24 @@ describe('StreamsApp options', () => {
     expect(dl?.deadLetterTopic).toBe('dlq');
   });
 
+  it('retries an unreachable Kafka by default, within bounds; false turns it off', () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    const defaults = { initialMs: 500, maxMs: 30_000, giveUpAfterMs: 600_000 };
+    expect(resolveConfig(base).retryBackoff).toEqual(defaults);
+    expect(resolveConfig({ ...base, retryBackoff: true }).retryBackoff).toEqual(defaults);
+    expect(resolveConfig({ ...base, retryBackoff: { maxMs: 5_000 } }).retryBackoff).toEqual({
+      ...defaults,
+      maxMs: 5_000,
+    });
+    expect(resolveConfig({ ...base, retryBackoff: false }).retryBackoff).toBeUndefined();
+  });
+
   it('starts in CREATED and refuses a second start', async () => {
     const app = new StreamsApp(topology(), {
       applicationId: 'app',
       brokers: ['127.0.0.1:1'],
       startTimeoutMs: 500,
+      retryBackoff: false,
       clientLogLevel: 'nothing',
     });
     expect(app.state).toBe('CREATED');

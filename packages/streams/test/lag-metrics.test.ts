@@ -92,10 +92,57 @@ describe('lag metrics on a direct source', () => {
     progress.onRestoreStart(a, 0n, 100n);
     progress.onRestoreStart(b, 10n, 30n);
     expect(sample(await registry.metrics(), 'eddy_restore_lag_records')).toBe(120);
+    let text = await registry.metrics();
+    expect(sample(text, 'eddy_restore_remaining_records', '{store="a"}')).toBe(100);
+    expect(sample(text, 'eddy_restore_remaining_records', '{store="b"}')).toBe(20);
     progress.onBatchRestored(a, 49n, 50);
-    expect(sample(await registry.metrics(), 'eddy_restore_lag_records')).toBe(70);
+    text = await registry.metrics();
+    expect(sample(text, 'eddy_restore_lag_records')).toBe(70);
+    expect(sample(text, 'eddy_restore_remaining_records', '{store="a"}')).toBe(50);
     progress.onRestoreEnd(a, 100);
     progress.onRestoreEnd(b, 20);
-    expect(sample(await registry.metrics(), 'eddy_restore_lag_records')).toBe(0);
+    text = await registry.metrics();
+    expect(sample(text, 'eddy_restore_lag_records')).toBe(0);
+    // A store whose restores all ended has no series left.
+    expect(text).not.toMatch(/^eddy_restore_remaining_records\{/m);
+  });
+
+  it("reports each active task's process rate over the scrapes of the last 30 s, from 0 again after a reopen", async () => {
+    const processed = new Map([
+      ['0_0', 0],
+      ['0_1', 0],
+    ]);
+    const tasks = {
+      ...source(new Map(), new Set()),
+      activeTasks: () => [...processed].map(([id, n]) => ({ id, processed: n, caches: [] })),
+    };
+    let now = 1_000_000;
+    const registry = new Registry();
+    const metrics = new AppMetrics(registry, tasks, new RestoreProgress(undefined), () => now);
+    cleanups.push(async () => metrics.close());
+    const rate = async (task: string) =>
+      sample(await registry.metrics(), 'eddy_task_process_rate', `{task="${task}"}`);
+
+    // The first scrape has no earlier sample to measure from.
+    expect(await rate('0_0')).toBe(0);
+    now += 10_000;
+    processed.set('0_0', 500);
+    processed.set('0_1', 20);
+    const text = await registry.metrics();
+    expect(sample(text, 'eddy_task_process_rate', '{task="0_0"}')).toBe(50);
+    expect(sample(text, 'eddy_task_process_rate', '{task="0_1"}')).toBe(2);
+    now += 10_000;
+    processed.set('0_0', 1_500);
+    expect(await rate('0_0')).toBe(75);
+    // Past the window, the oldest samples are left behind: 40 s after the first, it measures from the second.
+    now += 20_000;
+    processed.set('0_0', 1_700);
+    expect(await rate('0_0')).toBeCloseTo((1_700 - 500) / 30);
+    // The task closed and opened again: its count starts from 0, and so does its rate.
+    now += 5_000;
+    processed.set('0_0', 10);
+    expect(await rate('0_0')).toBe(0);
+    processed.delete('0_1');
+    expect(await rate('0_1')).toBeUndefined();
   });
 });

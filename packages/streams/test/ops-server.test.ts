@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  type DropReason,
   Serdes,
   StreamsApp,
   StreamsBuilder,
   type StreamsConfig,
   TimeWindows,
-  type Topology,
+  Topology,
 } from '../src/index.js';
 import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
 
@@ -30,8 +31,8 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
-/** Counts per key in store `counts` (cached); a value `boom` throws. */
-function countTopology(): Topology {
+/** Counts per key in store `counts` (cached, within `cacheMaxBytes`); a value `boom` throws. */
+function countTopology(cacheMaxBytes?: number): Topology {
   const builder = new StreamsBuilder();
   builder
     .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
@@ -40,7 +41,7 @@ function countTopology(): Topology {
       return v;
     })
     .groupByKey({ keySerde: Serdes.string() })
-    .count({ name: 'counts' })
+    .count({ name: 'counts', ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }) })
     .toStream()
     .mapValues((n) => String(n))
     .to('counted', { keySerde: Serdes.string(), valueSerde: Serdes.string() });
@@ -63,9 +64,10 @@ async function cluster(partitions = 2) {
 async function app(
   factory: ReturnType<typeof memoryClientFactory>,
   config: Partial<StreamsConfig> = {},
+  topology: Topology = countTopology(),
 ): Promise<StreamsApp> {
   const a = new StreamsApp(
-    countTopology(),
+    topology,
     {
       applicationId: 'ops',
       brokers: ['memory:9092'],
@@ -179,6 +181,9 @@ describe('metrics', () => {
     expect(sum(text, 'eddy_cache_misses_total')).toBe(5);
     expect(sum(text, 'eddy_cache_hits_total')).toBe(35);
     expect(sample(text, 'eddy_cache_hit_ratio', '{store="counts"}')).toBeCloseTo(35 / 40);
+    // The default cache holds 5 keys without evicting any.
+    expect(sum(text, 'eddy_cache_evictions_total')).toBe(0);
+    expect(text).toMatch(/^eddy_cache_evictions_total\{task="0_0",store="counts"\} 0$/m);
     expect(sample(text, 'eddy_restoring_tasks')).toBe(0);
     expect(text).toMatch(/# TYPE eddy_records_processed_total counter/);
     expect(text).toMatch(/# TYPE eddy_task_process_latency_seconds histogram/);
@@ -274,6 +279,265 @@ describe('metrics', () => {
     );
   });
 
+  it('measures end-to-end latency per output record from its own timestamp, when a cached table emits it', async () => {
+    const { factory } = await cluster(1);
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } });
+    await a.start();
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    const now = Date.now();
+    // One batch: a fresh record, then one two minutes old. The counts leave the table's cache at the commit, each
+    // with the timestamp of its input.
+    await producer.send([
+      { topic: 'words', key: Buffer.from('fresh'), value: Buffer.from('v'), timestamp: now },
+      { topic: 'words', key: Buffer.from('old'), value: Buffer.from('v'), timestamp: now - 120_000 },
+    ]);
+    const e2e = 'eddy_task_e2e_latency_seconds';
+    await vi.waitFor(
+      async () => expect(sample(await registry.metrics(), `${e2e}_count`, '{task="0_0"}')).toBe(2),
+      { timeout: 5_000, interval: 20 },
+    );
+    const text = await registry.metrics();
+    expect(sample(text, `${e2e}_bucket`, '{le="60",task="0_0"}')).toBe(1);
+    expect(sample(text, `${e2e}_bucket`, '{le="300",task="0_0"}')).toBe(2);
+    expect(sample(text, `${e2e}_bucket`, '{le="+Inf",task="0_0"}')).toBe(2);
+    expect(sample(text, `${e2e}_sum`, '{task="0_0"}')).toBeGreaterThanOrEqual(120);
+    expect(text).toMatch(new RegExp(`^# TYPE ${e2e} histogram$`, 'm'));
+  });
+
+  it('counts the entries a small cache evicts for space', async () => {
+    const { factory, send } = await cluster(1);
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } }, countTopology(4 * 1024));
+    await a.start();
+    // More keys than the cache holds: once flushed, the oldest clean entries make room for new ones.
+    await send(Array.from({ length: 200 }, (_, i): [string, string] => [`key-${i}`, 'v']));
+    await vi.waitFor(
+      async () => {
+        const text = await registry.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(200);
+        expect(sample(text, 'eddy_cache_evictions_total', '{task="0_0",store="counts"}')).toBeGreaterThan(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+  });
+
+  it('counts dead-lettered and late records by reason', async () => {
+    const { kafka, factory } = await cluster(1);
+    kafka.createTopic({ topic: 'dead-letters', partitions: 1 });
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .mapValues((v) => {
+        if (v === 'boom') throw new Error('boom');
+        return v;
+      })
+      .groupByKey({ keySerde: Serdes.string() })
+      .windowedBy(TimeWindows.ofSizeWithNoGrace(1_000))
+      .count({ name: 'per-second' });
+    const registry = new Registry();
+    const a = await app(
+      factory,
+      { metrics: { registry }, processingErrors: { deadLetterTopic: 'dead-letters' } },
+      builder.build(),
+    );
+    await a.start();
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    const t0 = 1_700_000_000_000;
+    // Stream time moves to t0 + 5 s: the windows before it are closed for the two records that follow.
+    await producer.send(
+      (
+        [
+          ['a', 'x', t0 + 5_000],
+          ['a', 'boom', t0 + 5_001],
+          ['a', 'x', t0 + 1],
+          ['b', 'x', t0 + 2],
+        ] as const
+      ).map(([k, v, t]) => ({ topic: 'words', key: Buffer.from(k), value: Buffer.from(v), timestamp: t })),
+    );
+    await vi.waitFor(
+      async () => {
+        const text = await registry.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(4);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="dead-lettered"}')).toBe(1);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="late"}')).toBe(2);
+        expect(sample(text, 'eddy_records_dropped_total', '{reason="error"}')).toBeUndefined();
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    expect(kafka.partition('dead-letters', 0).highWatermark).toBe(1n);
+  });
+
+  it("counts a processor's drops by a reason of the fixed set, any other reason as other", async () => {
+    const { factory, send } = await cluster(1);
+    // A processor that drops every record, with a reason of its own made from the record (unbounded if counted as is).
+    const topology = new Topology()
+      .addSource('words', { topics: ['words'], keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .addProcessor(
+        'drop',
+        () => {
+          let drop: (reason: DropReason) => void;
+          return {
+            init: (ctx) => {
+              drop = (reason) => ctx.recordDropped(reason);
+            },
+            process: (r: { key: string; value: string }) =>
+              drop(r.value === 'late' ? 'late' : (`user-${r.key}` as DropReason)),
+          };
+        },
+        'words',
+      );
+    const registry = new Registry();
+    const a = await app(factory, { metrics: { registry } }, topology);
+    await a.start();
+    await send([
+      ['a', 'x'],
+      ['b', 'x'],
+      ['c', 'late'],
+      ['d', 'x'],
+    ]);
+    await vi.waitFor(
+      async () => expect(sample(await registry.metrics(), 'eddy_records_processed_total')).toBe(4),
+      { timeout: 5_000, interval: 20 },
+    );
+    const text = await registry.metrics();
+    expect(text.match(/^eddy_records_dropped_total\{.*$/gm)).toEqual([
+      'eddy_records_dropped_total{reason="other"} 3',
+      'eddy_records_dropped_total{reason="late"} 1',
+    ]);
+    expect(a.metrics.droppedRecords).toEqual({ other: 3, late: 1 });
+  });
+
+  it('reports standby replicas with their changelog lag, and the records a moved task still restores per store', async () => {
+    const { kafka, factory, send } = await cluster();
+    const first = new Registry();
+    const a = await app(factory, { metrics: { registry: first }, numStandbyReplicas: 1 });
+    await a.start();
+    await send(Array.from({ length: 30 }, (_, i): [string, string] => [`k${i}`, 'v']));
+    // All processed and committed: the caches have written the counts to the changelog.
+    await vi.waitFor(
+      async () => {
+        const text = await first.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(30);
+        expect(sample(text, 'eddy_consumer_lag_total_records')).toBe(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const changelog = 'ops-counts-changelog';
+    const end = (p: number) => Number(kafka.partition(changelog, p).highWatermark);
+    // The second instance's reads of the changelog (its restores and its replicas) wait until released.
+    let release!: () => void;
+    kafka.faults.delayNext('read', new Promise<void>((r) => (release = r)), {
+      target: changelog,
+      times: 100,
+    });
+    const second = new Registry();
+    const b = await app(factory, { metrics: { registry: second }, numStandbyReplicas: 1 });
+    cleanups.push(async () => release());
+    await b.start();
+
+    const replicaOf = (text: string) => [
+      ...text.matchAll(/^eddy_replica_lag_records\{task="0_(\d)",kind="(\w+)"\} (\S+)$/gm),
+    ];
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        // The moved active task restores (it counts as active once it processes).
+        expect(sample(text, 'eddy_restoring_tasks')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(0);
+        const [replica] = replicaOf(text);
+        expect(replica?.[2]).toBe('standby');
+        const standby = Number(replica![1]);
+        // The standby has read nothing: it is as far behind as its whole changelog.
+        expect(Number(replica![3])).toBe(end(standby));
+        expect(end(standby)).toBeGreaterThan(0);
+        // The active task moved here restores its store from the whole changelog of its partition.
+        expect(sample(text, 'eddy_restore_remaining_records', '{store="counts"}')).toBe(end(1 - standby));
+        expect(sample(text, 'eddy_restore_lag_records')).toBe(end(1 - standby));
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    release();
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(1);
+        // Caught up: the marker that closed the changelog's last transaction (an offset, no record) is no lag.
+        expect(replicaOf(text).map((r) => [r[2], r[3]])).toEqual([['standby', '0']]);
+        expect(sample(text, 'eddy_restore_remaining_records', '{store="counts"}')).toBeUndefined();
+        expect(sample(text, 'eddy_restore_lag_records')).toBe(0);
+        expect(sample(text, 'eddy_restored_records_total')).toBeGreaterThan(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+  }, 30_000);
+
+  it('reports a warm-up replica with its changelog lag while it catches up, and moves the task once it has', async () => {
+    const { kafka, factory, send } = await cluster();
+    // No lag is acceptable: a task stays where its state is while another instance warms a replica of it up.
+    const config = { acceptableRecoveryLag: 0 };
+    const first = new Registry();
+    const a = await app(factory, { metrics: { registry: first }, ...config });
+    await a.start();
+    await send(Array.from({ length: 30 }, (_, i): [string, string] => [`k${i}`, 'v']));
+    await vi.waitFor(
+      async () => {
+        const text = await first.metrics();
+        expect(sample(text, 'eddy_records_processed_total')).toBe(30);
+        expect(sample(text, 'eddy_consumer_lag_total_records')).toBe(0);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    const changelog = 'ops-counts-changelog';
+    const end = (p: number) => Number(kafka.partition(changelog, p).highWatermark);
+    let release!: () => void;
+    kafka.faults.delayNext('read', new Promise<void>((r) => (release = r)), {
+      target: changelog,
+      times: 100,
+    });
+    const second = new Registry();
+    const b = await app(factory, { metrics: { registry: second }, ...config });
+    cleanups.push(async () => release());
+    await b.start();
+    const replicaOf = (text: string) => [
+      ...text.matchAll(/^eddy_replica_lag_records\{task="0_(\d)",kind="(\w+)"\} (\S+)$/gm),
+    ];
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="standby"}')).toBe(0);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(1);
+        const [replica] = replicaOf(text);
+        expect(replica?.[2]).toBe('warmup');
+        expect(Number(replica![3])).toBe(end(Number(replica![1])));
+        expect(end(Number(replica![1]))).toBeGreaterThan(1);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(sample(await first.metrics(), 'eddy_tasks', '{kind="active"}')).toBe(2);
+    release();
+    // Caught up (the marker that closed the changelog's last transaction is no lag): the warm-up asks for a probing
+    // rebalance, which moves the task here as active.
+    await vi.waitFor(
+      async () => {
+        const text = await second.metrics();
+        expect(sample(text, 'eddy_tasks', '{kind="active"}')).toBe(1);
+        expect(sample(text, 'eddy_tasks', '{kind="warmup"}')).toBe(0);
+        expect(replicaOf(text)).toEqual([]);
+      },
+      { timeout: 15_000, interval: 20 },
+    );
+    expect(sample(await first.metrics(), 'eddy_tasks', '{kind="active"}')).toBe(1);
+  }, 30_000);
+
   it('a second app on the same registry fails with INVALID_CONFIG naming metrics.registry', async () => {
     const { factory } = await cluster();
     const registry = new Registry();
@@ -319,8 +583,15 @@ describe('the operations HTTP server', () => {
       { timeout: 5_000, interval: 20 },
     );
     expect((await get(port, '/healthz')).status).toBe(200);
-    const ready = await get(port, '/readyz');
-    expect(ready).toMatchObject({ status: 200, body: { ready: true, state: 'RUNNING', restoringTasks: 0 } });
+    // Another task may still be opening its store on a loaded machine: ready once every task has.
+    await vi.waitFor(
+      async () =>
+        expect(await get(port, '/readyz')).toMatchObject({
+          status: 200,
+          body: { ready: true, state: 'RUNNING', restoringTasks: 0 },
+        }),
+      { timeout: 30_000, interval: 50 },
+    );
     const metrics = await get(port, '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
@@ -436,9 +707,70 @@ describe('the operations HTTP server', () => {
       ]),
     );
     expect(all.body.entries).toHaveLength(2);
-    expect(await get(port, '/stores/per-minute/range?from=a&to=b')).toMatchObject({
+  });
+
+  it('answers key-range queries of a window store within a time range, and 400 for a bad time range', async () => {
+    const { kafka, factory } = await cluster(1);
+    const builder = new StreamsBuilder();
+    builder
+      .stream('words', { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+      .groupByKey({ keySerde: Serdes.string() })
+      .windowedBy(TimeWindows.ofSizeAndGrace(60_000, 60_000))
+      .count({ name: 'per-minute' });
+    const port = await queryableApp(builder.build(), 'ops-win-range', factory);
+    const t0 = 1_700_000_040_000; // a minute boundary
+    const producer = factory.producer();
+    await producer.connect();
+    cleanups.push(() => producer.close());
+    await producer.send(
+      (
+        [
+          ['a', t0 + 1],
+          ['b', t0 + 2],
+          ['ba', t0 + 3],
+          ['ba', t0 + 4],
+          ['c', t0 + 5],
+          ['c', t0 + 60_001],
+          ['d', t0 + 6],
+        ] as const
+      ).map(([k, t]) => ({ topic: 'words', key: Buffer.from(k), value: Buffer.from('x'), timestamp: t })),
+    );
+    await kafka.settle();
+    const range = async (query: string) => {
+      const answer = await get(port, `/stores/per-minute/range?${query}`);
+      expect(answer.status).toBe(200);
+      return (answer.body.entries as { key: string; windowStart: number; value: number }[]).sort(
+        (x, y) => x.key.localeCompare(y.key) || x.windowStart - y.windowStart,
+      );
+    };
+    await vi.waitFor(async () => expect(await range('from=d')).toHaveLength(1), {
+      timeout: 3_000,
+      interval: 20,
+    });
+    // Keys from b to c inclusive (in the order of their bytes: ba lies between), windows starting in the first minute.
+    expect(await range(`from=b&to=c&timeFrom=${t0}&timeTo=${t0 + 59_999}`)).toEqual([
+      { key: 'b', windowStart: t0, value: 1 },
+      { key: 'ba', windowStart: t0, value: 2 },
+      { key: 'c', windowStart: t0, value: 1 },
+    ]);
+    // Either bound may be left out, and the time range too.
+    expect(await range('from=c')).toEqual([
+      { key: 'c', windowStart: t0, value: 1 },
+      { key: 'c', windowStart: t0 + 60_000, value: 1 },
+      { key: 'd', windowStart: t0, value: 1 },
+    ]);
+    expect((await range('to=b')).map((e) => e.key)).toEqual(['a', 'b']);
+    expect(await range(`from=c&to=c&timeFrom=${t0 + 60_000}`)).toEqual([
+      { key: 'c', windowStart: t0 + 60_000, value: 1 },
+    ]);
+    expect(await range('from=c&to=b')).toEqual([]);
+    expect(await get(port, `/stores/per-minute/range?from=a&timeFrom=${t0 + 1}&timeTo=${t0}`)).toMatchObject({
       status: 400,
-      body: { error: { code: 'UNSUPPORTED_QUERY' } },
+      body: { error: { code: 'BAD_TIME', message: expect.stringContaining('timeFrom') } },
+    });
+    expect(await get(port, '/stores/per-minute/range?from=a&timeTo=soon')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_TIME', message: expect.stringContaining('timeTo') } },
     });
   });
 
@@ -623,8 +955,59 @@ describe('queries across instances', { timeout: 30_000 }, () => {
     const answer = await get(ports[0]!, `/stores/counts/keys/${remote}?x=1`);
     expect(answer.status).toBe(307);
     expect(answer.headers.get('location')).toBe(
-      `http://127.0.0.1:${ports[1]}/stores/counts/keys/${remote}?x=1`,
+      `http://127.0.0.1:${ports[1]}/stores/counts/keys/${remote}?x=1&eddy-redirected=1`,
     );
+    // Followed, the owner answers (once it has processed the key).
+    await vi.waitFor(
+      async () => {
+        const followed = await fetch(answer.headers.get('location')!);
+        expect({ status: followed.status, body: await followed.json() }).toMatchObject({
+          status: 200,
+          body: { key: remote, value: 1 },
+        });
+      },
+      { timeout: 20_000, interval: 50 },
+    );
+  });
+
+  it('in redirect mode, never redirects a query twice: instances whose views disagree answer 503, not a loop', async () => {
+    // Each instance announces the other's port, so each one's view sends a key of the other's tasks back to itself:
+    // without a hop mark, every answer would be another redirect.
+    const c = await cluster(4);
+    const ports = [await freePort(), await freePort()];
+    const apps: StreamsApp[] = [];
+    for (const [i, port] of ports.entries()) {
+      apps.push(
+        await app(c.factory, {
+          applicationServer: `127.0.0.1:${ports[1 - i]}`,
+          http: { port, host: '127.0.0.1', queryRouting: 'redirect' },
+        }),
+      );
+    }
+    await apps[0]!.start();
+    await apps[1]!.start();
+    await c.kafka.settle();
+    const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+    await c.send(keys.map((k): [string, string] => [k, 'v']));
+    // A key of the second instance's tasks, which it announces at the first instance's port.
+    const key = keyOwnedBy(apps, keys, 0, `127.0.0.1:${ports[0]}`);
+    await vi.waitFor(
+      async () => {
+        const first = await get(ports[0]!, `/stores/counts/keys/${key}`);
+        expect(first.status).toBe(307);
+        const location = first.headers.get('location')!;
+        expect(location).toBe(`http://127.0.0.1:${ports[0]}/stores/counts/keys/${key}?eddy-redirected=1`);
+        const second = await fetch(location, { redirect: 'manual' });
+        expect(second.status).toBe(503);
+        expect(await second.json()).toMatchObject({
+          error: { code: 'NOT_AVAILABLE', message: expect.stringContaining('views differ') },
+        });
+      },
+      { timeout: 20_000, interval: 50 },
+    );
+    // A client that follows redirects gets that answer after one hop.
+    const followed = await fetch(`http://127.0.0.1:${ports[0]}/stores/counts/keys/${key}`);
+    expect(followed.status).toBe(503);
   });
 
   it('answers 504 when the owner does not answer within forwardTimeoutMs, and 503 when nothing listens there', async () => {
@@ -662,7 +1045,7 @@ describe('queries across instances', { timeout: 30_000 }, () => {
         expect(a).toMatchObject({ status: 200, body: { value: 1, stale: true } });
         return a;
       },
-      { timeout: 20_000, interval: 20 },
+      { timeout: 60_000, interval: 50 },
     );
     expect(answer.headers.get('eddy-stale')).toBe('true');
   });

@@ -140,7 +140,39 @@ describe('StreamsApp on the in-memory Kafka', () => {
     expect(cluster.openClients()).toEqual([]);
   });
 
-  it('an offset commit that fails stops the app in ERROR with COMMIT_FAILED, told to onError, and leaves the group', async () => {
+  it('by default, an offset commit that times out is retried in-process: the app reconnects and goes on', async () => {
+    const { cluster, factory, producer, send, output } = await shoutCluster();
+    await send('v', 1);
+    const warnings: string[] = [];
+    const app = new StreamsApp(
+      shout(),
+      {
+        applicationId: 'shout',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: { ...quiet, warn: (message: string) => warnings.push(message) },
+        commitIntervalMs: 1,
+      },
+      { clientFactory: factory },
+    );
+    const errors: StreamsError[] = [];
+    app.onError((e) => errors.push(e));
+    cluster.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: 'shout' });
+    await app.start();
+    await vi.waitFor(() => expect(warnings).toContain('lost Kafka while running; reconnecting in-process'), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    await send('w', 1);
+    await vi.waitFor(() => expect(output()).toContain('W0'), { timeout: 5_000, interval: 10 });
+    expect(app.state).toBe('RUNNING');
+    expect(errors).toEqual([]);
+    await app.close();
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('with retryBackoff off, an offset commit that fails stops the app in ERROR with COMMIT_FAILED, told to onError, and leaves the group', async () => {
     const { cluster, factory, producer, send } = await shoutCluster();
     await send('v', 1);
     const app = new StreamsApp(
@@ -151,6 +183,7 @@ describe('StreamsApp on the in-memory Kafka', () => {
         stateDir: await stateDir(),
         logger: quiet,
         commitIntervalMs: 1,
+        retryBackoff: false,
       },
       { clientFactory: factory },
     );

@@ -47,6 +47,24 @@ describe('TaskLags', () => {
     expect(lags.lagOf(T(1))).toBe(0);
   });
 
+  it('a task read through the refreshed ends is caught up, though its checkpoint is a commit marker short', async () => {
+    const admin = new FakeAdmin();
+    // Offset 19 of partition 0 is the marker of the transaction whose last record is at 18.
+    admin.set(A, [0, 20], [0, 20]);
+    admin.set(B, [0, 30], [0, 30]);
+    const lags = new TaskLags(new Map([[T(0), [A, B]]]));
+    await lags.refreshEnds(admin);
+    lags.record(T(0), [at(A, 0, 18n), at(B, 0, 9n)]);
+    expect(lags.lagOf(T(0))).toBe(1 + 20);
+    // Only the topics read through (a store copied from a source topic reads to its committed offset, not the end).
+    lags.readThrough(T(0), [A]);
+    expect(lags.lagOf(T(0))).toBe(20);
+    // A checkpoint at the end stays where it is.
+    lags.record(T(0), [at(A, 0, 18n), at(B, 0, 29n)]);
+    lags.readThrough(T(0), [A, B]);
+    expect(lags.lagOf(T(0))).toBe(0);
+  });
+
   it('a store without a checkpoint counts from the start of its changelog', async () => {
     const admin = new FakeAdmin();
     admin.set(A, [5, 25]);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
   Deserializer,
+  DropReason,
   ErrorMode,
   Logger,
   RecordHeaders,
@@ -301,7 +302,7 @@ export class TopologyTestDriver {
   }
 
   /** How many records processors dropped on purpose for `reason` (e.g. `late`), as the app's `droppedRecords`. */
-  droppedRecords(reason: string): number {
+  droppedRecords(reason: DropReason): number {
     return this.dropped.get(reason) ?? 0;
   }
 

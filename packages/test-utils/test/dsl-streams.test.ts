@@ -202,6 +202,91 @@ describe('KStream stateless operations', () => {
     await driver.close();
   });
 
+  it('fluent split routes to the first matching branch, else the default, under the same names as the array form', async () => {
+    let names: string[] = [];
+    const { driver, input } = await drive(
+      build((input) => {
+        const branches = input
+          .mapValues((v) => Number(v))
+          .split({ name: 'size-' })
+          .branch((_k, n) => n < 10, { name: 'small' })
+          .branch((_k, n) => n < 100)
+          .branch((_k, n) => n % 2 === 0, { name: 'even' })
+          .defaultBranch({ name: 'rest' });
+        names = Object.keys(branches);
+        for (const [name, branch] of Object.entries(branches)) branch.to(name, counts);
+      }),
+    );
+    // 4 is small and even: the first branch takes it. 200 is even only; 301 matches nothing.
+    for (const n of [4, 50, 200, 301, 7]) input.pipeInput(`k${n}`, String(n));
+    expect(names).toEqual(['size-small', 'size-2', 'size-even', 'size-rest']);
+    const read = (topic: string) => driver.createOutputTopic(topic, str, num).readValuesToList();
+    expect(read('size-small')).toEqual([4, 7]);
+    expect(read('size-2')).toEqual([50]);
+    expect(read('size-even')).toEqual([200]);
+    expect(read('size-rest')).toEqual([301]);
+    await driver.close();
+  });
+
+  it('fluent split with noDefaultBranch drops what no branch accepts; unnamed ones take derived names', async () => {
+    let names: string[] = [];
+    const { driver, input } = await drive(
+      build((input) => {
+        const branches = input
+          .split()
+          .branch((k) => k === 'a')
+          .branch((k) => k === 'b', { name: 'b' })
+          .noDefaultBranch();
+        names = Object.keys(branches);
+        Object.values(branches).forEach((branch, i) => {
+          branch.to(`out-${i}`, strings);
+        });
+      }),
+    );
+    input.pipeKeyValueList([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ]);
+    // The same derived prefix as the array form: the split node's name and `-`.
+    expect(names).toEqual([
+      expect.stringMatching(/^split-[0-9a-f]{8}-1$/),
+      expect.stringMatching(/^split-[0-9a-f]{8}-b$/),
+    ]);
+    expect(driver.createOutputTopic('out-0', str, str).readKeyValuesToList()).toEqual([['a', '1']]);
+    expect(driver.createOutputTopic('out-1', str, str).readKeyValuesToList()).toEqual([['b', '2']]);
+    expect(driver.producedTopicNames()).toEqual(['out-0', 'out-1']);
+    await driver.close();
+  });
+
+  it('fluent split with an unnamed default branch names it default, and ends once', async () => {
+    let names: string[] = [];
+    const error = errorOf(() =>
+      build((input) => {
+        const split = input.split({ name: 's-' }).branch((k) => k === 'a');
+        names = Object.keys(split.defaultBranch());
+        split.branch((k) => k === 'b');
+      }),
+    );
+    expect(names).toEqual(['s-1', 's-default']);
+    expect(error.code).toBe('INVALID_TOPOLOGY');
+    expect(error.message).toMatch(/split "s-" has already ended/);
+  });
+
+  it('the array and fluent forms of split derive the same names for the same program', () => {
+    const arrayForm = new StreamsBuilder();
+    const a = arrayForm
+      .stream('in', strings)
+      .split([{ predicate: (k) => k === 'a' }], { defaultBranch: true });
+    const fluentForm = new StreamsBuilder();
+    const f = fluentForm
+      .stream('in', strings)
+      .split()
+      .branch((k) => k === 'a')
+      .defaultBranch();
+    expect(Object.keys(f)).toEqual(Object.keys(a));
+  });
+
   it('merge gives the records of both streams in the order they are processed', async () => {
     const builder = new StreamsBuilder();
     builder

@@ -35,7 +35,7 @@ export async function startFaultRun(
   apps: ReturnType<typeof appProcesses>,
   guarantee: Guarantee,
   prefix: string,
-  { retryBackoff = false } = {},
+  { retryBackoff = true } = {},
 ): Promise<FaultRun> {
   const input = uniqueName(`${prefix}-orders`);
   const output = uniqueName(`${prefix}-counts`);
@@ -82,7 +82,7 @@ export async function startFaultRun(
     COMMIT_INTERVAL_MS: '200',
     SESSION_TIMEOUT_MS: '6000',
     REPARTITION_PURGE_INTERVAL_MS: '1000',
-    ...(retryBackoff ? { RETRY_BACKOFF: '1' } : {}),
+    ...(retryBackoff ? {} : { RETRY_BACKOFF: '0' }),
   };
   const started: { app: AppProcess; stateDir: string }[] = [];
   const startApp = () => {

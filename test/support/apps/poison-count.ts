@@ -1,7 +1,8 @@
 // A counting app whose processor kills the process (exit 137, as an out-of-memory kill looks) at a record with the
 // value "poison", with crash-loop protection on. Each other record outputs `<count>` for its key. Environment:
 // KAFKA_BROKERS, APPLICATION_ID, STATE_DIR, CRASH_LOOP_ACTION ('dead-letter' | 'fail'), MAX_CRASHES,
-// DEAD_LETTER_TOPIC, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS. Prints {"event":...,"at":<ms>} lines; SIGTERM closes it.
+// DEAD_LETTER_TOPIC, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, INSTANCE_ID (default poison-0), SESSION_TIMEOUT_MS.
+// Prints {"event":...,"at":<ms>} lines; SIGTERM closes it.
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, StreamsApp, Topology } from '@eddy/streams';
 
@@ -52,8 +53,8 @@ const app = new StreamsApp(topology, {
   stateDir: env.STATE_DIR!,
   commitIntervalMs: 200,
   // Restarts come back as the same static member, as a StatefulSet pod does.
-  instanceId: 'poison-0',
-  sessionTimeoutMs: 10_000,
+  instanceId: env.INSTANCE_ID ?? 'poison-0',
+  sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS ?? 10_000),
   heartbeatIntervalMs: 1_000,
   crashLoop: {
     action: env.CRASH_LOOP_ACTION === 'dead-letter' ? 'dead-letter' : 'fail',

@@ -1,7 +1,8 @@
 // Runs a topology as a StreamsApp configured from the environment, as the crash tests start their app processes.
 // Environment: KAFKA_BROKERS, APPLICATION_ID, STATE_DIR, PROCESSING_GUARANTEE, COMMIT_INTERVAL_MS,
-// SESSION_TIMEOUT_MS, REPARTITION_PURGE_INTERVAL_MS, RETRY_BACKOFF=1 (`retryBackoff: true`), and CRASH_PHASE / CRASH_AT_COMMIT (SIGKILL itself at that phase
-// of its n-th state-writing at-least-once commit). Prints {"event":"assigned"|"crash",...} and `state <state>` lines.
+// SESSION_TIMEOUT_MS, REPARTITION_PURGE_INTERVAL_MS, RETRY_BACKOFF=0 (`retryBackoff: false`; 1 or unset: the
+// default), and CRASH_PHASE / CRASH_AT_COMMIT (SIGKILL itself at that phase of its n-th state-writing at-least-once
+// commit). Prints {"event":"assigned"|"crash",...} and `state <state>` lines.
 import { type CommitPhase, StreamsApp, type Topology } from '@eddy/streams';
 
 export async function runFromEnv(topology: Topology, name: string): Promise<void> {
@@ -25,7 +26,7 @@ export async function runFromEnv(topology: Topology, name: string): Promise<void
       ...(env.SESSION_TIMEOUT_MS
         ? { sessionTimeoutMs: Number(env.SESSION_TIMEOUT_MS), heartbeatIntervalMs: 500 }
         : {}),
-      ...(env.RETRY_BACKOFF === '1' ? { retryBackoff: true } : {}),
+      ...(env.RETRY_BACKOFF === '0' ? { retryBackoff: false } : {}),
       ...(env.REPARTITION_PURGE_INTERVAL_MS
         ? { repartitionPurgeIntervalMs: Number(env.REPARTITION_PURGE_INTERVAL_MS) }
         : {}),

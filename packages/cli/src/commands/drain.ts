@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { type ConnectionFlags, connectionOptions, withAdmin } from '../connection.js';
 import { CliError } from '../errors.js';
-import { type GroupLag, groupLag } from '../lag.js';
+import { dataProbe, type GroupLag, groupLag, settledProbe } from '../lag.js';
 import { Output } from '../output.js';
 import { positiveInteger } from '../parse.js';
 import { appOptions } from './app-options.js';
@@ -46,8 +46,10 @@ export function registerDrain(program: Command): void {
     const deadline = started + flags.timeout;
     const lag = await withAdmin(flags, async (admin) => {
       let last = '';
+      // A gap is read only once the group stopped moving in it: while it drains, checks cost no reads.
+      const probe = settledProbe(dataProbe(flags, flags.applicationId));
       for (;;) {
-        const now = await groupLag(admin, flags.applicationId, flags.inputTopics);
+        const now = await groupLag(admin, flags.applicationId, flags.inputTopics ?? [], probe);
         if (now.total === 0n) return now;
         const status = behind(now);
         if (status !== last) out.note(`waiting: ${status}`);

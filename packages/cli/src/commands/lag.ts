@@ -1,7 +1,7 @@
 // `eddy lag`: an application's consumer lag per partition and in total, and its instances' restore status.
 import type { Command } from 'commander';
 import { type ConnectionFlags, connectionOptions, withAdmin } from '../connection.js';
-import { type GroupLag, groupLag } from '../lag.js';
+import { dataProbe, type GroupLag, groupLag } from '../lag.js';
 import { Output, table } from '../output.js';
 import { positiveInteger, urlList } from '../parse.js';
 import { type InstanceReadiness, readinessOf } from '../readiness.js';
@@ -60,7 +60,9 @@ export function registerLag(program: Command): void {
       )
       .option('--json', 'print JSON'),
   ).action(async (flags: LagFlags) => {
-    const lag = await withAdmin(flags, (admin) => groupLag(admin, flags.applicationId, flags.inputTopics));
+    const lag = await withAdmin(flags, (admin) =>
+      groupLag(admin, flags.applicationId, flags.inputTopics ?? [], dataProbe(flags, flags.applicationId)),
+    );
     const report: LagReport = { applicationId: flags.applicationId, ...lag };
     if (flags.instances !== undefined)
       report.instances = await readinessOf(flags.instances, flags.readyzTimeout);

@@ -1,9 +1,11 @@
-// The app's Prometheus metrics: plain counts kept by the runtime, read at scrape time; latencies sampled per batch.
+// The app's Prometheus metrics: plain counts kept by the runtime, read at scrape time; processing latency sampled per
+// batch, end-to-end latency per output record.
 import type { CacheStats, RestoreListener, RestorePosition } from '@eddy/state';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { StreamsError } from '../errors.js';
 import type { ThreadObserver } from '../runtime/stream-thread.js';
 import type { TaskId } from '../runtime/task-id.js';
+import { type LatencyBuckets, TaskLatencyHistogram } from './task-latency-histogram.js';
 
 /** What the metrics read from the running app at each scrape. */
 export interface MetricsSource {
@@ -90,14 +92,11 @@ function setTotals(counter: Counter<string>, totals: Iterable<[Record<string, st
 export class AppMetrics implements ThreadObserver {
   private readonly names: string[] = [];
   private readonly processLatency: Histogram<'task'>;
-  private readonly e2eLatency: Histogram<'task'>;
+  private readonly e2eLatency: TaskLatencyHistogram;
   private readonly commitLatency: Histogram;
   private readonly rebalanceDuration: Histogram;
-  /** Per task, the bound histogram children (labels hashed once per task, not per batch). */
-  private readonly children = new Map<
-    TaskId,
-    { process: Histogram.Internal<'task'>; e2e: Histogram.Internal<'task'> }
-  >();
+  /** Per task, the bound histogram child (labels hashed once per task, not per batch). */
+  private readonly children = new Map<TaskId, Histogram.Internal<'task'>>();
   private readonly rateSamples = new Map<string, { at: number; processed: number }[]>();
   private closed = false;
 
@@ -167,15 +166,13 @@ export class AppMetrics implements ThreadObserver {
         collect: () => this.pruneTasks(),
       }),
     );
-    this.e2eLatency = add(
-      new Histogram({
-        name: 'eddy_task_e2e_latency_seconds',
-        help: 'Wall-clock time when a batch was processed minus the timestamp of its last record, per task.',
-        labelNames: ['task'],
-        buckets: E2E_BUCKETS,
-        registers,
-      }),
+    this.e2eLatency = new TaskLatencyHistogram(
+      'eddy_task_e2e_latency_seconds',
+      'Wall-clock time when a task writes an output record (to a sink topic, not a repartition topic) minus the timestamp of that record, per task.',
+      E2E_BUCKETS,
+      registry,
     );
+    this.names.push(this.e2eLatency.name);
     this.commitLatency = add(
       new Histogram({
         name: 'eddy_commit_latency_seconds',
@@ -383,7 +380,7 @@ export class AppMetrics implements ThreadObserver {
     add(
       new Counter({
         name: 'eddy_records_dropped_total',
-        help: "Records dropped, by reason: late, error (skipped by log-and-continue), dead-lettered, or a processor's own.",
+        help: 'Records dropped, by reason (a fixed set: late, expired, error, dead-lettered, ..., other).',
         labelNames: ['reason'],
         registers,
         collect() {
@@ -396,15 +393,18 @@ export class AppMetrics implements ThreadObserver {
     );
   }
 
-  batchProcessed(task: TaskId, records: number, seconds: number, lastTimestamp: number): void {
+  batchProcessed(task: TaskId, records: number, seconds: number): void {
     let child = this.children.get(task);
     if (child === undefined) {
-      const labels = { task: task.toString() };
-      child = { process: this.processLatency.labels(labels), e2e: this.e2eLatency.labels(labels) };
+      child = this.processLatency.labels({ task: task.toString() });
       this.children.set(task, child);
     }
-    child.process.observe(seconds / records);
-    if (Number.isFinite(lastTimestamp)) child.e2e.observe(Math.max(0, (this.now() - lastTimestamp) / 1000));
+    child.observe(seconds / records);
+  }
+
+  /** Where task `task` observes the end-to-end latency of its output records (ms, from their timestamps). */
+  outputLatency(task: TaskId): LatencyBuckets {
+    return this.e2eLatency.forTask(task.toString());
   }
 
   committed(seconds: number): void {
@@ -424,7 +424,6 @@ export class AppMetrics implements ThreadObserver {
 
   /** Drops the latency series of tasks that no longer run here (moved to another instance). */
   private pruneTasks(): void {
-    if (this.children.size === 0) return;
     const active = new Set<string>();
     for (const t of this.source.activeTasks()) active.add(t.id);
     for (const id of this.children.keys()) {
@@ -432,8 +431,8 @@ export class AppMetrics implements ThreadObserver {
       if (active.has(task)) continue;
       this.children.delete(id);
       this.processLatency.remove({ task });
-      this.e2eLatency.remove({ task });
     }
+    for (const task of [...this.e2eLatency.taskIds()]) if (!active.has(task)) this.e2eLatency.remove(task);
   }
 
   /** Records per second per active task, from this scrape and the oldest sample within the window. */

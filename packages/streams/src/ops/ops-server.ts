@@ -6,9 +6,10 @@ import { errorMessage, StreamsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppView, KeyRoute } from './app-view.js';
 import type { ResolvedHttpOptions } from './ops-options.js';
-import { FORWARDED_HEADER, ForwardFailed, forwardQuery } from './query-forwarder.js';
+import { FORWARDED_HEADER, ForwardFailed, forwardQuery, REDIRECTED_PARAM } from './query-forwarder.js';
 import {
   type JsonEntry,
+  type KeyScan,
   kindOf,
   lookupKey,
   MAX_SCAN_ENTRIES,
@@ -108,7 +109,8 @@ export class OpsServer {
     if (url.pathname === '/readyz') return this.readyz(res);
     if (parts[0] === 'stores' && parts.length >= 3) {
       const store = this.storeName(parts[1]!);
-      const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+      // Sent here by another instance (forwarded, or redirected by it): answered here or not at all.
+      const forwarded = req.headers[FORWARDED_HEADER] !== undefined || url.searchParams.has(REDIRECTED_PARAM);
       if (parts[2] === 'keys' && parts.length === 4) {
         return this.keyQuery(res, store, this.decodeKey(parts[3]!), url, forwarded);
       }
@@ -145,13 +147,23 @@ export class OpsServer {
     const state = this.view.state();
     const restoringTasks = this.view.pendingTasks();
     let consumerLag = 0;
-    // A partition whose lag is not known yet adds nothing: readiness waits on restores, not on the first fetch.
-    for (const lag of this.view.consumerLags().values()) consumerLag += lag ?? 0;
+    let unknownLags = 0;
+    for (const lag of this.view.consumerLags().values()) {
+      if (lag === undefined) unknownLags++;
+      else consumerLag += lag;
+    }
     const reasons: string[] = [];
     if (state !== 'RUNNING') reasons.push(`the app is ${state}`);
     if (restoringTasks > 0) reasons.push(`${restoringTasks} task(s) opening or restoring their state`);
+    const bounded = Number.isFinite(this.options.readyMaxLag);
     if (consumerLag > this.options.readyMaxLag) {
       reasons.push(`consumer lag ${consumerLag} is above http.readyMaxLag ${this.options.readyMaxLag}`);
+    }
+    // With a bound, a partition not fetched yet may be far behind: its lag cannot be shown to be within it.
+    if (bounded && unknownLags > 0) {
+      reasons.push(
+        `the consumer lag of ${unknownLags} partition(s) is not known yet (no fetch), so http.readyMaxLag cannot be checked`,
+      );
     }
     json(res, reasons.length === 0 ? 200 : 503, {
       ready: reasons.length === 0,
@@ -192,6 +204,39 @@ export class OpsServer {
     }
   }
 
+  /** A key's bytes as the store's key serializer writes them (the order of key ranges); 400 when it cannot. */
+  private keyBytes(store: string, key: unknown, what: string): Uint8Array {
+    const serializer = this.view.keySerializer(store);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = serializer === undefined ? Buffer.from(String(key)) : serializer.serialize(key);
+    } catch (err) {
+      throw new HttpError(
+        400,
+        'BAD_KEY',
+        `the ${what} cannot be serialized for store ${store}: ${errorMessage(err)}`,
+      );
+    }
+    if (bytes === null) throw new HttpError(400, 'BAD_KEY', `the ${what} serializes to null`);
+    return bytes;
+  }
+
+  /**
+   * For a window store's key range: whether a key lies between the bounds (inclusive, either may be absent), in the
+   * order of its serialized bytes, as a key-value store's range.
+   */
+  private keyRangeFilter(store: string, from: unknown, to: unknown): (key: unknown) => boolean {
+    const low = from === undefined ? undefined : this.keyBytes(store, from, 'from key');
+    const high = to === undefined ? undefined : this.keyBytes(store, to, 'to key');
+    return (key) => {
+      const bytes = this.keyBytes(store, key, 'key');
+      return (
+        (low === undefined || Buffer.compare(bytes, low) >= 0) &&
+        (high === undefined || Buffer.compare(bytes, high) <= 0)
+      );
+    };
+  }
+
   private requireRunning(): void {
     const state = this.view.state();
     if (state !== 'RUNNING') throw new HttpError(503, 'NOT_RUNNING', `the app is ${state}`);
@@ -207,18 +252,7 @@ export class OpsServer {
     this.requireRunning();
     const key = this.parseKey(store, keyText);
     const time = timeRange(url);
-    const serializer = this.view.keySerializer(store);
-    let bytes: Uint8Array | null;
-    try {
-      bytes = serializer === undefined ? Buffer.from(String(key)) : serializer.serialize(key);
-    } catch (err) {
-      throw new HttpError(
-        400,
-        'BAD_KEY',
-        `the key cannot be serialized for store ${store}: ${errorMessage(err)}`,
-      );
-    }
-    if (bytes === null) throw new HttpError(400, 'BAD_KEY', 'the key serializes to null');
+    const bytes = this.keyBytes(store, key, 'key');
     const route = this.view.route(store, bytes);
     if (route === undefined) throw new HttpError(503, 'NO_ASSIGNMENT', 'the app has no assignment yet');
     const active = route.active;
@@ -231,13 +265,18 @@ export class OpsServer {
       const why =
         active === undefined
           ? `no instance runs task ${route.taskId} right now`
-          : `task ${route.taskId} is not ready here (restoring or moving)`;
+          : active === this.view.endpoint
+            ? `task ${route.taskId} is not ready here (restoring or moving)`
+            : `task ${route.taskId} was sent here by an instance that names this one its owner, while this one's ` +
+              `assignment names ${active} (their views differ during a rebalance): try again`;
       return this.standbyOr(res, store, key, time, route, new HttpError(503, 'NOT_AVAILABLE', why));
     }
     const path = `${url.pathname}${url.search}`;
     if (this.options.queryRouting === 'redirect') {
-      res.writeHead(307, { location: `http://${active}${path}`, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ redirect: `http://${active}${path}`, task: route.taskId }));
+      const location = new URL(path, `http://${active}`);
+      location.searchParams.set(REDIRECTED_PARAM, '1');
+      res.writeHead(307, { location: location.href, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ redirect: location.href, task: route.taskId }));
       return;
     }
     try {
@@ -318,7 +357,7 @@ export class OpsServer {
     this.requireRunning();
     const from = url.searchParams.get('from');
     const to = url.searchParams.get('to');
-    const scan = {
+    const scan: KeyScan = {
       all,
       time: timeRange(url),
       ...(all || from === null ? {} : { from: this.parseKey(store, from, 'from key') }),
@@ -331,12 +370,8 @@ export class OpsServer {
       const local = this.view.localStore(task, store, false);
       if (local === undefined) continue;
       const kind = queryable(store, local);
-      if (kind === 'window' && !all) {
-        throw new HttpError(
-          400,
-          'UNSUPPORTED_QUERY',
-          `store ${store} is a window store: use /all?timeFrom=&timeTo=`,
-        );
+      if (kind === 'window' && !all && scan.inRange === undefined) {
+        scan.inRange = this.keyRangeFilter(store, scan.from, scan.to);
       }
       entries.push(...(await scanStore(local, kind, scan, MAX_SCAN_ENTRIES - entries.length)));
       if (entries.length >= MAX_SCAN_ENTRIES) truncated = true;
@@ -422,7 +457,11 @@ function timeRange(url: URL): TimeRange {
     }
     return n;
   };
-  return { from: read('timeFrom', 0), to: read('timeTo', Number.MAX_SAFE_INTEGER) };
+  const range = { from: read('timeFrom', 0), to: read('timeTo', Number.MAX_SAFE_INTEGER) };
+  if (range.from > range.to) {
+    throw new HttpError(400, 'BAD_TIME', `timeFrom ${range.from} is after timeTo ${range.to}`);
+  }
+  return range;
 }
 
 function json(res: ServerResponse, status: number, body: unknown, stale = false): void {

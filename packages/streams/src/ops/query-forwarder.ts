@@ -4,6 +4,12 @@ import { request } from 'node:http';
 /** Marks a query one instance sent to another: its receiver answers from its own state and never sends it on. */
 export const FORWARDED_HEADER = 'eddy-forwarded';
 
+/**
+ * The same mark for redirect mode, as a query parameter of the redirect's URL (a client following a redirect does
+ * not resend our headers): an instance that gets a query with it never redirects it again.
+ */
+export const REDIRECTED_PARAM = 'eddy-redirected';
+
 /** The largest answer relayed from another instance (bytes). */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 

@@ -76,11 +76,25 @@ export async function lookupKey(
   return { found: true, windows };
 }
 
-/** Entries of a scan: `range` (key-value stores, between parsed keys) or `all` (windows within `time`). */
+/** A scan: `all` entries, or a key range between parsed keys (inclusive, either may be absent). */
+export interface KeyScan {
+  from?: unknown;
+  to?: unknown;
+  /** Window stores: the windows' time range (of their starts). */
+  time: TimeRange;
+  all: boolean;
+  /** Window stores, for a key range: whether a key lies in it (the store offers no key-ordered window scan). */
+  inRange?: (key: unknown) => boolean;
+}
+
+/**
+ * Entries of a scan: of a key-value store, all or a key range; of a window store, the windows within `time`, all or
+ * those of the keys in range (read from all the windows of the time range and filtered).
+ */
 export async function scanStore(
   store: unknown,
   kind: QueryableKind,
-  scan: { from?: unknown; to?: unknown; time: TimeRange; all: boolean },
+  scan: KeyScan,
   limit: number,
 ): Promise<JsonEntry[]> {
   const out: JsonEntry[] = [];
@@ -94,7 +108,9 @@ export async function scanStore(
     }
     return out;
   }
+  const inRange = scan.all ? undefined : scan.inRange;
   for await (const e of (store as WindowLike).fetchAll(scan.time.from, scan.time.to)) {
+    if (inRange !== undefined && !inRange(e.key)) continue;
     out.push({ key: toJsonValue(e.key), windowStart: e.windowStart, value: toJsonValue(e.value) });
     if (out.length >= limit) break;
   }

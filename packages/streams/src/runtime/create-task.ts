@@ -1,10 +1,11 @@
 // Builds a StreamTask wired to its stores: the one way the task manager, the test driver and the benchmarks make tasks.
 import type { ResolvedConfig } from '../config.js';
 import { StreamsError } from '../errors.js';
+import type { DropReason } from '../topology/processor.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import type { RecordCollector } from './record-collector.js';
-import { StreamTask } from './stream-task.js';
+import { StreamTask, type TaskOptions } from './stream-task.js';
 import type { TaskId } from './task-id.js';
 import type { TaskState } from './task-state.js';
 
@@ -21,11 +22,13 @@ export interface CreateTaskOptions {
   /** Per source topic, input already committed elsewhere (exactly-once, read after fencing): skipped too. */
   committedUpTo?: ReadonlyMap<string, number>;
   /** Told of each record a processor dropped on purpose. */
-  onDropped?: (reason: string) => void;
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name (`GlobalState.stores`). */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Marks the task's input in flight for crash-loop protection (`CrashGuard.forTask`). */
   inFlight?: TaskInFlight;
+  /** See `TaskOptions.outputLatency`. */
+  outputLatency?: TaskOptions['outputLatency'];
 }
 
 export function createTask(options: CreateTaskOptions): StreamTask {
@@ -59,6 +62,7 @@ export function createTask(options: CreateTaskOptions): StreamTask {
     ...(options.onDropped === undefined ? {} : { onDropped: options.onDropped }),
     ...(options.globalStores === undefined ? {} : { globalStores: options.globalStores }),
     ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
+    ...(options.outputLatency === undefined ? {} : { outputLatency: options.outputLatency }),
     ...(config.crashLoop?.deadLetterTopic === undefined
       ? {}
       : { poisonDeadLetterTopic: config.crashLoop.deadLetterTopic }),

@@ -42,8 +42,10 @@ export class RebalanceHandler {
   private generation = -1;
   private joins = 0;
   private routing: QueryMetadata | undefined;
-  /** The warm-up set a catch-up rejoin was asked for, so that the same set is not asked for again at once. */
+  /** The warm-up set a catch-up rejoin was last asked for, when, and how often in a row for that same set. */
   private probedWarmups: string | undefined;
+  private probedAt = 0;
+  private repeatedProbes = 0;
   private probingRequestedAt = -1;
   private probingRebalanceCount = 0;
   private stopped = false;
@@ -152,10 +154,21 @@ export class RebalanceHandler {
     const caughtUp = assignment.warmup.every(
       (t) => lags.lagOf(TaskId.parse(t)) <= config.acceptableRecoveryLag,
     );
-    const overdue = Date.now() - this.assignedAt >= config.probingRebalanceIntervalMs;
-    // The same warm-ups given again after a catch-up rejoin: wait for the interval rather than rejoin in a loop.
-    if (!overdue && !(caughtUp && this.probedWarmups !== warmups)) return;
+    const now = Date.now();
+    const overdue = now - this.assignedAt >= config.probingRebalanceIntervalMs;
+    const repeat = caughtUp && this.probedWarmups === warmups;
+    const due = probeDue({
+      caughtUp,
+      overdue,
+      repeat,
+      sinceLastProbeMs: now - this.probedAt,
+      repeatedProbes: this.repeatedProbes,
+      intervalMs: config.probingRebalanceIntervalMs,
+    });
+    if (!due) return;
+    this.repeatedProbes = repeat ? this.repeatedProbes + 1 : 0;
     this.probedWarmups = caughtUp ? warmups : undefined;
+    this.probedAt = now;
     this.probingRequestedAt = this.generation;
     this.probingRebalanceCount++;
     config.logger.info('asking for a probing rebalance', {
@@ -164,6 +177,36 @@ export class RebalanceHandler {
     });
     this.consumer?.requestRejoin();
   }
+}
+
+/** The first wait before asking again for the same caught-up warm-ups; it doubles with each repeat. */
+export const REPEATED_PROBE_BACKOFF_MS = 5_000;
+
+export interface ProbeFacts {
+  /** Every warm-up replica is within the acceptable recovery lag. */
+  caughtUp: boolean;
+  /** The probing interval has passed since the last assignment. */
+  overdue: boolean;
+  /** The same warm-ups were given again after a catch-up rejoin for them. */
+  repeat: boolean;
+  sinceLastProbeMs: number;
+  /** How many catch-up rejoins in a row were asked for this same warm-up set. */
+  repeatedProbes: number;
+  intervalMs: number;
+}
+
+/**
+ * Whether to ask for a probing rebalance. The same warm-ups may come back after a catch-up rejoin when the active
+ * task wrote more than the acceptable lag while the group rebalanced (the replica does not read meanwhile); asking
+ * again at once could loop, waiting the whole probing interval leaves the group unbalanced for that long: the
+ * repeat waits a backoff that doubles each time, up to the interval.
+ */
+export function probeDue(f: ProbeFacts): boolean {
+  if (f.overdue) return true;
+  if (!f.caughtUp) return false;
+  if (!f.repeat) return true;
+  const backoff = Math.min(f.intervalMs, REPEATED_PROBE_BACKOFF_MS * 2 ** f.repeatedProbes);
+  return f.sinceLastProbeMs >= backoff;
 }
 
 /** The Eddy assignment in a member's userData, or undefined when the group's leader did not write one. */

@@ -176,8 +176,10 @@ export class ReplicaManager {
         },
       );
       for (const r of open) r.reading = reading;
+      let completed = false;
       try {
         await reading;
+        completed = true;
       } catch (err) {
         if (!(err instanceof RestoreStopped)) {
           config.logger.warn('replicas failed to catch up; they retry', { error: errorMessage(err) });
@@ -185,7 +187,15 @@ export class ReplicaManager {
       }
       for (const r of open) {
         r.reading = undefined;
-        if (!r.released && r.state !== undefined) lags.record(r.id, r.state.changelogPartitions());
+        if (r.released || r.state === undefined) continue;
+        const partitions = r.state.changelogPartitions();
+        lags.record(r.id, partitions);
+        // The read went at least to the ends refreshed before it (the restore lists them again, later).
+        if (completed)
+          lags.readThrough(
+            r.id,
+            partitions.filter((p) => !p.fromSource).map((p) => p.topic),
+          );
       }
     }
     this.deps.onCaughtUp?.();

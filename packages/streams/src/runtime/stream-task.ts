@@ -6,7 +6,13 @@ import { describePosition, errorMessage, type RecordPosition, StreamsError } fro
 import type { ConsumedRecord, RecordHeaders } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import { FEEDS_REPARTITION_TOPIC } from '../topology/context-facts.js';
-import type { Processor, ProcessorContext, StreamRecord } from '../topology/processor.js';
+import {
+  type DropReason,
+  dropReason,
+  type Processor,
+  type ProcessorContext,
+  type StreamRecord,
+} from '../topology/processor.js';
 import type { NodeSpec, SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
 import { deadLetter, deadLetterTopicOf, type ErrorMode } from './error-handling.js';
@@ -77,8 +83,8 @@ export interface TaskOptions {
   logger: Logger;
   /** Wall-clock time source (the test driver replaces it). */
   clock?: () => number;
-  /** Told of each record a processor dropped on purpose (`ProcessorContext.recordDropped`). */
-  onDropped?: (reason: string) => void;
+  /** Told of each record a processor dropped on purpose (`ProcessorContext.recordDropped`), or an error mode skipped. */
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name: every processor may read them. */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Trace each record (see tracing.ts); off when undefined. */
@@ -89,6 +95,11 @@ export interface TaskOptions {
   poisonDeadLetterTopic?: string;
   /** See `StreamsConfig.maxRecordBytes`; default DEFAULT_MAX_RECORD_BYTES. */
   maxRecordBytes?: number;
+  /**
+   * Told, per record a sink writes to an output topic (not a repartition topic), the clock's time minus the record's
+   * timestamp (ms): the end-to-end latency metric. Called on the hot path: it must not allocate.
+   */
+  outputLatency?: { observe(ms: number): void };
 }
 
 export class StreamTask {
@@ -101,14 +112,14 @@ export class StreamTask {
   private readonly positions = new Map<string, string>();
   private readonly collector: RecordCollector;
   private readonly clock: () => number;
+  private readonly outputLatency: TaskOptions['outputLatency'];
   /** The input record being processed; undefined during punctuation. */
   private current: { topic: string; record: ConsumedRecord; timestamp: number } | undefined;
   private time = Number.NEGATIVE_INFINITY;
   private commitRequested = false;
   private closed = false;
-  /** Records consumed so far, and the timestamp of the last one that went through (read by metrics). */
+  /** Records consumed so far (read by metrics). */
   processedCount = 0;
-  lastRecordTimestamp = Number.NaN;
   /** Records the current input record has written to repartition topics so far. */
   private repartitionSeq = 0;
   /**
@@ -132,6 +143,7 @@ export class StreamTask {
     this.partition = options.id.partition;
     this.collector = options.collector;
     this.clock = options.clock ?? Date.now;
+    this.outputLatency = options.outputLatency;
     this.tracing =
       options.tracing === undefined
         ? undefined
@@ -370,7 +382,6 @@ export class StreamTask {
       this.options.stores?.advanceUpstream?.(position.topic, position.partition, upstream.mark);
     }
     this.positions.set(item.topic, item.record.offset);
-    if (processed) this.lastRecordTimestamp = item.timestamp;
     if (processed && item.timestamp > this.time) {
       this.time = item.timestamp;
       this.punctuation.fire('stream-time', item.timestamp, (p, t) => this.punctuate(p, t));
@@ -570,6 +581,9 @@ export class StreamTask {
         ? { topic, key, value, timestamp: r.timestamp, headers }
         : { topic, partition, key, value, timestamp: r.timestamp, headers },
     );
+    if (this.outputLatency !== undefined && spec.repartitionTopic === undefined) {
+      this.outputLatency.observe(this.clock() - r.timestamp);
+    }
   }
 
   private contextFor(
@@ -638,8 +652,8 @@ export class StreamTask {
       requestCommit() {
         task.commitRequested = true;
       },
-      recordDropped(reason: string) {
-        task.options.onDropped?.(reason);
+      recordDropped(reason: DropReason) {
+        task.options.onDropped?.(dropReason(reason));
       },
     };
   }

@@ -33,8 +33,8 @@ export interface StreamThreadDeps {
 
 /** What the metrics see of the loop: once per batch and per commit, never per record. */
 export interface ThreadObserver {
-  /** A task processed `records` records of one batch in `seconds`; `lastTimestamp` is the last one's timestamp. */
-  batchProcessed(task: TaskId, records: number, seconds: number, lastTimestamp: number): void;
+  /** A task processed `records` records of one batch in `seconds`. */
+  batchProcessed(task: TaskId, records: number, seconds: number): void;
   committed(seconds: number): void;
   /** An assignment was taken (tasks closed and opened, replicas started) in `seconds`. */
   rebalanced(seconds: number): void;
@@ -325,12 +325,7 @@ export class StreamThread {
       const processed = task.process(() => !this.stopping && active);
       this.processedCount += processed;
       if (observer !== undefined && processed > 0) {
-        observer.batchProcessed(
-          id,
-          processed,
-          (performance.now() - started) / 1000,
-          task.lastRecordTimestamp,
-        );
+        observer.batchProcessed(id, processed, (performance.now() - started) / 1000);
       }
       task.punctuateWallClock();
     } catch (err) {

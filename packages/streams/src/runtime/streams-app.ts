@@ -92,8 +92,9 @@ export interface StreamsMetrics {
   /** Rebalances this instance asked for because its warm-up replicas caught up or the probing interval passed. */
   probingRebalances: number;
   /**
-   * Records dropped, by reason: on purpose by processors (e.g. `late`: after their window closed), or skipped by an
-   * error mode (`error`: logged and skipped; `dead-lettered`: written to the dead-letter topic).
+   * Records dropped, by reason (one of `DROP_REASONS`): on purpose by processors (e.g. `late`: after their window
+   * closed; `other`: a reason outside the set), or skipped by an error mode (`error`: logged and skipped;
+   * `dead-lettered`: written to the dead-letter topic).
    */
   droppedRecords: Readonly<Record<string, number>>;
 }
@@ -605,6 +606,7 @@ export class StreamsApp {
         onCaughtUp: () => parts.rebalance?.probeIfWarm(),
       });
     }
+    const metrics = this.appMetrics;
     const tasks = new TaskManager({
       config,
       graph,
@@ -618,6 +620,7 @@ export class StreamsApp {
       },
       ...(global === undefined ? {} : { globalStores: global.stores }),
       ...(crashGuard === undefined ? {} : { inFlight: (id: TaskId) => crashGuard.forTask(id) }),
+      ...(metrics === undefined ? {} : { outputLatency: (id: TaskId) => metrics.outputLatency(id) }),
     });
     parts.tasks = tasks;
     // The process id lives on the state volume, so it follows the pod's state across restarts.

@@ -41,6 +41,22 @@ export class TaskLags {
     this.positions.set(id, topics);
   }
 
+  /**
+   * Records that the local stores of task `id` have read `topics` (changelogs, not source topics) through the ends
+   * last refreshed: a replica's completed round. Their checkpoints name the last record, and a transaction's commit
+   * marker after it would otherwise count as one record of lag forever.
+   */
+  readThrough(id: TaskId, topics: readonly string[]): void {
+    const positions = this.positions.get(id) ?? new Map<string, bigint | undefined>();
+    for (const topic of topics) {
+      const end = this.ends.get(`${topic}:${id.partition}`);
+      if (end === undefined) continue;
+      const next = positions.get(topic);
+      if (next === undefined || next < end.high) positions.set(topic, end.high);
+    }
+    this.positions.set(id, positions);
+  }
+
   /** Changelog records task `id` is behind on this instance. */
   lagOf(id: TaskId): number {
     const local = this.positions.get(id);

@@ -8,9 +8,10 @@ import type {
   KafkaClientFactory,
   TransactionalProducerPort,
 } from '../kafka/port.js';
+import type { DropReason } from '../topology/processor.js';
 import type { SealedTopology } from '../topology/topology.js';
 import type { TaskInFlight } from './crash-guard.js';
-import { createTask } from './create-task.js';
+import { type CreateTaskOptions, createTask } from './create-task.js';
 import { DRAIN_ONLY, RecordCollector } from './record-collector.js';
 import { restoreTask } from './state-restorer.js';
 import type { StreamTask } from './stream-task.js';
@@ -41,11 +42,13 @@ export interface TaskManagerDeps {
   /** Told where a task's stores stand (their checkpoints) as the task closes; its state stays on disk. */
   onStateClosing?: (id: TaskId, positions: ChangelogPartition[]) => void;
   /** Told of each record a processor dropped on purpose. */
-  onDropped?: (reason: string) => void;
+  onDropped?: (reason: DropReason) => void;
   /** The instance's global stores by name, which every task's processors may read. */
   globalStores?: ReadonlyMap<string, unknown>;
   /** Crash-loop protection: marks each task's input in flight on the state volume. */
   inFlight?: (id: TaskId) => TaskInFlight;
+  /** Where each task observes the end-to-end latency of its output (metrics). */
+  outputLatency?: (id: TaskId) => NonNullable<CreateTaskOptions['outputLatency']>;
 }
 
 /**
@@ -216,6 +219,7 @@ export class TaskManager {
       ...(this.deps.onDropped === undefined ? {} : { onDropped: this.deps.onDropped }),
       ...(this.deps.globalStores === undefined ? {} : { globalStores: this.deps.globalStores }),
       ...(this.deps.inFlight === undefined ? {} : { inFlight: this.deps.inFlight(id) }),
+      ...(this.deps.outputLatency === undefined ? {} : { outputLatency: this.deps.outputLatency(id) }),
     });
     const state = taskState?.state;
     const active = { task, state, collector, producer };

@@ -2,6 +2,32 @@
 import type { RecordHeaders } from '../kafka/port.js';
 import type { Cancellable, PunctuationType, Punctuator } from '../runtime/punctuation.js';
 
+/**
+ * Why a record was dropped: the `reason` of `droppedRecords` and of `eddy_records_dropped_total`. A fixed set, so
+ * that the metric's series stay few whatever processors pass; `other` is for a processor's own reasons.
+ */
+export const DROP_REASONS = [
+  'late',
+  'expired',
+  'invalid-timestamp',
+  'null-key-or-value',
+  'null-value',
+  'null-foreign-key',
+  'stale-fk-response',
+  'error',
+  'dead-lettered',
+  'other',
+] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(DROP_REASONS);
+
+/** `reason` when it is a `DropReason`, else `other` (a caller outside the types, e.g. plain JavaScript). */
+export function dropReason(reason: string): DropReason {
+  return KNOWN_REASONS.has(reason) ? (reason as DropReason) : 'other';
+}
+
 /** A record flowing through a topology. */
 export interface StreamRecord<K, V> {
   key: K;
@@ -39,9 +65,10 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   requestCommit(): void;
   /**
    * Counts a record the processor dropped on purpose (e.g. `late`: it arrived after its window closed) in the app's
-   * `droppedRecords` metric, by reason.
+   * `droppedRecords` metric, by reason: one of `DROP_REASONS` (`other` for a processor's own); any other string
+   * counts as `other`.
    */
-  recordDropped(reason: string): void;
+  recordDropped(reason: DropReason): void;
 }
 
 export interface Processor<KIn, VIn, KOut = KIn, VOut = VIn> {

@@ -33,6 +33,7 @@ export class MemoryChangelogReader implements ChangelogReaderPort {
     const pending = ranges.filter((r) => r.startOffset < r.endOffset);
     if (pending.length === 0) return;
     this.lifecycle.assertConnected();
+    await this.cluster.faults.apply('read', [...new Set(pending.map((r) => r.topic))]);
     const signal = new Signal();
     this.reads.add(signal);
     const unwatch = this.cluster.watch(() => signal.wake());

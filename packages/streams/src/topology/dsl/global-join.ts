@@ -1,6 +1,6 @@
 // Joins a stream with a global table: each record looks up the key it selects, on the stream's own partition (no
 // repartitioning), and keeps its key and timestamp.
-import type { ProcessorSupplier, StreamRecord } from '../processor.js';
+import type { DropReason, ProcessorSupplier, StreamRecord } from '../processor.js';
 import type { GlobalKTable } from './global-ktable.js';
 import type { KStream } from './kstream.js';
 import type { Named } from './naming.js';
@@ -27,7 +27,7 @@ export function joinGlobal<K, V, GK, GV, VR>(
   const supplier: ProcessorSupplier<K, V, K, VR> = () => {
     let lookup: (key: GK) => ValueAndTimestamp<GV> | undefined;
     let forward: (r: StreamRecord<K, VR>) => void;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     return {
       init(ctx) {
         lookup = table.valueGetter.create(ctx);

@@ -3,6 +3,7 @@
 
 import type { Serializer } from '../../serdes/serde.js';
 import type { Processor, ProcessorSupplier, StreamRecord, TopicNameExtractor } from '../processor.js';
+import { BranchedKStream, type NamedBranch } from './branched-kstream.js';
 import type { DslGraph } from './dsl-graph.js';
 import { joinGlobal } from './global-join.js';
 import { GlobalKTable } from './global-ktable.js';
@@ -156,21 +157,37 @@ export class KStream<K, V> {
 
   /**
    * Sends each record to the first branch whose predicate accepts it, else to the default branch (if any). The
-   * result maps `<prefix><branch name>` to each branch's stream (default branch: `<prefix>default`, or its name).
+   * result maps `<prefix><branch name>` to each branch's stream (default branch: `<prefix>default`, or its name);
+   * the prefix is `options.name`, else the split's derived node name and `-`, and an unnamed branch is named by its
+   * position from 1. Without `branches`, returns a `BranchedKStream` to add branches one by one
+   * (`.branch(predicate, { name? })`), ended by `.defaultBranch({ name? })` or `.noDefaultBranch()`.
    */
   split(
     branches: Branch<K, V>[],
+    options?: Named & { defaultBranch?: boolean | Named },
+  ): Record<string, KStream<K, V>>;
+  split(options?: Named): BranchedKStream<K, V>;
+  split(
+    branchesOrOptions: Branch<K, V>[] | Named = {},
     options: Named & { defaultBranch?: boolean | Named } = {},
+  ): Record<string, KStream<K, V>> | BranchedKStream<K, V> {
+    const named = Array.isArray(branchesOrOptions) ? options : branchesOrOptions;
+    const splitNode = this.graph.names.name('split', [this.nodeName], named);
+    const branched = new BranchedKStream<K, V>(this, splitNode, named.name ?? `${splitNode}-`);
+    if (!Array.isArray(branchesOrOptions)) return branched;
+    for (const b of branchesOrOptions) branched.branch(b.predicate, b);
+    const { defaultBranch } = options;
+    if (defaultBranch === undefined || defaultBranch === false) return branched.noDefaultBranch();
+    return branched.defaultBranch(defaultBranch === true ? {} : defaultBranch);
+  }
+
+  /** @internal Adds the split node `splitNode` routing to `branches` (names already claimed), then `defaultName`. */
+  addSplit(
+    splitNode: string,
+    branches: readonly NamedBranch<K, V>[],
+    defaultName: string | undefined,
   ): Record<string, KStream<K, V>> {
-    const splitNode = this.graph.names.name('split', [this.nodeName], options);
-    const prefix = options.name ?? `${splitNode}-`;
-    const names = branches.map((b, i) => this.graph.names.claim(`${prefix}${b.name ?? String(i + 1)}`));
-    const withDefault = options.defaultBranch !== undefined && options.defaultBranch !== false;
-    const defaultName = withDefault
-      ? this.graph.names.claim(
-          `${prefix}${typeof options.defaultBranch === 'object' ? (options.defaultBranch.name ?? 'default') : 'default'}`,
-        )
-      : undefined;
+    const names = branches.map((b) => b.name);
     const predicates = branches.map((b) => b.predicate);
     this.graph.topology.addProcessor<K, V, K, V>(
       splitNode,

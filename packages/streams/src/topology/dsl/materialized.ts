@@ -17,6 +17,7 @@ export interface Materialized<K, V> {
    * downstream change, as a table's cache does in Kafka Streams.
    */
   caching?: boolean;
+  /** Changelog topic (default on). Off: none is created, and a store whose state directory is lost starts empty. */
   logging?: boolean;
   cacheMaxBytes?: number;
   /** Window and session stores: how long (ms of stream time) data is kept; default window size + grace. */

@@ -2,7 +2,7 @@
 // window starts in the store stands in for Kafka Streams' range scan of the key's windows.
 import type { KeyValueStore, Serde, WindowStore } from '@eddy/state';
 import { StreamsError } from '../../errors.js';
-import type { ProcessorSupplier, StreamRecord } from '../processor.js';
+import type { DropReason, ProcessorSupplier, StreamRecord } from '../processor.js';
 import type { Change } from './change.js';
 import type { SlidingWindows } from './sliding-windows.js';
 import { TableEmitter } from './table-emitter.js';
@@ -54,7 +54,7 @@ export function slidingWindowAggregateSupplier<K, V, A>(
     let store: WindowStore<K, ValueAndTimestamp<A>>;
     let index: KeyValueStore<K, number[]>;
     let emitter: TableEmitter<Windowed<K>, A>;
-    let recordDropped: (reason: string) => void;
+    let recordDropped: (reason: DropReason) => void;
     let observedStreamTime = -1;
 
     /** Folds the record into the window at `start` holding `agg` (absent: new), unless the window has closed. */

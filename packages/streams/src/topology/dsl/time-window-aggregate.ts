@@ -1,6 +1,6 @@
 // The processor of count, reduce and aggregate over time windows: folds each record into every window containing it.
 import type { WindowStore } from '@eddy/state';
-import type { ProcessorSupplier } from '../processor.js';
+import type { DropReason, ProcessorSupplier } from '../processor.js';
 import type { Change } from './change.js';
 import type { TimeWindows } from './time-windows.js';
 import { type ValueAndTimestamp, valueAndTimestamp } from './value-and-timestamp.js';
@@ -25,7 +25,7 @@ export function timeWindowAggregateSupplier<K, V, A>(
   return () => {
     let store: WindowStore<K, ValueAndTimestamp<A>>;
     let emitter: WindowedTableEmitter<K, A>;
-    let recordDropped: (reason: string) => void;
+    let recordDropped: (reason: DropReason) => void;
     let observedStreamTime = -1;
     return {
       init(ctx) {

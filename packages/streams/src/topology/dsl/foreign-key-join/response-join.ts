@@ -1,7 +1,7 @@
 // The end of a foreign-key join, on the left side: keeps a response only while the left row still has the value
 // that asked for it, joins, and materializes the result table.
 import type { KeyValueStore } from '@eddy/state';
-import type { ProcessorSupplier } from '../../processor.js';
+import type { DropReason, ProcessorSupplier } from '../../processor.js';
 import type { Change } from '../change.js';
 import { TableEmitter } from '../table-emitter.js';
 import { type ValueAndTimestamp, valueAndTimestamp } from '../value-and-timestamp.js';
@@ -32,7 +32,7 @@ export function responseJoinSupplier<K, V, VO, VR>(
     let leftValue: (key: K) => ValueAndTimestamp<V> | undefined;
     let store: KeyValueStore<K, ValueAndTimestamp<VR>>;
     let emitter: TableEmitter<K, VR>;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     return {
       init(ctx) {
         leftValue = spec.leftValues.create(ctx);

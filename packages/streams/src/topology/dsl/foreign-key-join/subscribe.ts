@@ -1,6 +1,6 @@
 // The left side of a foreign-key join: turns each change of a left row into a subscription to its foreign key (and
 // an unsubscription from the one it left), sent to the right side keyed by the foreign key.
-import type { ProcessorSupplier, StreamRecord } from '../../processor.js';
+import type { DropReason, ProcessorSupplier, StreamRecord } from '../../processor.js';
 import type { Change } from '../change.js';
 import { Instruction, type Response, type Subscription, valueHash } from './messages.js';
 
@@ -37,7 +37,7 @@ export function subscribeSupplier<K, V, KO>(
   return () => {
     let send: (r: StreamRecord<K, Change<V>>, hash: Buffer | null, fk: KO, instruction: Instruction) => void;
     let answer: (r: StreamRecord<K, Change<V>>, hash: Buffer | null) => void;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     return {
       init(ctx) {
         dropped = (reason) => ctx.recordDropped(reason);

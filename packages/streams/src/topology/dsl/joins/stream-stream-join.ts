@@ -4,7 +4,7 @@
 // window has closed, or at once when its window had already ended when it arrived.
 import { type KeyValueStore, keyValueStore, type WindowStore, windowStore } from '@eddy/state';
 import { Serdes } from '../../../serdes/serde.js';
-import type { Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
+import type { DropReason, Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
 import type { DslGraph } from '../dsl-graph.js';
 import type { KStream } from '../kstream.js';
 import { type DslSerde, knownSerde, requireSerde } from '../serdes.js';
@@ -71,7 +71,7 @@ function sideSupplier<K, VThis, VOther, VR>(
     let other: WindowStore<K, TimedValue<VOther>[]>;
     let shared: SharedState<K>;
     let forward: (r: StreamRecord<K, VR>) => void;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     const emitNonJoined = (e: NonJoined<K>, headers: StreamRecord<K, VR>['headers']) =>
       forward({
         key: e.key,

@@ -1,5 +1,5 @@
 // Stream–table join: each stream record looks up the table's current value of its key; table updates emit nothing.
-import type { Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
+import type { DropReason, Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
 import type { DslGraph } from '../dsl-graph.js';
 import type { KStream } from '../kstream.js';
 import type { KTable } from '../ktable.js';
@@ -22,7 +22,7 @@ export function streamTableJoinSupplier<K, V, VT, VR>(
   return (): Processor<K, V, K, VR> => {
     let lookup: (key: K) => ValueAndTimestamp<VT> | undefined;
     let forward: (r: StreamRecord<K, VR>) => void;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     return {
       init(ctx) {
         lookup = getter.create(ctx as never);

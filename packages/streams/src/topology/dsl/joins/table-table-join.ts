@@ -1,6 +1,6 @@
 // Table–table join on the primary key: a change on either side looks up the other side's current value and emits
 // the change of the joined value (new and old), computed as Kafka Streams' KTable-KTable inner/left/outer joins do.
-import type { Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
+import type { DropReason, Processor, ProcessorSupplier, StreamRecord } from '../../processor.js';
 import type { Change } from '../change.js';
 import type { DslGraph } from '../dsl-graph.js';
 import { KTable } from '../ktable.js';
@@ -39,7 +39,7 @@ function sideSupplier<K, VThis, VOther, VR>(
   return (): Processor<K, Change<VThis>, K, Change<VR>> => {
     let lookup: (key: K) => ValueAndTimestamp<VOther> | undefined;
     let forward: (r: StreamRecord<K, Change<VR>>) => void;
-    let dropped: (reason: string) => void;
+    let dropped: (reason: DropReason) => void;
     return {
       init(ctx) {
         lookup = other.create(ctx as never);

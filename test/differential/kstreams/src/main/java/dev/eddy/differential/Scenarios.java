@@ -116,21 +116,29 @@ final class Scenarios {
               table(b, inputs.get(0))
                   .join(table(b, inputs.get(1)), (order, value) -> value.split(":")[0], Scenarios::joined)
                   .toStream();
-          case "table-groupby-sum" ->
-              // An item's value is "<group>:<amount>"; the sum per group follows items moving between groups.
-              table(b, inputs.get(0))
-                  .groupBy((item, value) -> KeyValue.pair(value.split(":")[0], value.split(":")[1]), Grouped.with(S, S))
-                  .aggregate(
-                      () -> 0L,
-                      (group, amount, sum) -> sum + Long.parseLong(amount),
-                      (group, amount, sum) -> sum - Long.parseLong(amount),
-                      Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>with(S, Serdes.Long()))
-                  .toStream()
-                  .mapValues(Scenarios::str);
+          case "table-groupby-sum", "cached-table-groupby-sum" -> groupBySum(b, inputs.get(0));
           default -> throw new IllegalArgumentException("unknown scenario: " + scenario);
         };
     out.to(output, Produced.with(S, S));
     return b.build();
+  }
+
+  /** Whether a scenario runs with a record cache (its name starts with {@code cached-}); the others run without. */
+  static boolean cached(String scenario) {
+    return scenario.startsWith("cached-");
+  }
+
+  /** An item's value is "<group>:<amount>"; the sum per group follows items moving between groups. */
+  private static KStream<String, String> groupBySum(StreamsBuilder b, String items) {
+    return table(b, items)
+        .groupBy((item, value) -> KeyValue.pair(value.split(":")[0], value.split(":")[1]), Grouped.with(S, S))
+        .aggregate(
+            () -> 0L,
+            (group, amount, sum) -> sum + Long.parseLong(amount),
+            (group, amount, sum) -> sum - Long.parseLong(amount),
+            Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>with(S, Serdes.Long()))
+        .toStream()
+        .mapValues(Scenarios::str);
   }
 
   private static KStream<String, String> stream(StreamsBuilder b, String topic) {
