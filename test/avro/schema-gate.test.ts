@@ -45,6 +45,8 @@ function app(
         brokers: brokerList(),
         stateDir: apps.stateDir(),
         commitIntervalMs: 200,
+        // A start refused by the gate or by a registry that does not answer is what these tests look at.
+        retryBackoff: false,
       },
     ),
   );
