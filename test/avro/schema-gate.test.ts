@@ -6,10 +6,12 @@ import { AvroError, formatGateDecisions, RegistryClient, schemaGateDryRun } from
 import { changelogTopic } from '@eddy/state';
 import { StreamsApp, type StreamsError } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
-import { avroCountTopology, type Version } from '../support/avro-count.js';
+import { closedPort } from '../../packages/avro/test/support.js';
+import { avroCountTopology, countSchema, type Version } from '../support/avro-count.js';
 import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
-import { produce, registryClient } from './support.js';
+import { repoRoot, startNode } from '../support/processes.js';
+import { produce, registryClient, registryUrl } from './support.js';
 
 const apps = inProcessApps();
 
@@ -43,6 +45,8 @@ function app(
         brokers: brokerList(),
         stateDir: apps.stateDir(),
         commitIntervalMs: 200,
+        // A start refused by the gate or by a registry that does not answer is what these tests look at.
+        retryBackoff: false,
       },
     ),
   );
@@ -127,10 +131,64 @@ describe('the schema gate', () => {
 
   it('fails the start with REGISTRY_UNAVAILABLE when the registry does not answer', async () => {
     const s = await setUp();
-    const registry = new RegistryClient({ url: 'http://127.0.0.1:9/apis/ccompat/v7', timeoutMs: 1000 });
+    const registry = new RegistryClient({ url: `http://127.0.0.1:${await closedPort()}/apis/ccompat/v7` });
     const err = await startError(app(s, 1, registry));
     expect(err.cause).toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
     expect(await groupMembers(s.applicationId)).toBe(0);
     registry.close();
+  });
+});
+
+describe('eddy-schema-gate', () => {
+  const gateCommand = async (url: string, applicationId: string, version: Version) => {
+    const run = startNode(
+      [
+        '--import',
+        'tsx',
+        '--conditions=eddy-source',
+        'packages/avro/bin/schema-gate.mjs',
+        'test/support/apps/avro-gate-topology.ts',
+        applicationId,
+      ],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          SCHEMA_REGISTRY_URL: url,
+          AVRO_VERSION: String(version),
+          INPUT_TOPIC: uniqueName('words'),
+          OUTPUT_TOPIC: uniqueName('counts'),
+        },
+      },
+    );
+    return { code: await run.exited, output: run.output() };
+  };
+
+  it('exits 0 when the start would go ahead, 1 when it would be refused, registering nothing', async () => {
+    const applicationId = uniqueName('gate-cli');
+    const start = await gateCommand(registryUrl(), applicationId, 1);
+    expect(start.output).toMatch(/^register +store +store counts value/m);
+    expect(start.output).toContain('the schema gate would let this start');
+    expect(start.code).toBe(0);
+    const store = `${changelogTopic(applicationId, 'counts')}-value`;
+    const registry = registryClient();
+    expect(await registry.versions(store)).toEqual([]);
+    await registry.register(store, JSON.stringify(countSchema(1)), 'FULL');
+    const refuse = await gateCommand(registryUrl(), applicationId, 3);
+    expect(refuse.output).toMatch(/^refuse +store +store counts value/m);
+    expect(refuse.output).toContain('the schema gate would refuse this start');
+    expect(refuse.code).toBe(1);
+    registry.close();
+  });
+
+  it('exits 3 with one line, no stack trace, when the registry does not answer', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/apis/ccompat/v7`;
+    const { code, output } = await gateCommand(url, uniqueName('gate-cli'), 1);
+    expect(code).toBe(3);
+    expect(output.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^eddy-schema-gate: the schema registry is unavailable, nothing was decided: .*did not answer/,
+      ),
+    ]);
   });
 });

@@ -27,7 +27,7 @@ export async function avroBytes(subject: string, schema: avro.Schema, value: unk
 
 export async function produce(
   topic: string,
-  messages: { key: string; value: Buffer | string }[],
+  messages: { key: Buffer | string; value: Buffer | string }[],
 ): Promise<void> {
   const producer = testKafka().producer();
   await producer.connect();
@@ -37,6 +37,7 @@ export async function produce(
 
 export interface RawRecord {
   key: string | null;
+  keyBytes: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string>;
 }
@@ -59,8 +60,69 @@ export async function readRaw(topic: string, count: number, timeoutMs = 60_000):
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {}))
               if (v !== undefined) headers[k] = String(v);
-            records.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+            records.push({
+              key: message.key?.toString() ?? null,
+              keyBytes: message.key,
+              value: message.value,
+              headers,
+            });
             if (records.length === count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/**
+ * Every record `topic` holds now, values as bytes: read up to each partition's end, so it also works on a compacted
+ * topic (a changelog), which holds fewer records than its offsets count.
+ */
+export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<RawRecord[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const left = new Map(
+    ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high) - 1]),
+  );
+  const consumer = testKafka().consumer({ groupId: uniqueName('raw') });
+  const records: RawRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      if (left.size === 0) return resolve();
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`read ${records.length} records of ${topic}; partitions left: ${[...left.keys()]}`),
+          ),
+        timeoutMs,
+      );
+      consumer
+        .run({
+          // By batch: a batch's last offset may be a control record that no message stands for.
+          eachBatch: async ({ batch }) => {
+            const last = left.get(batch.partition);
+            if (last === undefined) return;
+            for (const message of batch.messages) {
+              if (Number(message.offset) > last) break;
+              records.push({
+                key: message.key?.toString() ?? null,
+                keyBytes: message.key,
+                value: message.value,
+                headers: {},
+              });
+            }
+            if (Number(batch.lastOffset()) >= last) left.delete(batch.partition);
+            if (left.size === 0) {
               clearTimeout(timer);
               resolve();
             }

@@ -1,11 +1,14 @@
 // The packed packages work outside the workspace: npm installs their tarballs into a temporary project (no
 // kafkajs from npm: @eddy/streams carries the patched copy), and the word-count example's build runs there with
-// plain node against the broker, counting in a LevelDB store, producing each count and serving its HTTP port.
+// plain node against the broker, counting in a LevelDB store, producing each count and serving its HTTP port; the
+// installed eddy-schema-gate runs a dry run against the registry, and exits 3 when there is none.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../../packages/avro/test/support.js';
+import { registryUrl } from '../avro/support.js';
 import { freePort, get, sample } from '../support/http.js';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor } from '../support/kafka.js';
 import { appProcesses, repoRoot, startNode } from '../support/processes.js';
@@ -31,7 +34,7 @@ describe('packed packages installed into a project outside the workspace', () =>
 
   it('installs without kafkajs from the registry: the patched copy and its licence come with @eddy/streams', async () => {
     const modules = join(project, 'node_modules');
-    expect(readdirSync(join(modules, '@eddy')).sort()).toEqual(['assignor', 'state', 'streams']);
+    expect(readdirSync(join(modules, '@eddy')).sort()).toEqual(['assignor', 'avro', 'state', 'streams']);
     expect(existsSync(join(modules, 'kafkajs'))).toBe(false);
     expect(existsSync(join(modules, '@eddy', 'streams', 'node_modules', 'kafkajs'))).toBe(false);
     const vendored = join(modules, '@eddy', 'streams', 'dist', 'vendor', 'kafkajs');
@@ -116,5 +119,51 @@ describe('packed packages installed into a project outside the workspace', () =>
       .map((e) => e.state);
     expect(states.at(-1)).toBe('NOT_RUNNING');
     expect(states).toContain('RUNNING');
+  });
+
+  it('runs eddy-schema-gate from the installed @eddy/avro with plain node: a decision, or exit 3 without a registry', async () => {
+    // A service's topology module: an Avro output, its serde's registry from the environment.
+    writeFileSync(
+      join(project, 'gate-topology.mjs'),
+      `import { AvroSerdes, RegistryClient } from '@eddy/avro';
+import { Serdes, StreamsBuilder } from '@eddy/streams';
+export function topology() {
+  const registry = new RegistryClient({ url: process.env.SCHEMA_REGISTRY_URL, timeoutMs: 2000 });
+  const schema = { type: 'record', name: 'Word', fields: [{ name: 'word', type: 'string' }] };
+  const b = new StreamsBuilder();
+  b.stream(process.env.INPUT, { keySerde: Serdes.string(), valueSerde: Serdes.string() })
+    .mapValues((word) => ({ word }))
+    .to(process.env.OUTPUT, { keySerde: Serdes.string(), valueSerde: AvroSerdes.specific({ registry, schema }) });
+  return b.build();
+}
+`,
+    );
+    const output = uniqueName('installed-words');
+    const gate = async (url: string) => {
+      const env = {
+        SCHEMA_REGISTRY_URL: url,
+        INPUT: uniqueName('installed-in'),
+        OUTPUT: output,
+        PATH: process.env.PATH,
+      };
+      const p = startNode(
+        [
+          join('node_modules', '@eddy', 'avro', 'bin', 'schema-gate.mjs'),
+          'gate-topology.mjs',
+          uniqueName('gate'),
+        ],
+        { cwd: project, env },
+      );
+      return { code: await p.exited, output: p.output() };
+    };
+    expect(existsSync(join(project, 'node_modules', '.bin', 'eddy-schema-gate'))).toBe(true);
+    const ok = await gate(registryUrl());
+    expect(ok.output).toMatch(
+      new RegExp(`^register +output +${output} value +${output}-value: would register`, 'm'),
+    );
+    expect(ok.code, ok.output).toBe(0);
+    const down = await gate(`http://127.0.0.1:${await closedPort()}/apis/ccompat/v7`);
+    expect(down.code, down.output).toBe(3);
+    expect(down.output).toMatch(/^eddy-schema-gate: the schema registry is unavailable/);
   });
 });

@@ -2,7 +2,7 @@
 // as Avro events, counted in a store of Avro values, and the counts written to an Avro output topic. v2 adds a field
 // with a default to the event and the count (compatible); v3 renames the count's field in its store (the old one
 // removed without default: incompatible for a FULL-compatible store) and writes its output as v2 does.
-import { AvroSerdes, type RegistryClient } from '@eddy/avro';
+import { type AvroSerde, AvroSerdes, type RegistryClient, schemaIdOf } from '@eddy/avro';
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, Topology } from '@eddy/streams';
 import type avro from 'avsc';
@@ -29,14 +29,30 @@ export function countSchema(version: Version): avro.Schema {
   return { type: 'record', name: 'Count', namespace: 'eddy.test', fields } as avro.Schema;
 }
 
+/** What the app decoded: a repartitioned event or a store's count, written with schema id `schemaId`. */
+export type DecodeListener = (what: 'event' | 'count', schemaId: number) => void;
+
+/** `serde`, telling `onDecode` the writer's schema id of each record it decodes. */
+function counted<T>(serde: AvroSerde<T>, what: 'event' | 'count', onDecode?: DecodeListener): AvroSerde<T> {
+  if (onDecode === undefined) return serde;
+  const deserialize = serde.deserialize.bind(serde) as (bytes: Uint8Array | null) => T | null;
+  return Object.assign(Object.create(serde) as AvroSerde<T>, {
+    deserialize: (bytes: Uint8Array | null) => {
+      if (bytes !== null) onDecode(what, schemaIdOf(bytes as Buffer));
+      return deserialize(bytes);
+    },
+  });
+}
+
 export function avroCountTopology(options: {
   version: Version;
   input: string;
   output: string;
   registry: RegistryClient;
   autoRegister?: boolean;
+  onDecode?: DecodeListener;
 }): Topology {
-  const { version, input, output, registry } = options;
+  const { version, input, output, registry, onDecode } = options;
   const gate = {
     registry,
     ...(options.autoRegister === undefined ? {} : { autoRegister: options.autoRegister }),
@@ -67,7 +83,11 @@ export function avroCountTopology(options: {
       { repartitionTopic: 'events', keySerde: Serdes.string(), valueSerde: events() },
       'to-event',
     )
-    .addSource('events', { repartitionTopic: 'events', keySerde: Serdes.string(), valueSerde: events() })
+    .addSource('events', {
+      repartitionTopic: 'events',
+      keySerde: Serdes.string(),
+      valueSerde: counted(events(), 'event', onDecode),
+    })
     .addProcessor<string, { word: string }, string, Count>(
       'count',
       () => {
@@ -89,7 +109,11 @@ export function avroCountTopology(options: {
       'events',
     )
     .addStateStore(
-      keyValueStore({ name: 'counts', keySerde: Serdes.string(), valueSerde: counts() }),
+      keyValueStore({
+        name: 'counts',
+        keySerde: Serdes.string(),
+        valueSerde: counted(counts(), 'count', onDecode),
+      }),
       'count',
     )
     .addSink(

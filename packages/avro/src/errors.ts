@@ -39,16 +39,25 @@ export interface SchemaRefusal {
 export class AvroError extends Error {
   readonly code: AvroErrorCode;
   readonly refusal: SchemaRefusal | undefined;
+  /**
+   * True when a later attempt may succeed: the registry did not answer, or answered with a server error (an app with
+   * `retryBackoff` then retries its start). False for a refusal, and for a registry that denied access.
+   */
+  readonly transient: boolean;
 
   constructor(
     code: AvroErrorCode,
     message: string,
-    options: { cause?: unknown; refusal?: SchemaRefusal } = {},
+    options: { cause?: unknown; refusal?: SchemaRefusal; status?: number } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AvroError';
     this.code = code;
     this.refusal = options.refusal;
+    const status = options.status;
+    this.transient =
+      code === 'REGISTRY_UNAVAILABLE' &&
+      (status === undefined || status >= 500 || status === 408 || status === 429);
   }
 }
 

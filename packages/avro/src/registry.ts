@@ -11,6 +11,13 @@ export interface RegistryOptions {
   auth?: { username: string; password: string };
   /** Bound of each request; default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * After a blocking lookup of a schema id finds the registry unreachable, further lookups fail at once for
+   * `initialMs`, doubling up to `maxMs` while it stays so; the first lookup after the pause asks again. Default
+   * `{ initialMs: 1000, maxMs: 30000 }`: a hanging registry holds up a record of an uncached id for at most
+   * `timeoutMs` per pause rather than each record.
+   */
+  unreachableBackoff?: { initialMs?: number; maxMs?: number };
 }
 
 export interface RegisteredVersion {
@@ -29,10 +36,22 @@ export class RegistryClient {
   private readonly sync = new SyncFetcher();
   /** Schemas by id: an id's schema never changes, so each is fetched once per process. */
   private readonly schemas = new Map<number, string>();
+  private readonly backoff: { initialMs: number; maxMs: number };
+  /** While the registry is taken as unreachable by blocking lookups: until when, why, and the current pause. */
+  private unreachable: { until: number; pauseMs: number; reason: string } | undefined;
 
   constructor(options: RegistryOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
+    const initialMs = options.unreachableBackoff?.initialMs ?? 1000;
+    const maxMs = options.unreachableBackoff?.maxMs ?? Math.max(30_000, initialMs);
+    if (!(initialMs > 0 && maxMs >= initialMs)) {
+      throw new AvroError(
+        'INVALID_OPTIONS',
+        `unreachableBackoff needs 0 < initialMs <= maxMs, got ${JSON.stringify(options.unreachableBackoff)}`,
+      );
+    }
+    this.backoff = { initialMs, maxMs };
     this.headers = { Accept: CONTENT_TYPE };
     if (options.auth !== undefined) {
       const { username, password } = options.auth;
@@ -96,33 +115,57 @@ export class RegistryClient {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `registering a schema under ${subject} failed${status === undefined ? '' : ` (HTTP ${status})`}: ${messageOf(err)}`,
-        { cause: err },
+        { cause: err, ...(status === undefined ? {} : { status }) },
       );
     }
   }
 
-  /** The schema of `id` (cached); a blocking request on a miss. Throws UNKNOWN_SCHEMA_ID or REGISTRY_UNAVAILABLE. */
+  /**
+   * The schema of `id` (cached); a blocking request on a miss. Throws UNKNOWN_SCHEMA_ID or REGISTRY_UNAVAILABLE, the
+   * latter at once while a recent lookup found the registry unreachable (see `unreachableBackoff`).
+   */
   schemaByIdSync(id: number): string {
     const cached = this.schemas.get(id);
     if (cached !== undefined) return cached;
+    const down = this.unreachable;
+    if (down !== undefined && Date.now() < down.until) {
+      throw new AvroError(
+        'REGISTRY_UNAVAILABLE',
+        `schema id ${id} is not cached and the registry at ${this.url} is taken as unreachable for ` +
+          `${down.until - Date.now()} ms more (not asked again meanwhile): ${down.reason}`,
+      );
+    }
     let res: { status: number; body: string };
     try {
       res = this.sync.get(`${this.url}/schemas/ids/${id}`, this.headers, this.timeoutMs);
     } catch (err) {
+      this.markUnreachable(messageOf(err));
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `schema id ${id} is not cached and the registry at ${this.url} did not answer: ${messageOf(err)}`,
         { cause: err },
       );
     }
+    if (res.status >= 500) this.markUnreachable(`it answered ${res.status}`);
+    else this.unreachable = undefined;
     if (res.status === 404) throw new AvroError('UNKNOWN_SCHEMA_ID', `the registry knows no schema id ${id}`);
     if (res.status !== 200) {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `the registry answered ${res.status} for schema id ${id}: ${res.body}`,
+        { status: res.status },
       );
     }
     return this.remember(id, (JSON.parse(res.body) as { schema: string }).schema);
+  }
+
+  /** Starts (or lengthens) the pause of blocking lookups after one found the registry unreachable. */
+  private markUnreachable(reason: string): void {
+    const pauseMs = Math.min(
+      this.unreachable === undefined ? this.backoff.initialMs : this.unreachable.pauseMs * 2,
+      this.backoff.maxMs,
+    );
+    this.unreachable = { until: Date.now() + pauseMs, pauseMs, reason };
   }
 
   /** Records a schema known by id (from a version read at start), so that no request is needed for it. */
@@ -161,6 +204,7 @@ export class RegistryClient {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
         `the registry answered ${res.status} to ${method} ${path}: ${text}`,
+        { status: res.status },
       );
     }
     return JSON.parse(text);

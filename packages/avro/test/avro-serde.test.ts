@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type avro from 'avsc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AvroSerdes } from '../src/avro-serde.js';
 import { RegistryClient } from '../src/registry.js';
 import { frame } from '../src/wire-format.js';
@@ -128,5 +128,76 @@ describe('a schema id missing from the cache', () => {
     );
     registry.close();
     registry.close();
+  });
+});
+
+describe('a registry that accepts connections and never answers', () => {
+  // The server runs in a thread of its own, so that it can answer while a blocking lookup holds this one.
+  let worker: Worker;
+  let url: string;
+  beforeAll(async () => {
+    worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+      let answering = false;
+      let requests = 0;
+      const server = require('node:http').createServer((req, res) => {
+        requests++;
+        if (!answering) return;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ schema: workerData }));
+      });
+      server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+      parentPort.on('message', (m) => {
+        if (m === 'answer') answering = true;
+        parentPort.postMessage(requests);
+      });`,
+      { eval: true, workerData: JSON.stringify(userV2) },
+    );
+    const port = await new Promise<number>((r) => worker.once('message', r));
+    url = `http://127.0.0.1:${port}`;
+  });
+  afterAll(() => worker.terminate());
+  const tell = (m: 'requests' | 'answer') =>
+    new Promise<number>((r) => {
+      worker.once('message', r);
+      worker.postMessage(m);
+    });
+
+  it('holds up one lookup; other uncached ids fail at once until the pause ends, then it is asked again', async () => {
+    const registry = new RegistryClient({ url, timeoutMs: 200, unreachableBackoff: { initialMs: 300 } });
+    const serde = AvroSerdes.specific({ registry, schema: userSchema });
+    const record = (id: number) => frame(id, Buffer.from([0x04, 0x02, 0x62, 0x00]));
+    expect(() => serde.deserialize(record(21))).toThrow(
+      expect.objectContaining({
+        code: 'REGISTRY_UNAVAILABLE',
+        message: expect.stringContaining('did not answer'),
+      }),
+    );
+    for (let id = 22; id < 72; id++) {
+      expect(() => serde.deserialize(record(id))).toThrow(
+        expect.objectContaining({
+          code: 'REGISTRY_UNAVAILABLE',
+          message: expect.stringContaining('not asked again meanwhile'),
+        }),
+      );
+    }
+    // The held-up lookup may have been given up before its request arrived; none of the others was sent.
+    const held = await tell('requests');
+    expect(held).toBeLessThanOrEqual(1);
+    await tell('answer');
+    // Once the pause is over, the next uncached id asks again, and the answer ends the pause.
+    await vi.waitFor(() => expect(serde.deserialize(record(21))).toEqual({ id: 2, name: 'b' }), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    expect(serde.deserialize(record(22))).toEqual({ id: 2, name: 'b' });
+    expect(await tell('requests')).toBe(held + 2);
+    registry.close();
+  });
+
+  it('refuses a backoff that cannot work', () => {
+    expect(() => new RegistryClient({ url, unreachableBackoff: { initialMs: 0 } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });

@@ -1,5 +1,6 @@
 // Helpers of the avro unit tests: fixtures, and a registry client whose schemas are known without a registry.
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import type { SerdeDecision, SerdeUse } from '@eddy/streams';
 import { RegistryClient } from '../src/registry.js';
@@ -9,9 +10,23 @@ export function fixture(name: string): { schemaId: number; bytes: Buffer } {
   return { schemaId: f.schemaId, bytes: Buffer.from(f.hex, 'hex') };
 }
 
-/** A client of a registry that does not answer (port 9 discards), knowing `schemas` by id. */
+/** A loopback port that was free a moment ago and that nothing listens on: connections to it are refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const CLOSED_PORT = await closedPort();
+
+/** A client of a registry that refuses connections, knowing `schemas` by id. */
 export function offlineRegistry(schemas: Record<number, unknown> = {}): RegistryClient {
-  const registry = new RegistryClient({ url: 'http://127.0.0.1:9/apis/ccompat/v7', timeoutMs: 500 });
+  const registry = new RegistryClient({
+    url: `http://127.0.0.1:${CLOSED_PORT}/apis/ccompat/v7`,
+    timeoutMs: 500,
+  });
   for (const [id, schema] of Object.entries(schemas)) registry.remember(Number(id), JSON.stringify(schema));
   return registry;
 }

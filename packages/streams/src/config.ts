@@ -164,9 +164,11 @@ export interface StreamsConfig {
   /**
    * Retry in-process when Kafka is unreachable or too slow (at start, or a running app's client gave up): release the
    * clients, wait `initialMs`, doubling up to `maxMs` (half of it fixed, half random), and connect and join again,
-   * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. Default (and
-   * `true`): `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. `false`: the first such failure stops the
-   * app, and start() fails once `startTimeoutMs` has passed.
+   * not ready meanwhile; stop with BROKER_UNREACHABLE once failures have gone on for `giveUpAfterMs`. A serde that
+   * could not prepare at start for a transient reason (its schema registry unreachable: SERDE_PREPARE_FAILED) is
+   * retried the same way; serdes are prepared once, so a reconnect needs no registry. Default (and `true`):
+   * `{ initialMs: 500, maxMs: 30000, giveUpAfterMs: 600000 }`. `false`: the first such failure stops the app, and
+   * start() fails once `startTimeoutMs` has passed.
    */
   retryBackoff?: boolean | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
 }

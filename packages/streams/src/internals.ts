@@ -20,6 +20,7 @@ export { type CreateTaskOptions, createTask } from './runtime/create-task.js';
 export type { ErrorMode } from './runtime/error-handling.js';
 export { GlobalState, type GlobalStateConfig } from './runtime/global-state.js';
 export { DRAIN_ONLY, RecordCollector } from './runtime/record-collector.js';
+export { prepareSerdes, serdeUses } from './runtime/serde-uses.js';
 export { StreamTask, type TaskOptions, type TaskStores } from './runtime/stream-task.js';
 export { TaskId } from './runtime/task-id.js';
 export { createTaskState, type TaskState } from './runtime/task-state.js';

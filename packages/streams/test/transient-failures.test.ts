@@ -35,6 +35,14 @@ describe('isTransient', () => {
     expect(isTransient(tls)).toBe(false);
     expect(isTransient(new Error('anything else'))).toBe(false);
   });
+
+  it("retries a serde that could not prepare only when the serde's error says it is transient", () => {
+    const unanswered = Object.assign(new Error('registry did not answer'), { transient: true });
+    expect(isTransient(new StreamsError('SERDE_PREPARE_FAILED', 'x', { cause: unanswered }))).toBe(true);
+    const refused = Object.assign(new Error('incompatible'), { transient: false });
+    expect(isTransient(new StreamsError('SERDE_PREPARE_FAILED', 'x', { cause: refused }))).toBe(false);
+    expect(isTransient(new StreamsError('SERDE_PREPARE_FAILED', 'x', { cause: new Error('?') }))).toBe(false);
+  });
 });
 
 function passThrough() {

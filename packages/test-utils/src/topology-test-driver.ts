@@ -24,10 +24,12 @@ import {
   DRAIN_ONLY,
   GlobalState,
   type OutgoingRecord,
+  prepareSerdes,
   RecordCollector,
   resolveTracing,
   type SealedTopology,
   type StreamTask,
+  serdeUses,
   TaskId,
   type TaskState,
   userView,
@@ -172,6 +174,9 @@ export class TopologyTestDriver {
   private readonly opened: Promise<void>;
   private changelogOffset = 0n;
   private isOpen = false;
+  /** Whether the topology has serdes with a `prepare` (e.g. Avro serdes), and whether `create` ran them. */
+  private readonly needsPreparing: boolean;
+  private prepared = false;
   private readonly writes: Promise<void>[] = [];
   private wallClock: number;
   private closed = false;
@@ -187,6 +192,7 @@ export class TopologyTestDriver {
     this.collector = new RecordCollector(DRAIN_ONLY);
     const applicationId = options.applicationId ?? 'test-driver';
     this.graph = topology.seal(applicationId);
+    this.needsPreparing = serdeUses(this.graph).length > 0;
     const partition = options.partition ?? 0;
     this.partition = partition;
     if (this.graph.stores.length > 0 || this.graph.globalStores.length > 0) {
@@ -230,10 +236,24 @@ export class TopologyTestDriver {
     });
   }
 
-  /** Creates a driver and opens its state stores (needed before piping input into a stateful topology). */
+  /**
+   * Creates a driver, opens its state stores (needed before piping input into a stateful topology) and lets the
+   * topology's serdes prepare as a StreamsApp start does (needed for serdes with a `prepare`, e.g. Avro serdes, which
+   * register or look up their schemas in their registry). A serde that cannot prepare rejects with
+   * SERDE_PREPARE_FAILED.
+   */
   static async create(topology: Topology, options: TestDriverOptions = {}): Promise<TopologyTestDriver> {
     const driver = new TopologyTestDriver(topology, options);
     await driver.opened;
+    if (driver.needsPreparing) {
+      try {
+        await prepareSerdes(driver.graph, { dryRun: false });
+      } catch (err) {
+        await driver.close();
+        throw err;
+      }
+      driver.prepared = true;
+    }
     return driver;
   }
 
@@ -396,6 +416,13 @@ export class TopologyTestDriver {
       throw new StreamsError(
         'ILLEGAL_STATE',
         'create a driver for a stateful topology with `await TopologyTestDriver.create(...)`',
+      );
+    }
+    if (this.needsPreparing && !this.prepared) {
+      throw new StreamsError(
+        'ILLEGAL_STATE',
+        "the topology's serdes prepare before use (e.g. Avro serdes resolve their schema ids in their registry): " +
+          'create the driver with `await TopologyTestDriver.create(...)`, which prepares them',
       );
     }
   }

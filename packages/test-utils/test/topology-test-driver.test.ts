@@ -1,5 +1,5 @@
 import type { KeyValueStore } from '@eddy/state';
-import { type ProcessorContext, Serdes, StreamsBuilder, StreamsError } from '@eddy/streams';
+import { type ProcessorContext, Serdes, type SerdeUse, StreamsBuilder, StreamsError } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { TopologyTestDriver } from '../src/index.js';
 
@@ -153,5 +153,56 @@ describe('TopologyTestDriver', async () => {
     driver.close();
     driver.close();
     expect(() => input.pipeInput('a', 'b')).toThrow(expect.objectContaining({ code: 'ILLEGAL_STATE' }));
+  });
+});
+
+describe('TopologyTestDriver with serdes that prepare', () => {
+  /** A string serde that, like an Avro serde, cannot write before it was prepared for a writing use. */
+  function preparedString() {
+    const uses: SerdeUse[] = [];
+    return {
+      uses,
+      prepare: async (use: SerdeUse) => {
+        uses.push(use);
+      },
+      serialize: (v: string | null) => {
+        if (!uses.some((u) => u.writes)) throw new Error('not prepared');
+        return s.serialize(v);
+      },
+      deserialize: (b: Buffer | null) => s.deserialize(b),
+    };
+  }
+  const topology = (value: ReturnType<typeof preparedString>) => {
+    const b = new StreamsBuilder();
+    b.stream('in', { keySerde: s, valueSerde: s }).to('out', { keySerde: s, valueSerde: value });
+    return b.build();
+  };
+
+  it('create() prepares them for their uses, as a start does', async () => {
+    const value = preparedString();
+    await using driver = await TopologyTestDriver.create(topology(value), { applicationId: 'prep' });
+    expect(
+      value.uses.map(({ kind, topic, part, writes, dryRun }) => ({ kind, topic, part, writes, dryRun })),
+    ).toEqual([{ kind: 'output', topic: 'out', part: 'value', writes: true, dryRun: false }]);
+    driver.createInputTopic('in', s, s).pipeInput('k', 'v');
+    expect(driver.createOutputTopic('out', s, s).readKeyValuesToList()).toEqual([['k', 'v']]);
+  });
+
+  it('the constructor says to use create() instead of failing on the first record', () => {
+    const driver = new TopologyTestDriver(topology(preparedString()));
+    expect(() => driver.createInputTopic('in', s, s).pipeInput('k', 'v')).toThrow(
+      expect.objectContaining({
+        code: 'ILLEGAL_STATE',
+        message: expect.stringContaining('await TopologyTestDriver.create(...)'),
+      }),
+    );
+  });
+
+  it('create() rejects with SERDE_PREPARE_FAILED when a serde cannot prepare', async () => {
+    const value = { ...preparedString(), prepare: () => Promise.reject(new Error('registry down')) };
+    await expect(TopologyTestDriver.create(topology(value))).rejects.toMatchObject({
+      code: 'SERDE_PREPARE_FAILED',
+      message: expect.stringContaining('registry down'),
+    });
   });
 });

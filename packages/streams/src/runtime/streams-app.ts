@@ -164,6 +164,11 @@ export class StreamsApp {
   private attemptFailed: ((error: StreamsError) => void) | undefined;
   /** The crash-loop record of this process run (`crashLoop`), opened by the first start attempt. */
   private crashGuard: CrashGuard | undefined;
+  /**
+   * Set once every serde prepared: a reconnect reuses what they resolved (e.g. schema ids) rather than asking their
+   * registry again, so a Kafka blip during a registry outage does not stop an app that needs nothing new.
+   */
+  private serdesPrepared = false;
   /** Prometheus metrics and the operations HTTP server, when configured (`metrics`, `http`). */
   private readonly appMetrics: AppMetrics | undefined;
   private readonly opsServer: OpsServer | undefined;
@@ -387,14 +392,20 @@ export class StreamsApp {
       code: failure instanceof StreamsError ? failure.code : undefined,
       error: errorMessage(failure),
     };
+    const serde = failure instanceof StreamsError && failure.code === 'SERDE_PREPARE_FAILED';
     if (Date.now() + delayMs - since > retry.giveUpAfterMs) {
-      this.config.logger.error('Kafka stayed unreachable: giving up', {
-        ...fields,
-        giveUpAfterMs: retry.giveUpAfterMs,
-      });
+      this.config.logger.error(
+        serde ? 'a serde could still not prepare: giving up' : 'Kafka stayed unreachable: giving up',
+        { ...fields, giveUpAfterMs: retry.giveUpAfterMs },
+      );
       return undefined;
     }
-    this.config.logger.warn('Kafka is unreachable; trying again in-process', { ...fields, delayMs });
+    this.config.logger.warn(
+      serde
+        ? 'a serde could not prepare; trying again in-process'
+        : 'Kafka is unreachable; trying again in-process',
+      { ...fields, delayMs },
+    );
     return delayMs;
   }
 
@@ -530,9 +541,12 @@ export class StreamsApp {
     const layout = await this.checkTopics(admin);
     parts.layout = layout;
     this.checkStart();
-    // Serdes fetch or check what they need (e.g. schemas) before anything is created or joined.
-    await prepareSerdes(graph, { dryRun: false });
-    this.checkStart();
+    // Serdes fetch or check what they need (e.g. schemas) before anything is created or joined; once per app.
+    if (!this.serdesPrepared) {
+      await prepareSerdes(graph, { dryRun: false });
+      this.serdesPrepared = true;
+      this.checkStart();
+    }
     await ensureInternalTopics(
       admin,
       [...layout.repartitionTopics, ...layout.changelogTopics],

@@ -1,4 +1,5 @@
-// Which failures are worth retrying in-process: Kafka unreachable or too slow, as opposed to a misconfiguration.
+// Which failures are worth retrying in-process: Kafka (or a serde's registry) unreachable or too slow, as opposed to a
+// misconfiguration.
 import { StreamsError } from '../errors.js';
 
 /** Client errors of a connection lost, refused or too slow (kafkajs names them; Node names socket errors by code). */
@@ -67,16 +68,21 @@ function isRefusedIdentity(err: unknown): boolean {
   );
 }
 
+/** A serde's own error that says a later attempt may succeed (see `Preparable`). */
+const isTransientPrepare = (err: StreamsError): boolean =>
+  chain(err.cause).some((e) => (e as { transient?: unknown }).transient === true);
+
 /**
  * True for a failure a later attempt may not have: Kafka unreachable (BROKER_UNREACHABLE, a start that timed out),
- * a coordinator or leader moving, a request that timed out; false for errors of configuration, topics, data and
- * identity.
+ * a coordinator or leader moving, a request that timed out, a serde that could not prepare for a transient reason
+ * (e.g. its schema registry unreachable); false for errors of configuration, topics, data and identity.
  */
 export function isTransient(err: unknown): boolean {
   if (isRefusedIdentity(err)) return false;
   if (err instanceof StreamsError) {
     if (err.code === 'BROKER_UNREACHABLE') return true;
     if (err.code === 'COMMIT_FAILED' || err.code === 'PRODUCE_FAILED') return isNetwork(err.cause);
+    if (err.code === 'SERDE_PREPARE_FAILED') return isTransientPrepare(err);
     return false;
   }
   return isNetwork(err);

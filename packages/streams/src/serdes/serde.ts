@@ -36,7 +36,9 @@ export interface SerdeDecision {
 /**
  * Optional on every serde: asynchronous work before the app processes anything (e.g. fetching or registering
  * schemas), so that `serialize` and `deserialize` stay synchronous. A rejection fails the start before the app joins
- * its group.
+ * its group; one whose error has `transient: true` (e.g. a schema registry that did not answer) is retried like
+ * Kafka unreachable when the app has `retryBackoff`. An app prepares its serdes once: a reconnect after a transient
+ * failure does not prepare them again.
  */
 export interface Preparable {
   prepare?(use: SerdeUse): Promise<void>;
