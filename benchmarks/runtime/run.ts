@@ -16,7 +16,7 @@ import {
 import { bench, do_not_optimize, run } from 'mitata';
 import { wordCountTopology } from '../../examples/word-count/topology.js';
 import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
-import { avgNs, median, writeResults } from '../support/results.js';
+import { avgNs, interleavedRounds, writeResults } from '../support/results.js';
 import { avroSerdeFigures } from './avro-serde.js';
 import { metricsOverheadFigures } from './metrics-overhead.js';
 import { tracingFigures, tracingOverheadFigures } from './tracing-overhead.js';
@@ -311,30 +311,32 @@ async function countFigures(COMMIT_EVERY: number, kind: 'count' | 'repartition' 
     return performance.now() - started;
   };
 
-  const frameworkMs: number[] = [];
-  const handwrittenMs: number[] = [];
+  const perRound = ROUND_BATCHES * BATCH;
   let measuredCommitMs = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const before = commitMs;
-    const f = await frameworkRound(freshBatches());
-    const h = handwrittenRound(freshBatches());
-    // The first two rounds warm up the JIT, the LevelDB files and the cache.
-    if (round >= 2) {
-      measuredCommitMs += commitMs - before;
-      frameworkMs.push(f);
-      handwrittenMs.push(h);
-    }
-  }
+  let roundCommitMs = 0;
+  const { frameworkNs: fNs, handwrittenNs: hNs } = await interleavedRounds({
+    rounds: ROUNDS,
+    warmup: 2,
+    recordsPerRound: perRound,
+    fresh: freshBatches,
+    framework: async (batches) => {
+      const before = commitMs;
+      const ms = await frameworkRound(batches);
+      roundCommitMs = commitMs - before;
+      return ms;
+    },
+    handwritten: handwrittenRound,
+    measured: () => {
+      measuredCommitMs += roundCommitMs;
+    },
+  });
   await state.close();
   rmSync(stateDir, { recursive: true, force: true });
-  const perRound = ROUND_BATCHES * BATCH;
   // The count's table and its baseline both emit one count per key and commit interval; the repartition count one
   // per record.
   if (frameworkOut === 0 || frameworkOut !== handwrittenOut) {
     throw new Error(`${kind} output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
   }
-  const fNs = (median(frameworkMs) * 1e6) / perRound;
-  const hNs = (median(handwrittenMs) * 1e6) / perRound;
   const commitNs = (measuredCommitMs * 1e6) / (perRound * (ROUNDS - 2));
   process.stdout.write(
     `${kind}: ${KEYS} keys, batches of ${BATCH}, commit every ${COMMIT_EVERY} batches ` +
@@ -455,24 +457,20 @@ async function streamTableJoinFigures() {
     return performance.now() - started;
   };
 
-  const frameworkMs: number[] = [];
-  const handwrittenMs: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const f = await frameworkRound(freshBatches());
-    const h = handwrittenRound(freshBatches());
-    if (round >= 2) {
-      frameworkMs.push(f);
-      handwrittenMs.push(h);
-    }
-  }
+  const perRound = ROUND_BATCHES * BATCH;
+  const { frameworkNs: fNs, handwrittenNs: hNs } = await interleavedRounds({
+    rounds: ROUNDS,
+    warmup: 2,
+    recordsPerRound: perRound,
+    fresh: freshBatches,
+    framework: frameworkRound,
+    handwritten: handwrittenRound,
+  });
   await state.close();
   rmSync(stateDir, { recursive: true, force: true });
-  const perRound = ROUND_BATCHES * BATCH;
   if (frameworkOut !== ROUNDS * perRound || handwrittenOut !== ROUNDS * perRound) {
     throw new Error(`stream-table join output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
   }
-  const fNs = (median(frameworkMs) * 1e6) / perRound;
-  const hNs = (median(handwrittenMs) * 1e6) / perRound;
   process.stdout.write(
     `stream-table join: ${CUSTOMERS} table keys, batches of ${BATCH}; median of ${ROUNDS - 2} rounds of ` +
       `${perRound} records: framework ${fNs.toFixed(0)} ns/record, handwritten ${hNs.toFixed(0)} ns/record, ` +

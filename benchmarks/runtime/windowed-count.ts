@@ -15,7 +15,7 @@ import {
   TaskId,
 } from '@eddy/streams/internals';
 import { do_not_optimize } from 'mitata';
-import { median } from '../support/results.js';
+import { interleavedRounds } from '../support/results.js';
 
 const BATCH = 1_000;
 const ROUND_BATCHES = 100;
@@ -149,25 +149,20 @@ export async function windowedCountFigures(
     return performance.now() - started;
   };
 
-  const frameworkMs: number[] = [];
-  const handwrittenMs: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const f = await frameworkRound(freshBatches());
-    const h = handwrittenRound(freshBatches());
-    // The first two rounds warm up the JIT, the LevelDB files and the cache.
-    if (round >= 2) {
-      frameworkMs.push(f);
-      handwrittenMs.push(h);
-    }
-  }
+  const perRound = ROUND_BATCHES * BATCH;
+  const { frameworkNs: fNs, handwrittenNs: hNs } = await interleavedRounds({
+    rounds: ROUNDS,
+    warmup: 2,
+    recordsPerRound: perRound,
+    fresh: freshBatches,
+    framework: frameworkRound,
+    handwritten: handwrittenRound,
+  });
   await state.close();
   rmSync(stateDir, { recursive: true, force: true });
   if (frameworkOut === 0 || handwrittenOut === 0) {
     throw new Error(`windowed-count output: framework ${frameworkOut}, handwritten ${handwrittenOut}`);
   }
-  const perRound = ROUND_BATCHES * BATCH;
-  const fNs = (median(frameworkMs) * 1e6) / perRound;
-  const hNs = (median(handwrittenMs) * 1e6) / perRound;
   process.stdout.write(
     `windowed-count: ${KEYS} keys, ${WINDOW_MS} ms tumbling windows, batches of ${BATCH}, commit every ` +
       `${commitEvery} batches; median of ${ROUNDS - 2} rounds of ${perRound} records: framework ` +

@@ -44,3 +44,31 @@ export function cpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
+
+/**
+ * Framework and hand-written rounds interleaved (each on fresh batches), the first `warmup` rounds left out (they warm
+ * up the JIT, the LevelDB files and the caches); returns the median of each side per record, in ns. `measured` is
+ * told the index of every round that counts, right after it ran.
+ */
+export async function interleavedRounds<B>(options: {
+  rounds: number;
+  warmup: number;
+  recordsPerRound: number;
+  fresh: () => B;
+  framework: (batches: B) => Promise<number> | number;
+  handwritten: (batches: B) => number;
+  measured?: (round: number) => void;
+}): Promise<{ frameworkNs: number; handwrittenNs: number }> {
+  const frameworkMs: number[] = [];
+  const handwrittenMs: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const f = await options.framework(options.fresh());
+    const h = options.handwritten(options.fresh());
+    if (round < options.warmup) continue;
+    frameworkMs.push(f);
+    handwrittenMs.push(h);
+    options.measured?.(round);
+  }
+  const perRecord = (ms: number[]) => (median(ms) * 1e6) / options.recordsPerRound;
+  return { frameworkNs: perRecord(frameworkMs), handwrittenNs: perRecord(handwrittenMs) };
+}
