@@ -56,6 +56,8 @@ describe('a rolling update of an Avro app', () => {
         APPLICATION_ID: applicationId,
         STATE_DIR: dirs[ordinal] ?? apps.stateDir(),
         AVRO_VERSION: String(version),
+        // Counting tasks then read events from every pod's input tasks, so each version reads the other's.
+        EVENT_PARTITIONS: String(PARTITIONS),
         COMMIT_INTERVAL_MS: '300',
         SESSION_TIMEOUT_MS: '10000',
       });

@@ -51,8 +51,13 @@ export function avroCountTopology(options: {
   registry: RegistryClient;
   autoRegister?: boolean;
   onDecode?: DecodeListener;
+  /**
+   * The repartition topic's partition count: events then go to a partition of their own hash, not to the one their
+   * key hashes to (which is the input partition), so that counting tasks read events other tasks' pods wrote.
+   */
+  eventPartitions?: number;
 }): Topology {
-  const { version, input, output, registry, onDecode } = options;
+  const { version, input, output, registry, onDecode, eventPartitions } = options;
   const gate = {
     registry,
     ...(options.autoRegister === undefined ? {} : { autoRegister: options.autoRegister }),
@@ -80,7 +85,14 @@ export function avroCountTopology(options: {
     .addRepartitionTopic('events')
     .addSink(
       'to-events',
-      { repartitionTopic: 'events', keySerde: Serdes.string(), valueSerde: events() },
+      {
+        repartitionTopic: 'events',
+        keySerde: Serdes.string(),
+        valueSerde: events(),
+        ...(eventPartitions === undefined
+          ? {}
+          : { partitioner: (r: { key: string | null }) => charSum(r.key ?? '') % eventPartitions }),
+      },
       'to-event',
     )
     .addSource('events', {
@@ -121,4 +133,11 @@ export function avroCountTopology(options: {
       { topic: output, keySerde: Serdes.string(), valueSerde: counts(version === 3 ? 2 : version) },
       'count',
     );
+}
+
+/** A hash unlike the default partitioner's: the sum of the key's character codes. */
+function charSum(key: string): number {
+  let sum = 0;
+  for (let i = 0; i < key.length; i++) sum += key.charCodeAt(i);
+  return sum;
 }

@@ -1,5 +1,6 @@
 // The Avro counting topology (test/support/avro-count.ts) as a pod process: AVRO_VERSION 1, 2 or 3,
-// SCHEMA_REGISTRY_URL, and the environment of runFromEnv. Arguments: input and output topics. Prints
+// SCHEMA_REGISTRY_URL, EVENT_PARTITIONS (see avroCountTopology's eventPartitions), and the environment of
+// runFromEnv. Arguments: input and output topics. Prints
 // {"event":"decoded","what":"event"|"count","schemaId":…,"count":…} at the 1st, 10th, 100th… decode of each writer
 // schema id, so that a test can tell which versions' records each version read.
 import { RegistryClient } from '@eddy/avro';
@@ -18,4 +19,15 @@ const onDecode = (what: 'event' | 'count', schemaId: number) => {
     process.stdout.write(`${JSON.stringify({ event: 'decoded', what, schemaId, count })}\n`);
   }
 };
-await runFromEnv(avroCountTopology({ version, input, output, registry, onDecode }), `avro-count-v${version}`);
+const eventPartitions = process.env.EVENT_PARTITIONS ? Number(process.env.EVENT_PARTITIONS) : undefined;
+await runFromEnv(
+  avroCountTopology({
+    version,
+    input,
+    output,
+    registry,
+    onDecode,
+    ...(eventPartitions === undefined ? {} : { eventPartitions }),
+  }),
+  `avro-count-v${version}`,
+);
