@@ -36,7 +36,7 @@ afterAll(async () => {
 const sumHigh = async (topic: string) =>
   (await withAdmin((a) => a.fetchTopicOffsets(topic))).reduce((n, o) => n + Number(o.high), 0);
 
-function countApp(input: string, output: string, logs: string[]) {
+function countApp(input: string, output: string, logs: string[], details: string[] = []) {
   const registry = new RegistryClient({ url: proxiedRegistryUrl, timeoutMs: 1_000 });
   const applicationId = uniqueName('avro-reconnect');
   const app = new StreamsApp(avroCountTopology({ version: 1, input, output, registry }), {
@@ -52,7 +52,18 @@ function countApp(input: string, output: string, logs: string[]) {
     requestTimeoutMs: 2_000,
     clientLogLevel: 'nothing',
     retryBackoff: { initialMs: 200, maxMs: 1_000, giveUpAfterMs: 120_000 },
-    logger: { debug: () => {}, info: () => {}, warn: (m) => logs.push(m), error: (m) => logs.push(m) },
+    logger: {
+      debug: () => {},
+      info: () => {},
+      warn: (m, f) => {
+        logs.push(m);
+        details.push(`${m} ${JSON.stringify(f ?? {})}`);
+      },
+      error: (m, f) => {
+        logs.push(m);
+        details.push(`${m} ${JSON.stringify(f ?? {})}`);
+      },
+    },
   });
   const states: StreamsState[] = [];
   app.onStateChange((s) => states.push(s));
@@ -77,8 +88,15 @@ describe('an Avro app losing Kafka and its registry', () => {
     const output = uniqueName('counts');
     await createTopics([input, output].map((topic) => ({ topic, numPartitions: 2 })));
     const logs: string[] = [];
-    const { app, states, registry, applicationId } = countApp(input, output, logs);
+    const details: string[] = [];
+    const { app, states, registry, applicationId } = countApp(input, output, logs, details);
     const steady = await steadyInput(input, { keys: 23, perSend: 10 });
+    // On a timeout, what the app said and went through.
+    const explained = (err: Error) => {
+      throw new Error(
+        `${err.message}; states ${states.join(' → ')}; last logs: ${details.slice(-8).join(' | ')}`,
+      );
+    };
     try {
       await app.start();
       await waitFor(async () => (await sumHigh(output)) >= 200, { what: '200 outputs before the cut' });
@@ -86,13 +104,13 @@ describe('an Avro app losing Kafka and its registry', () => {
       await broker.proxy.cut();
       await waitFor(() => logs.includes('lost Kafka while running; reconnecting in-process'), {
         what: 'the app to notice Kafka gone',
-      });
+      }).catch(explained);
       await broker.proxy.restore();
       const at = await sumHigh(output);
       await waitFor(async () => app.state === 'RUNNING' && (await sumHigh(output)) >= at + 200, {
         what: 'the app to reconnect and count on with the registry still down',
         timeoutMs: 90_000,
-      });
+      }).catch(explained);
       await registryProxy.restore();
       await steady.stop();
       await waitFor(async () => (await committedOffsets(applicationId, input)) === steady.total(), {

@@ -180,6 +180,43 @@ describe('AtLeastOnceCommit', () => {
     expect(manager.get(TaskId.of(0, 1))!.state!.changelogOffset('counts')).toBeDefined();
   });
 
+  it('leaves out the offsets of a task closed while the commit flushes output (a reconnect releasing the tasks)', async () => {
+    let release = (): void => undefined;
+    const flushing = new Promise<void>((r) => {
+      release = r;
+    });
+    let flushes = 0;
+    const holdingCollector = {
+      flush: async () => {
+        flushes++;
+        await flushing;
+      },
+    } as unknown as RecordCollector;
+    const held = new AtLeastOnceCommit({
+      tasks: manager,
+      offsets,
+      consumer: {
+        commit: async (o: TopicPartitionOffset[]) => void committed.push(o),
+        groupMetadata: () => ({ groupId: 'tm-app', generationId: 1, memberId: 'm-1' }),
+      } as ConsumerPort,
+      collector: holdingCollector,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      onCommitPhase: undefined,
+      onTaskMigrated: (id) => migrated.push(id),
+    });
+    await feed(0, 'a');
+    await feed(1, 'b');
+    const committing = held.commit();
+    while (flushes === 0) await new Promise((r) => setImmediate(r));
+    // Task 0_1's processed input is in the pending offsets, its changes only in its (now dropped) staged state.
+    await manager.closeDirty(TaskId.of(0, 1));
+    release();
+    const done = await committing;
+    expect(log.transactions.map((t) => t.id)).toEqual(['tm-app-0_0']);
+    expect(done.map((o) => o.partition)).toEqual([0]);
+    expect(committed.at(-1)!.map((o) => o.partition)).toEqual([0]);
+  });
+
   it('a task whose producer its new owner fenced is closed without committing, its offsets left out', async () => {
     await feed(0, 'a');
     await feed(1, 'b');

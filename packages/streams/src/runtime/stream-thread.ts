@@ -61,6 +61,8 @@ export class StreamThread {
   /** `topic:partition` of every partition the current assignment fetches. */
   private fetching: ReadonlySet<string> = new Set();
   private stopping = false;
+  /** Halted: stopping without a last commit. */
+  private halted = false;
   private failed = false;
   private batchInFlight: Promise<void> | undefined;
   /** Serializes batches, timer-driven punctuation, assignment changes and the final commit. */
@@ -166,6 +168,7 @@ export class StreamThread {
   /** Stops at once, committing nothing (its clients are about to be released): no new batch, tick or commit. */
   halt(): void {
     this.stopping = true;
+    this.halted = true;
     clearInterval(this.wallClockTimer);
   }
 
@@ -189,6 +192,8 @@ export class StreamThread {
   }
 
   private async commit(): Promise<void> {
+    // A batch that was running when the thread halted must not commit while its tasks are being released.
+    if (this.halted) return;
     const observer = this.deps.observer;
     const started = observer === undefined ? 0 : performance.now();
     const committed = await this.deps.commit.commit();
@@ -341,6 +346,7 @@ export class StreamThread {
     commitRequested: boolean,
     control: BatchControl,
   ): Promise<void> {
+    if (this.halted) return;
     const { tasks, config } = this.deps;
     let failed = processingFailure;
     try {

@@ -129,7 +129,10 @@ export class TaskManager {
    * committed (its input since the last commit replays against its last committed state).
    */
   committable(id: TaskId): boolean {
-    return this.ready.get(id)?.state?.torn !== true;
+    // A task closed meanwhile (a revocation, a reconnect) is not: its pending offsets may cover input whose state it
+    // never wrote.
+    const active = this.ready.get(id);
+    return active !== undefined && active.state?.torn !== true;
   }
 
   /** True when a task's stores hold more unflushed data than their bound. */

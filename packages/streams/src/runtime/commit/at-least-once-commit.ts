@@ -43,12 +43,18 @@ export class AtLeastOnceCommit implements CommitProtocol {
   async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks, offsets: pending, consumer, logger, onCommitPhase } = this.deps;
     for (const { task } of tasks.active()) if (tasks.committable(task.id)) task.flush();
+    // The offsets this commit may make durable: of input whose output the flush below acknowledges.
+    const candidates = pending.byTask((id) => tasks.committable(id));
     await this.deps.collector.flush();
-    // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit.
+    // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit,
+    // and one closed meanwhile (a reconnect releasing the tasks while this commit runs) wrote no state for its input.
     const prepared: { active: ActiveTask; records: ChangelogRecord[] }[] = [];
+    const included = new Set<TaskId>();
     let count = 0;
     for (const active of tasks.active()) {
-      if (active.state === undefined || !tasks.committable(active.task.id)) continue;
+      if (!tasks.committable(active.task.id)) continue;
+      included.add(active.task.id);
+      if (active.state === undefined) continue;
       const records = active.state.prepareCommit();
       checkChangelogSizes(
         records,
@@ -83,7 +89,9 @@ export class AtLeastOnceCommit implements CommitProtocol {
       });
     }
     if (count > 0) onCommitPhase?.('state-written');
-    const offsets = pending.all((id) => tasks.committable(id));
+    const offsets = [...candidates]
+      .filter(([id]) => included.has(id) && !migrated.has(id))
+      .flatMap(([, o]) => o);
     if (offsets.length === 0) return [];
     try {
       await consumer.commit(offsets);

@@ -20,10 +20,15 @@ export class PendingOffsets {
     return this.byPartition.size;
   }
 
-  /** The positions to commit, of every task or of the tasks `include` accepts. */
-  all(include: (id: TaskId) => boolean = () => true): TopicPartitionOffset[] {
-    const out: TopicPartitionOffset[] = [];
-    for (const e of this.byPartition.values()) if (include(e.id)) out.push(e.offset);
+  /** The positions to commit per task, of the tasks `include` accepts. */
+  byTask(include: (id: TaskId) => boolean): Map<TaskId, TopicPartitionOffset[]> {
+    const out = new Map<TaskId, TopicPartitionOffset[]>();
+    for (const e of this.byPartition.values()) {
+      if (!include(e.id)) continue;
+      const list = out.get(e.id);
+      if (list === undefined) out.set(e.id, [e.offset]);
+      else list.push(e.offset);
+    }
     return out;
   }
 
