@@ -2,6 +2,7 @@
 // Kafka while the registry is down needs no registry and the app goes on exactly; a registry down at start is retried
 // like Kafka unreachable. The app reaches a private broker and the registry through TCP proxies the test cuts.
 import { AvroSerdes, RegistryClient } from '@eddy/avro';
+import { changelogTopic } from '@eddy/state';
 import { StreamsApp, type StreamsState } from '@eddy/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avroCountTopology, type Count } from '../support/avro-count.js';
@@ -11,7 +12,7 @@ import { type PrivateBroker, privateBroker } from '../support/private-broker.js'
 import { committedOffsets } from '../support/rekey-crash.js';
 import { steadyInput } from '../support/steady-input.js';
 import { type TcpProxy, tcpProxy } from '../support/tcp-proxy.js';
-import { readRaw, registryUrl } from './support.js';
+import { readToEnd, registryUrl } from './support.js';
 
 const apps = inProcessApps();
 let broker!: PrivateBroker;
@@ -70,12 +71,25 @@ function countApp(input: string, output: string, logs: string[], details: string
   return { app: apps.track(app), states, registry, applicationId };
 }
 
-/** The latest count per key of the Avro output, decoded with a client of the registry itself. */
-async function latestCounts(output: string): Promise<Map<string, number>> {
+/**
+ * True once the app committed all `total` input records and every event it repartitioned: the counting
+ * subtopology reads the repartition topic and may lag behind the input's.
+ */
+async function processedAll(applicationId: string, input: string, total: number): Promise<boolean> {
+  if ((await committedOffsets(applicationId, input)) !== total) return false;
+  const events = `${applicationId}-events-repartition`;
+  return (await committedOffsets(applicationId, events)) === (await sumHigh(events));
+}
+
+/**
+ * The latest count per key of an Avro topic (the output, or the store's changelog: what a restart restores), read to
+ * each partition's end and decoded with a client of the registry itself.
+ */
+async function latestCounts(topic: string): Promise<Map<string, number>> {
   const registry = new RegistryClient({ url: registryUrl() });
   const reader = AvroSerdes.generic({ registry, schema: { type: 'string' } });
   const latest = new Map<string, number>();
-  for (const r of await readRaw(output, await sumHigh(output))) {
+  for (const r of await readToEnd(topic)) {
     latest.set(r.key!, Number((reader.deserialize(r.value!) as Count).count));
   }
   registry.close();
@@ -113,12 +127,13 @@ describe('an Avro app losing Kafka and its registry', () => {
       }).catch(explained);
       await registryProxy.restore();
       await steady.stop();
-      await waitFor(async () => (await committedOffsets(applicationId, input)) === steady.total(), {
-        what: 'the app to commit all input',
+      await waitFor(() => processedAll(applicationId, input, steady.total()), {
+        what: 'the app to commit all input and events',
         timeoutMs: 90_000,
       });
       expect(states).not.toContain('ERROR');
       expect(logs).not.toContain('a serde could not prepare; trying again in-process');
+      expect(await latestCounts(changelogTopic(applicationId, 'counts'))).toEqual(steady.sent);
       expect(await latestCounts(output)).toEqual(steady.sent);
     } finally {
       await registryProxy.restore();
@@ -145,8 +160,8 @@ describe('an Avro app losing Kafka and its registry', () => {
       const steady = await steadyInput(input, { keys: 7, perSend: 7 });
       await waitFor(async () => (await sumHigh(output)) >= 50, { what: 'the app to count' });
       await steady.stop();
-      await waitFor(async () => (await committedOffsets(applicationId, input)) === steady.total(), {
-        what: 'the app to commit all input',
+      await waitFor(() => processedAll(applicationId, input, steady.total()), {
+        what: 'the app to commit all input and events',
       });
       expect(await latestCounts(output)).toEqual(steady.sent);
       expect(states).not.toContain('ERROR');

@@ -46,6 +46,8 @@ export interface RawRecord {
 export async function readRaw(topic: string, count: number, timeoutMs = 60_000): Promise<RawRecord[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('raw') });
   const records: RawRecord[] = [];
+  const seen = new Set<string>();
+  let again = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -56,7 +58,15 @@ export async function readRaw(topic: string, count: number, timeoutMs = 60_000):
       );
       consumer
         .run({
-          eachMessage: async ({ message }) => {
+          eachMessage: async ({ partition, message }) => {
+            // A rebalance of this reader's own group (a loaded machine can stall its heartbeats) delivers records
+            // again from its last commit; counted twice, they would end the read before the topic's end.
+            const at = `${partition}:${message.offset}`;
+            if (seen.has(at)) {
+              if (again++ === 0) process.stderr.write(`[read] ${topic}: records delivered again, skipped\n`);
+              return;
+            }
+            seen.add(at);
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {}))
               if (v !== undefined) headers[k] = String(v);
@@ -94,6 +104,8 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<RawR
   );
   const consumer = testKafka().consumer({ groupId: uniqueName('raw') });
   const records: RawRecord[] = [];
+  const seen = new Set<string>();
+  let again = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -114,6 +126,15 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<RawR
             if (last === undefined) return;
             for (const message of batch.messages) {
               if (Number(message.offset) > last) break;
+              // Delivered again after a rebalance of this reader's own group: an older value read after a newer one
+              // would be taken for the latest.
+              const at = `${batch.partition}:${message.offset}`;
+              if (seen.has(at)) {
+                if (again++ === 0)
+                  process.stderr.write(`[read] ${topic}: records delivered again, skipped\n`);
+                continue;
+              }
+              seen.add(at);
               records.push({
                 key: message.key?.toString() ?? null,
                 keyBytes: message.key,

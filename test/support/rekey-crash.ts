@@ -3,7 +3,7 @@
 // counts its stores hold and every count its output topic received.
 import { expect } from 'vitest';
 import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from './kafka.js';
-import type { appProcesses } from './processes.js';
+import type { AppProcess, appProcesses } from './processes.js';
 import { followTopic } from './read.js';
 import { type CountFormat, readCounts } from './state.js';
 
@@ -117,7 +117,7 @@ export async function runRekeyCrash(
         CRASH_PHASE: 'outputs-acked',
         CRASH_AT_COMMIT: '2',
       });
-      expect(await first.exited, first.output()).toBe('SIGKILL');
+      expect(await exitOf(first, 'the first process to kill itself at its second commit')).toBe('SIGKILL');
       expect(first.output()).toContain('"phase":"outputs-acked"');
     } else {
       const first = apps.start(script, [input, output], env);
@@ -144,11 +144,34 @@ export async function runRekeyCrash(
       { timeoutMs: 120_000, what: 'the app to commit all of its input and count every order' },
     );
     second.child.kill('SIGTERM');
-    expect(await second.exited, second.output()).toBe(0);
+    expect(await exitOf(second, 'the second process to close on SIGTERM'), second.output()).toBe(0);
     return { applicationId, stateDir, expected, outputs };
   } finally {
     await producing.catch(() => undefined);
     await producer.disconnect();
     await reader.stop();
+  }
+}
+
+/** How `app` exited; rejects with the end of its output when it has not within `timeoutMs`. */
+async function exitOf(app: AppProcess, what: string, timeoutMs = 120_000): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      app.exited,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}; its output ends:\n${app.output().slice(-3_000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
