@@ -1,4 +1,5 @@
-// Draws results/peers.json as two panels of bars, one per app: records per second and peak RSS, coloured by client.
+// Draws results/peers.json as panels of bars, one per app: records per second, peak RSS and CPU time, coloured by
+// client.
 import { renderBarChart } from '../support/bar-chart.js';
 import type { Figure } from '../support/results.js';
 import type { Peer } from './peers.js';
@@ -25,6 +26,7 @@ export function renderPeersChart(peers: Peer[], results: Figure[]): string {
     panels: [
       panel('records per second (higher is better)', 'records-per-s'),
       panel('peak RSS, MB (lower is better)', 'peak-rss-mb'),
+      panel('CPU time, s, all threads (lower is better)', 'cpu-s'),
     ],
     colors: COLORS,
     formatPart: (v) => v.toLocaleString('en'),

@@ -1,4 +1,4 @@
-// The command line of bench:peers: `--records N` (default 1,000,000).
+// The command line of bench:peers: `--records N` (default 1,000,000) and `--peers id,id` (default all, in list order).
 
 /** Thrown for a command line bench:peers cannot run with; `code` is stable. */
 export class PeersArgumentError extends Error {
@@ -11,10 +11,13 @@ export class PeersArgumentError extends Error {
 
 export interface PeersOptions {
   records: number;
+  /** The ids of the apps to run, in the order of `known`. */
+  peers: string[];
 }
 
-export function parseOptions(argv: string[]): PeersOptions {
-  const options: PeersOptions = { records: 1_000_000 };
+/** `known`: the ids of every app, in the order they run. */
+export function parseOptions(argv: string[], known: string[]): PeersOptions {
+  const options: PeersOptions = { records: 1_000_000, peers: known };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') continue; // what some package managers put before forwarded arguments
@@ -25,8 +28,19 @@ export function parseOptions(argv: string[]): PeersOptions {
         throw new PeersArgumentError(`--records needs a positive whole number, got ${value ?? 'nothing'}`);
       }
       options.records = Number(value);
+    } else if (arg === '--peers') {
+      const ids = (argv[++i] ?? '').split(',').filter((id) => id !== '');
+      const unknown = ids.filter((id) => !known.includes(id));
+      if (ids.length === 0 || unknown.length > 0) {
+        throw new PeersArgumentError(
+          `--peers needs ids of ${known.join(', ')}${unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''}`,
+        );
+      }
+      options.peers = known.filter((id) => ids.includes(id));
     } else {
-      throw new PeersArgumentError(`unknown argument ${arg} (bench:peers takes --records N)`);
+      throw new PeersArgumentError(
+        `unknown argument ${arg} (bench:peers takes --records N and --peers id,id)`,
+      );
     }
   }
   return options;

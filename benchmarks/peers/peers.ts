@@ -116,7 +116,10 @@ export const PEERS: Peer[] = [
   eddy('exactly-once'),
 ];
 
-/** A ratio written to the results: `of`'s rate over `against`'s, both peers' ids. */
+/**
+ * A ratio written to the results: `of`'s rate over `against`'s (both peers' ids); and, named with `cpu-ratio`,
+ * `against`'s CPU time over `of`'s.
+ */
 export interface Ratio {
   name: string;
   of: string;

@@ -1,7 +1,7 @@
 // The peers benchmark: on one broker, in one run, the same count (consume → count per key in a persistent store →
 // produce the running count) run by Kafka Streams, by a hand-written kafkajs pipeline and by Eddy (peers.ts), each
-// in a process of its own, timed from outside by its group's committed offsets, its peak RSS read from /proc, its
-// output checked against the exact counts.
+// in a process of its own, timed from outside by its group's committed offsets, its peak RSS and CPU time read
+// from /proc, its output checked against the exact counts. `--records N` (default 1,000,000), `--peers id,id`.
 // Writes benchmarks/results/peers.json and benchmarks/peers.svg.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,9 +19,14 @@ import { type Figure, writeResults } from '../support/results.js';
 import { renderPeersChart } from './chart.js';
 import { parseOptions } from './options.js';
 import { KSTREAMS_APP, PEERS, type Peer, RATIOS } from './peers.js';
-import { PeakRssSampler } from './rss.js';
+import { ProcessSampler } from './proc.js';
 
-const { records: RECORDS } = parseOptions(process.argv.slice(2));
+const options = parseOptions(
+  process.argv.slice(2),
+  PEERS.map((p) => p.id),
+);
+const RECORDS = options.records;
+const peers = PEERS.filter((p) => options.peers.includes(p.id));
 const PARTITIONS = 6;
 const KEYS = 10_000;
 /** Record values: with a key of 8–9 bytes, about 100 bytes a record. */
@@ -44,6 +49,7 @@ interface Measured {
   ms: number;
   rate: number;
   peakRssBytes: number;
+  cpuSeconds: number;
   outputs: number;
 }
 
@@ -56,7 +62,7 @@ await admin.connect();
 try {
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [input, ...PEERS.map(outputOf)].map(
+    topics: [input, ...peers.map(outputOf)].map(
       (topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS }),
     ),
   });
@@ -64,7 +70,7 @@ try {
   const expected = expectedCounts(RECORDS, keyOf);
   const loadBefore = loadavg()[0]!;
   const measured: Measured[] = [];
-  for (const peer of PEERS) {
+  for (const peer of peers) {
     const m = await run(peer);
     // The figure counts only once the output holds the exact counts.
     const last = new Map<string, number>();
@@ -75,15 +81,11 @@ try {
     measured.push({ ...m, outputs });
     say(
       `${peer.label}: ${m.ms.toFixed(0)} ms, ${Math.round(m.rate)} records/s, peak RSS ` +
-        `${mb(m.peakRssBytes)} MB, ${outputs} outputs, counts exact`,
+        `${mb(m.peakRssBytes)} MB, ${m.cpuSeconds.toFixed(1)} s of CPU, ${outputs} outputs, counts exact`,
     );
   }
   const loadAfter = loadavg()[0]!;
-  const rate = (id: string) => {
-    const m = measured.find((x) => x.peer.id === id);
-    if (m === undefined) throw new Error(`no peer ${id} for a ratio`);
-    return m.rate;
-  };
+  const of = (id: string) => measured.find((x) => x.peer.id === id);
   const figures: Figure[] = [
     { name: 'peers.records', value: RECORDS, unit: 'records' },
     { name: 'peers.load-average.before', value: Number(loadBefore.toFixed(2)), unit: '1-min' },
@@ -91,18 +93,33 @@ try {
     ...measured.flatMap((m): Figure[] => [
       { name: `peers.count.${m.peer.id}.records-per-s`, value: Math.round(m.rate), unit: 'records/s' },
       { name: `peers.count.${m.peer.id}.peak-rss-mb`, value: mb(m.peakRssBytes), unit: 'MB' },
+      { name: `peers.count.${m.peer.id}.cpu-s`, value: Number(m.cpuSeconds.toFixed(1)), unit: 's' },
     ]),
-    ...RATIOS.map((r) => ({
-      name: r.name,
-      value: Number((rate(r.of) / rate(r.against)).toFixed(3)),
-      unit: 'x',
-    })),
+    // A ratio needs both of its apps in this run (--peers may leave one out).
+    ...RATIOS.flatMap((r): Figure[] => {
+      const [a, b] = [of(r.of), of(r.against)];
+      if (a === undefined || b === undefined) return [];
+      return [
+        { name: r.name, value: Number((a.rate / b.rate).toFixed(3)), unit: 'x' },
+        // The same comparison in CPU time per record (higher: `of` needs less), which a loaded machine skews less.
+        {
+          name: r.name.replace('.ratio-', '.cpu-ratio-'),
+          value: Number((b.cpuSeconds / a.cpuSeconds).toFixed(3)),
+          unit: 'x',
+        },
+      ];
+    }),
   ];
-  await writeResults('peers', figures);
-  const results = JSON.parse(
-    readFileSync(new URL('../results/peers.json', import.meta.url), 'utf8'),
-  ) as Figure[];
-  writeFileSync(new URL('../peers.svg', import.meta.url), renderPeersChart(PEERS, results));
+  if (peers.length === PEERS.length) {
+    await writeResults('peers', figures);
+    const results = JSON.parse(
+      readFileSync(new URL('../results/peers.json', import.meta.url), 'utf8'),
+    ) as Figure[];
+    writeFileSync(new URL('../peers.svg', import.meta.url), renderPeersChart(PEERS, results));
+  } else {
+    // The results file and the chart hold whole runs only: their ratios come from one run.
+    for (const f of figures) say(`${f.name}: ${f.value} ${f.unit} (not written: --peers ran a part)`);
+  }
   say(`load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after; logs in ${logDir}`);
 } finally {
   // A failed clean-up must not hide why the run failed.
@@ -177,7 +194,7 @@ async function run(peer: Peer): Promise<Omit<Measured, 'outputs'>> {
   void exited.then((code) => {
     exit = code;
   });
-  const rss = new PeakRssSampler(child.pid!);
+  const usage = new ProcessSampler(child.pid!);
   try {
     await committedToEnd(admin, {
       groupId: applicationId,
@@ -190,15 +207,15 @@ async function run(peer: Peer): Promise<Omit<Measured, 'outputs'>> {
       },
     });
     const ms = performance.now() - started;
-    const peakRssBytes = rss.stop();
-    if (peakRssBytes === 0) throw new Error(`${peer.label}: no peak RSS read from /proc/${child.pid}/status`);
+    const { peakRssBytes, cpuSeconds } = usage.stop();
+    if (peakRssBytes === 0) throw new Error(`${peer.label}: nothing read from /proc/${child.pid}`);
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
     const code = await exited.finally(() => clearTimeout(timer));
     if (code !== 0) throw new Error(`${peer.label} did not close cleanly (${code}); see ${logFile}`);
-    return { peer, ms, rate: (RECORDS / ms) * 1000, peakRssBytes };
+    return { peer, ms, rate: (RECORDS / ms) * 1000, peakRssBytes, cpuSeconds };
   } finally {
-    rss.stop();
+    usage.stop();
     if (exit === undefined) child.kill('SIGKILL');
     await exited;
     log.end();
