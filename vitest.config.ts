@@ -29,6 +29,8 @@ export default defineConfig({
         // The Kubernetes manifests of the examples, checked offline (schemas cached by examples/k8s/tools/fetch.sh).
         test: { name: 'k8s', root: 'examples/k8s', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
       },
+      // The pure pieces of the benchmarks (result checks, parsing); the benchmarks themselves run with pnpm bench:*.
+      { resolve, ssr, test: { name: 'benchmarks', root: 'benchmarks', include: ['test/**/*.test.ts'] } },
       // The examples' topologies in the test driver (their runs against the broker are in test/examples/).
       {
         resolve,

@@ -25,6 +25,8 @@ import { order, orderSchema } from '../../packages/avro/test/fixtures/schemas.js
 import { startRegistry, stopRegistry } from '../../test/registry/registry.mjs';
 import { repartitionCountTopology } from '../../test/support/apps/repartition-count.js';
 import { removeByPrefix } from '../support/cleanup.js';
+import { checkCounts, expectedCounts } from '../support/counts.js';
+import { committedToEnd as committedToEndOf, readCommitted } from '../support/pipeline.js';
 import { rawKafkajsCount } from '../support/raw-count.js';
 import { writeResults } from '../support/results.js';
 
@@ -203,22 +205,8 @@ async function fill(
 }
 
 /** Resolves once the group's committed offsets reach the end offsets of every input partition. */
-async function committedToEnd(groupId: string, startedAt: number, topic = input): Promise<void> {
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
-  for (;;) {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const done = (committed?.partitions ?? []).filter((p) => p.offset === ends.get(p.partition)).length;
-    if (done === PARTITIONS) return;
-    if (performance.now() - startedAt > PIPELINE_TIMEOUT_MS) {
-      const got = (committed?.partitions ?? []).map(
-        (p) => `${p.partition}: ${p.offset}/${ends.get(p.partition)}`,
-      );
-      throw new Error(
-        `${groupId} did not commit all of ${topic} within ${PIPELINE_TIMEOUT_MS} ms (${got.join(', ')})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function committedToEnd(groupId: string, startedAt: number, topic = input): Promise<void> {
+  return committedToEndOf(admin, { groupId, topic, startedAt, timeoutMs: PIPELINE_TIMEOUT_MS });
 }
 
 /** Waits until a topic written without transactions holds one record per input record. */
@@ -237,53 +225,12 @@ async function outputCount(topic: string): Promise<number> {
   return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
 }
 
-/**
- * Records a read_committed consumer sees in a transactionally written topic; offset ranges would also count the
- * transaction markers and the records of aborted transactions. `onBatch` sees each fetched batch.
- */
-async function committedOutputCount(
+/** Records a read_committed consumer sees in a transactionally written topic (`support/pipeline.ts`). */
+function committedOutputCount(
   topic: string,
   onBatch: (messages: KafkaMessage[]) => void = () => {},
 ): Promise<number> {
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
-  const consumer = kafka.consumer({
-    groupId: `${prefix}-count-${randomUUID().slice(0, 8)}`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 250,
-    maxBytes: 64 * 1024 * 1024,
-  });
-  let read = 0;
-  const reached = new Set<number>();
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      const check = (partition: number, next: bigint) => {
-        if (next >= (ends.get(partition) ?? 0n)) reached.add(partition);
-        if (reached.size === ends.size) resolve();
-      };
-      for (const [partition, end] of ends) if (end === 0n) check(partition, 0n);
-      // Also emitted for fetches that hold only transaction markers, which never reach eachBatch.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        check(payload.partition, BigInt(payload.lastOffset) + 1n);
-      });
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          read += batch.messages.length;
-          onBatch(batch.messages);
-        },
-      });
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`reading ${topic} took over 120 s`)), 120_000);
-    });
-    await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
-    return read;
-  } finally {
-    await consumer.disconnect();
-  }
+  return readCommitted(kafka, admin, topic, prefix, onBatch);
 }
 
 /** The baseline: the count written directly on kafkajs (`support/raw-count.ts`). */
@@ -362,7 +309,7 @@ async function streamsApp(
 
 /**
  * Reads a count app's output and fails unless every word's last count is the number of input records with that
- * word (none lost, none counted twice); returns the number of output records.
+ * word (none lost, none counted twice, no stray words); returns the number of output records.
  */
 async function exactCounts(
   topic: string,
@@ -373,16 +320,7 @@ async function exactCounts(
     // One word is in one output partition, its counts in order: the last one read is the total.
     for (const m of messages) last.set(m.key!.toString('utf8'), countOf(m.value!));
   });
-  const expected = new Map<string, number>();
-  for (let i = 0; i < RECORDS; i++) expected.set(word(i), (expected.get(word(i)) ?? 0) + 1);
-  const wrong = [...expected].filter(([w, n]) => last.get(w) !== n);
-  if (wrong.length > 0 || last.size !== expected.size) {
-    const [w, n] = wrong[0] ?? ['', 0];
-    throw new Error(
-      `${topic}: ${wrong.length} of ${expected.size} words have a wrong count (${last.size} words seen; ` +
-        `e.g. ${w}: ${last.get(w)} for ${n})`,
-    );
-  }
+  checkCounts(topic, last, expectedCounts(RECORDS, word));
   return outputs;
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Builds and describes the Kafka Streams side of the differential suite (test/differential/kstreams).
+// Builds and describes the Kafka Streams side of the differential suite (test/differential/kstreams), and other
+// Java programs on the same Kafka Streams (the peers benchmark's count app, benchmarks/peers/kstreams).
 //
 //   node test/differential/kstreams.mjs build
 //
 // The jars come from Maven Central through kstreams/pom.xml (Kafka Streams, the broker's version) into
-// kstreams/dist/libs; the sources are compiled with javac into kstreams/dist/classes. `build` is idempotent: it
-// fetches only when the jars are missing and compiles only when a source or the pom is newer than the classes.
+// kstreams/dist/libs; the sources are compiled with javac into kstreams/dist/classes (another program: into the
+// classes directory it names). `build` is idempotent: it fetches only when the jars are missing and compiles only
+// when a source or the pom is newer than the classes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,8 +17,6 @@ const here = join(dirname(fileURLToPath(import.meta.url)), 'kstreams');
 const libsDir = join(here, 'dist', 'libs');
 const classesDir = join(here, 'dist', 'classes');
 const sourcesDir = join(here, 'src', 'main', 'java');
-/** Written after a successful compile; its time is the classes' time. */
-const stamp = join(classesDir, '.built');
 
 function log(msg) {
   process.stderr.write(`[kstreams] ${msg}\n`);
@@ -40,41 +40,51 @@ export function fetchJars() {
   if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with exit code ${r.status}`);
 }
 
-/** Fetches the jars and compiles the sources when anything changed since the last build. */
-export function build() {
+/**
+ * Fetches the jars and compiles the Java sources under `sources` into `classes` (default: the differential
+ * suite's) when anything changed since the last build.
+ */
+export function build({ sources = sourcesDir, classes = classesDir } = {}) {
   fetchJars();
-  const sources = javaSources(sourcesDir);
-  const newest = Math.max(...[...sources, join(here, 'pom.xml')].map((f) => statSync(f).mtimeMs));
+  const files = javaSources(sources);
+  // Written after a successful compile; its time is the classes' time.
+  const stamp = join(classes, '.built');
+  const newest = Math.max(...[...files, join(here, 'pom.xml')].map((f) => statSync(f).mtimeMs));
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest) return;
-  log(`compiling ${sources.length} sources into ${classesDir} ...`);
-  rmSync(classesDir, { recursive: true, force: true });
-  mkdirSync(classesDir, { recursive: true });
+  log(`compiling ${files.length} sources into ${classes} ...`);
+  rmSync(classes, { recursive: true, force: true });
+  mkdirSync(classes, { recursive: true });
   const r = spawnSync(
     'javac',
-    ['--release', '17', '-encoding', 'UTF-8', '-d', classesDir, '-cp', join(libsDir, '*'), ...sources],
+    ['--release', '17', '-encoding', 'UTF-8', '-d', classes, '-cp', join(libsDir, '*'), ...files],
     { stdio: 'inherit' },
   );
   if (r.status !== 0) throw new Error(`javac failed with exit code ${r.status}`);
   writeFileSync(stamp, '');
 }
 
-/** The command line that runs the given scenario specs (see Main.java) against `bootstrap`. */
-export function command(bootstrap, stateDir, specs) {
+/** The command line that runs `mainClass` from `classes` with the Kafka Streams jars, JVM options first. */
+export function javaCommand({ classes = classesDir, mainClass, jvmOptions = [], args = [] }) {
   return {
     command: 'java',
     args: [
-      '-Xmx512m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
+      ...jvmOptions,
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       '-cp',
-      [classesDir, join(libsDir, '*')].join(':'),
-      'dev.eddy.differential.Main',
-      bootstrap,
-      stateDir,
-      ...specs,
+      [classes, join(libsDir, '*')].join(':'),
+      mainClass,
+      ...args,
     ],
   };
+}
+
+/** The command line that runs the given scenario specs (see Main.java) against `bootstrap`. */
+export function command(bootstrap, stateDir, specs) {
+  return javaCommand({
+    mainClass: 'dev.eddy.differential.Main',
+    jvmOptions: ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'],
+    args: [bootstrap, stateDir, ...specs],
+  });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
