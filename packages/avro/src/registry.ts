@@ -182,6 +182,7 @@ export class RegistryClient {
   /** A JSON request; resolves undefined on 404, throws REGISTRY_UNAVAILABLE on anything else that is not 2xx. */
   private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${this.url}${path}`, {
         method,
@@ -189,6 +190,8 @@ export class RegistryClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      // Within the same timeout: a body that stops arriving is a registry that did not answer, too.
+      text = await res.text();
     } catch (err) {
       throw new AvroError(
         'REGISTRY_UNAVAILABLE',
@@ -198,7 +201,6 @@ export class RegistryClient {
         },
       );
     }
-    const text = await res.text();
     if (res.status === 404) return undefined;
     if (!res.ok) {
       throw new AvroError(

@@ -201,3 +201,24 @@ describe('a registry that accepts connections and never answers', () => {
     );
   });
 });
+
+describe('a registry whose answer stops half-way', () => {
+  it('fails with a transient REGISTRY_UNAVAILABLE once the timeout passes, as a registry that did not answer', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[1,'); // and nothing more
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const registry = new RegistryClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+    try {
+      const failure = await registry.versions('orders-value').catch((err: unknown) => err);
+      expect(failure).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', transient: true });
+    } finally {
+      registry.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
