@@ -1,5 +1,6 @@
 // A changelog read whose records are deleted before it reads them (retention or DeleteRecords moved the log start)
-// fails with ChangelogTruncated, instead of skipping them silently or waiting for records that will not come.
+// fails with ChangelogTruncated, instead of skipping them silently or waiting for records that will not come; so does
+// the follower of a global store's topic, instead of jumping to the log's end.
 import { kafkajsClientFactory } from '@eddy/streams/internals';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testProducer, uniqueName, withAdmin } from '../support/kafka.js';
@@ -26,15 +27,18 @@ async function changelogOfTen(deleteBefore: number): Promise<string> {
   return topic;
 }
 
-function reader() {
-  const factory = kafkajsClientFactory({
+function factory() {
+  return kafkajsClientFactory({
     clientId: uniqueName('restore'),
     brokers: brokerList(),
     connectionTimeoutMs: 3_000,
     requestTimeoutMs: 30_000,
     retryBudgetMs: 10_000,
   });
-  const r = factory.changelogReader(uniqueName('restore'));
+}
+
+function reader() {
+  const r = factory().changelogReader(uniqueName('restore'));
   closers.push(() => r.close());
   return r;
 }
@@ -61,5 +65,20 @@ describe('a changelog read below the log start', () => {
       offsets.push(...records.map((r) => r.offset));
     });
     expect(offsets).toEqual(['5', '6', '7', '8', '9']);
+  });
+});
+
+describe('a global topic followed from below its log start', () => {
+  it('fails with ChangelogTruncated and hands over nothing', async () => {
+    const topic = await changelogOfTen(5);
+    const follower = factory().partitionFollower(uniqueName('global'));
+    closers.push(() => follower.close());
+    const offsets: string[] = [];
+    await expect(
+      follower.follow([{ topic, partition: 0, offset: 0n }], async ({ records }) => {
+        offsets.push(...records.map((r) => r.offset));
+      }),
+    ).rejects.toMatchObject({ name: 'ChangelogTruncated', topic, partition: 0 });
+    expect(offsets).toEqual([]);
   });
 });

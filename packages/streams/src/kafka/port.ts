@@ -310,7 +310,8 @@ export interface PartitionFollowerPort {
   /**
    * Reads every partition from its start offset on, handing records over in fetched batches (`onBatch` is awaited:
    * the next batch is not handed over before it settles), until `close()`. Resolves once closed; rejects when
-   * reading fails or `onBatch` throws. One call per follower.
+   * reading fails or `onBatch` throws, and with `ChangelogTruncated` when records it had not read yet were deleted
+   * (the log start moved past its position). One call per follower.
    */
   follow(starts: PartitionStart[], onBatch: (batch: FollowedBatch) => Promise<void>): Promise<void>;
   /** Stops reading (waiting for a batch being handed over) and releases the connection; idempotent. */

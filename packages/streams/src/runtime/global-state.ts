@@ -4,13 +4,14 @@
 import { type RestoreListener, TaskStateManager } from '@eddy/state';
 import type { ResolvedConfig } from '../config.js';
 import { describePosition, errorMessage, StreamsError } from '../errors.js';
-import type {
-  AdminPort,
-  ChangelogRange,
-  ChangelogReaderPort,
-  ConsumedRecord,
-  PartitionFollowerPort,
-  PartitionStart,
+import {
+  type AdminPort,
+  type ChangelogRange,
+  type ChangelogReaderPort,
+  ChangelogTruncated,
+  type ConsumedRecord,
+  type PartitionFollowerPort,
+  type PartitionStart,
 } from '../kafka/port.js';
 import type { Logger } from '../logger.js';
 import type { Processor, ProcessorContext } from '../topology/processor.js';
@@ -312,6 +313,16 @@ export class GlobalState {
       })
       .catch((err) => {
         if (this.closing !== undefined) return;
+        if (err instanceof ChangelogTruncated) {
+          onFailure(
+            new StreamsError(
+              'STATE_FAILED',
+              `${err.message}: the global store can no longer follow its topic; a restart rebuilds it from the topic`,
+              { cause: err },
+            ),
+          );
+          return;
+        }
         onFailure(
           err instanceof StreamsError
             ? err

@@ -2,7 +2,12 @@
 // consumer exactly those partitions, sought to the requested offsets, read until closed.
 
 import type { Consumer, Kafka, KafkaConfig } from '#kafkajs';
-import type { FollowedBatch, PartitionFollowerPort, PartitionStart } from '../port.js';
+import {
+  ChangelogTruncated,
+  type FollowedBatch,
+  type PartitionFollowerPort,
+  type PartitionStart,
+} from '../port.js';
 import { toConsumed } from './conversions.js';
 import { privateGroupConsumer, readUntil } from './private-group.js';
 
@@ -21,9 +26,12 @@ export class KafkajsPartitionFollower implements PartitionFollowerPort {
   async follow(starts: PartitionStart[], onBatch: (batch: FollowedBatch) => Promise<void>): Promise<void> {
     if (this.following) throw new Error('a partition follower follows only once');
     this.following = true;
-    const stopped = new Promise<void>((resolve) => {
+    let truncated: (err: Error) => void = () => undefined;
+    const stopped = new Promise<void>((resolve, reject) => {
       this.stop = resolve;
+      truncated = reject;
     });
+    stopped.catch(() => undefined); // (awaited by readUntil; this only keeps an early rejection from counting as unhandled)
     if (this.closed) return;
     if (starts.length === 0) return stopped;
     // The next offset to hand over per partition: skips what a fetch before the seek, or a re-fetch, brings again.
@@ -32,6 +40,12 @@ export class KafkajsPartitionFollower implements PartitionFollowerPort {
       maxWaitTimeInMs: 250,
     });
     this.consumer = consumer;
+    // Without this the consumer would jump to the log's end and follow on from there: the stores would miss the
+    // records in between, and keep what the deleted ones said, without a word.
+    consumer.on(consumer.events.OFFSET_OUT_OF_RANGE, (e) => {
+      const key = `${e.payload.topic}:${e.payload.partition}`;
+      if (next.has(key)) truncated(new ChangelogTruncated(e.payload.topic, e.payload.partition));
+    });
     try {
       await readUntil(
         consumer,

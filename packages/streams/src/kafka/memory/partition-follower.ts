@@ -1,9 +1,13 @@
 // The in-memory partition follower: reads partitions from given offsets on, outside any group, read_committed,
 // waiting for the logs to grow, until closed.
 
-import type { FollowedBatch, PartitionFollowerPort, PartitionStart } from '../port.js';
+import {
+  ChangelogTruncated,
+  type FollowedBatch,
+  type PartitionFollowerPort,
+  type PartitionStart,
+} from '../port.js';
 import type { MemoryKafkaCluster } from './cluster.js';
-import { kafkaError } from './errors.js';
 import { ClientLifecycle } from './lifecycle.js';
 import { Signal } from './signal.js';
 
@@ -21,7 +25,7 @@ export class MemoryPartitionFollower implements PartitionFollowerPort {
     cluster.register(this.lifecycle);
   }
 
-  /** Reads until closed; an offset below a log's start fails with OFFSET_OUT_OF_RANGE. */
+  /** Reads until closed; an offset below a log's start fails with ChangelogTruncated. */
   async follow(starts: PartitionStart[], onBatch: (batch: FollowedBatch) => Promise<void>): Promise<void> {
     if (this.following) throw new Error('a partition follower follows only once');
     this.following = true;
@@ -33,12 +37,7 @@ export class MemoryPartitionFollower implements PartitionFollowerPort {
         let progressed = false;
         for (const p of positions) {
           const log = this.cluster.partition(p.topic, p.partition);
-          if (p.offset < log.logStartOffset) {
-            throw kafkaError(
-              'OFFSET_OUT_OF_RANGE',
-              `${p.topic}-${p.partition}: offset ${p.offset} is below the log start ${log.logStartOffset}`,
-            );
-          }
+          if (p.offset < log.logStartOffset) throw new ChangelogTruncated(p.topic, p.partition);
           if (p.offset >= log.lastStableOffset) continue;
           const read = log.read(p.offset, this.cluster.maxBatchRecords, 'read_committed');
           p.offset = read.next;

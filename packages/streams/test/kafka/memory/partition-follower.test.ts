@@ -33,6 +33,26 @@ describe('in-memory Kafka: partition follower', () => {
     expect(h.cluster.openClients()).not.toContain('partition-follower:global');
   });
 
+  it('fails with ChangelogTruncated once records it had not read are deleted, handing over none of the later ones', async () => {
+    const { producer, ...h } = await withProducer('g', 1);
+    await producer.send(
+      ['a', 'b', 'c'].map((v) => ({ topic: 'g', partition: 0, key: buf(v), value: buf(v) })),
+    );
+    const admin = h.factory.admin();
+    await admin.connect();
+    await admin.deleteRecords('g', [{ partition: 0, offset: '2' }]);
+    await admin.close();
+    const got: string[] = [];
+    const follower = h.factory.partitionFollower('global');
+    await expect(
+      follower.follow([{ topic: 'g', partition: 0, offset: 0n }], async ({ records }) => {
+        got.push(...records.map((r) => r.offset));
+      }),
+    ).rejects.toMatchObject({ name: 'ChangelogTruncated', topic: 'g', partition: 0 });
+    expect(got).toEqual([]);
+    await follower.close();
+  });
+
   it('skips aborted records and waits while a transaction is open', async () => {
     const h = newCluster();
     h.cluster.createTopic({ topic: 'g', partitions: 1 });
