@@ -58,7 +58,11 @@ export async function startFaultRun(
   const counted = () => [...outputs.values()].reduce((n, v) => n + (v.at(-1) ?? 0), 0);
 
   // The input producer retries within a send for long enough to ride out a leader election (the same sequence
-  // numbers, so a retried batch is written once).
+  // numbers, so a retried batch is written once). A send writes its 10 orders to up to 3 partitions; `produced` counts
+  // them once the send resolved, which with acks=all, min.insync.replicas=2 and no unclean election means all are
+  // written. Unpatched kafkajs broke that: a partition whose leader moved mid-send to a broker that had already
+  // answered for another partition was never retried, and the send resolved without it (6,160 sent, 6,154 in the
+  // topic after the coordinator's node was killed; docs/kafkajs-patch.md).
   const producer = testProducer({ retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2_000 } });
   await producer.connect();
   let produced = 0;
@@ -107,7 +111,10 @@ export async function startFaultRun(
         return counted() >= target;
       },
       { timeoutMs: 120_000, failFast: true, what: `${more} more orders to be counted ${what}` },
-    );
+    ).catch((err: Error) => {
+      const tails = started.map(({ app }) => app.output().slice(-6000)).join('\n---\n');
+      throw new Error(`${err.message}; ${counted()} counted; app output:\n${tails}`);
+    });
   };
 
   const finish = async () => {
