@@ -140,8 +140,17 @@ export async function startFaultRun(
           `${err.message}; ${counted()} counted, ${committed} committed; app output:\n${tails}`,
         );
       });
+      // Per instance: the assignments it received (its first, then one per rebalance it took part in) and its
+      // in-process recoveries (the app lost Kafka and reconnected).
+      const histories = started.map(({ app }, i) => {
+        const out = app.output();
+        const assigned = out.match(/"event":"assigned"/g)?.length ?? 0;
+        const recovered = out.match(/lost Kafka while running/g)?.length ?? 0;
+        return `instance ${i + 1}: ${assigned} assignments, ${recovered} recoveries`;
+      });
       process.stderr.write(
-        `[faults] ${total} orders counted and committed ${Date.now() - caughtUp} ms after the input stopped\n`,
+        `[faults] ${total} orders counted and committed ${Date.now() - caughtUp} ms after the input stopped; ` +
+          `${histories.join('; ')}\n`,
       );
       for (const { app } of started) {
         if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGTERM');
