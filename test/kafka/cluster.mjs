@@ -341,7 +341,8 @@ export async function restartNode(id, { timeoutMs = 120_000 } = {}) {
       if (pid && bindFailed()) process.kill(pid, 'SIGKILL');
     }, 500);
     try {
-      return await waitUntilReady([id], Math.max(1, deadline - Date.now()));
+      // A start again after a failed bind gets at least a minute: a loaded machine takes that long to start a node.
+      return await waitUntilReady([id], Math.max(attempt > 1 ? 60_000 : 1, deadline - Date.now()));
     } catch (err) {
       if (readPid(n.pidFile) || !bindFailed() || attempt >= 5 || Date.now() > deadline) throw err;
       log(`node ${id} could not bind its port (held by another socket); starting it again`);

@@ -112,7 +112,7 @@ export async function startFaultRun(
       },
       { timeoutMs: 120_000, failFast: true, what: `${more} more orders to be counted ${what}` },
     ).catch((err: Error) => {
-      const tails = started.map(({ app }) => app.output().slice(-6000)).join('\n---\n');
+      const tails = started.map(({ app }) => app.output().slice(-20_000)).join('\n---\n');
       throw new Error(`${err.message}; ${counted()} counted; app output:\n${tails}`);
     });
   };
