@@ -15,6 +15,15 @@ describe('isTransient', () => {
     });
     expect(isTransient(retriesExceeded)).toBe(true);
     expect(isTransient(kafkajsError('KafkaJSProtocolError', { type: 'NOT_COORDINATOR' }))).toBe(true);
+    // kafkajs's names of a group coordinator that moved, is not available yet or is loading, under a commit
+    for (const type of [
+      'NOT_COORDINATOR_FOR_GROUP',
+      'GROUP_COORDINATOR_NOT_AVAILABLE',
+      'GROUP_LOAD_IN_PROGRESS',
+    ]) {
+      const cause = kafkajsError('KafkaJSProtocolError', { type });
+      expect(isTransient(new StreamsError('COMMIT_FAILED', 'x', { cause })), type).toBe(true);
+    }
     expect(
       isTransient(
         new StreamsError('COMMIT_FAILED', 'x', { cause: kafkajsError('KafkaJSRequestTimeoutError') }),

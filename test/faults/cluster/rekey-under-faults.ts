@@ -58,7 +58,11 @@ export async function startFaultRun(
   const counted = () => [...outputs.values()].reduce((n, v) => n + (v.at(-1) ?? 0), 0);
 
   // The input producer retries within a send for long enough to ride out a leader election (the same sequence
-  // numbers, so a retried batch is written once).
+  // numbers, so a retried batch is written once). A send writes its 10 orders to up to 3 partitions; `produced` counts
+  // them once the send resolved, which with acks=all, min.insync.replicas=2 and no unclean election means all are
+  // written. Unpatched kafkajs broke that: a partition whose leader moved mid-send to a broker that had already
+  // answered for another partition was never retried, and the send resolved without it (6,160 sent, 6,154 in the
+  // topic after the coordinator's node was killed; docs/kafkajs-patch.md).
   const producer = testProducer({ retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2_000 } });
   await producer.connect();
   let produced = 0;
@@ -107,7 +111,10 @@ export async function startFaultRun(
         return counted() >= target;
       },
       { timeoutMs: 120_000, failFast: true, what: `${more} more orders to be counted ${what}` },
-    );
+    ).catch((err: Error) => {
+      const tails = started.map(({ app }) => app.output().slice(-20_000)).join('\n---\n');
+      throw new Error(`${err.message}; ${counted()} counted; app output:\n${tails}`);
+    });
   };
 
   const finish = async () => {
@@ -133,8 +140,17 @@ export async function startFaultRun(
           `${err.message}; ${counted()} counted, ${committed} committed; app output:\n${tails}`,
         );
       });
+      // Per instance: the assignments it received (its first, then one per rebalance it took part in) and its
+      // in-process recoveries (the app lost Kafka and reconnected).
+      const histories = started.map(({ app }, i) => {
+        const out = app.output();
+        const assigned = out.match(/"event":"assigned"/g)?.length ?? 0;
+        const recovered = out.match(/lost Kafka while running/g)?.length ?? 0;
+        return `instance ${i + 1}: ${assigned} assignments, ${recovered} recoveries`;
+      });
       process.stderr.write(
-        `[faults] ${total} orders counted and committed ${Date.now() - caughtUp} ms after the input stopped\n`,
+        `[faults] ${total} orders counted and committed ${Date.now() - caughtUp} ms after the input stopped; ` +
+          `${histories.join('; ')}\n`,
       );
       for (const { app } of started) {
         if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGTERM');

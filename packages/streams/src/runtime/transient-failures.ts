@@ -19,11 +19,18 @@ const SOCKET_CODES = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
 ]);
-/** Kafka protocol errors of a coordinator or leader moving or loading. */
+/**
+ * Kafka protocol errors of a coordinator or leader moving or loading. kafkajs names codes 14-16 after the group
+ * coordinator (GROUP_LOAD_IN_PROGRESS, GROUP_COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR_FOR_GROUP); the in-memory
+ * backend uses the protocol's names.
+ */
 const MOVING = new Set([
   'COORDINATOR_NOT_AVAILABLE',
   'NOT_COORDINATOR',
   'COORDINATOR_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'GROUP_LOAD_IN_PROGRESS',
   'NOT_LEADER_FOR_PARTITION',
   'LEADER_NOT_AVAILABLE',
   'REQUEST_TIMED_OUT',
