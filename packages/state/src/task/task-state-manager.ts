@@ -37,6 +37,8 @@ export interface TaskStateManagerOptions {
   stateDir?: string;
   /** Wall clock in milliseconds, for the checkpoints' `coveredAt` (default `Date.now`). */
   clock?: () => number;
+  /** The cache bound of stores whose builder sets none (default DEFAULT_CACHE_MAX_BYTES). */
+  cacheMaxBytes?: number;
 }
 
 /** Counts of a store's cache, since its task opened. */
@@ -118,7 +120,7 @@ export class TaskStateManager {
         store: o.name,
       });
     }
-    const cacheMaxBytes = o.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    const cacheMaxBytes = o.cacheMaxBytes ?? this.options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
     if (!(cacheMaxBytes > 0)) {
       throw new StateStoreError('INVALID_ARGUMENT', `cacheMaxBytes must be positive`, { store: o.name });
     }

@@ -186,6 +186,9 @@ export interface ConsumerOptions {
    * after each change of the partition's position or log end (kafkajs: at every fetch). Default false.
    */
   emptyBatches?: boolean;
+  /** The most bytes one fetch returns, in all and per partition; the client's defaults when absent. */
+  fetchMaxBytes?: number;
+  fetchMaxBytesPerPartition?: number;
   /**
    * Makes the consumer a static member (KIP-345): a restart with the same id within the session timeout gets its
    * partitions back without a rebalance.
