@@ -140,6 +140,12 @@ export interface StreamsConfig {
    */
   fetchMaxBytesPerPartition?: number;
   /**
+   * How many fetched records of one input partition a task may hold unprocessed (while it waits for another of its
+   * inputs, see `maxTaskIdleMs`) before that partition's fetching pauses; it resumes once the task has processed
+   * below this. One fetch may pass it. Default 1000.
+   */
+  bufferedRecordsPerPartition?: number;
+  /**
    * The bound of each store's cache, and of the writes a store stages between commits (passing it makes the task
    * commit early), for stores that set no `cacheMaxBytes` of their own; bytes. Default 10485760 (10 MiB).
    */
@@ -576,6 +582,12 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       'fetchMaxBytesPerPartition',
       config.fetchMaxBytesPerPartition,
       DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
+      1,
+    ),
+    bufferedRecordsPerPartition: count(
+      'bufferedRecordsPerPartition',
+      config.bufferedRecordsPerPartition,
+      1000,
       1,
     ),
     storeCacheMaxBytes: count('storeCacheMaxBytes', config.storeCacheMaxBytes, DEFAULT_CACHE_MAX_BYTES, 1),

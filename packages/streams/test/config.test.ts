@@ -59,6 +59,7 @@ describe('StreamsApp options', () => {
     [{ fetchMaxBytes: 0 }, 'fetchMaxBytes'],
     [{ fetchMaxBytesPerPartition: 1.5 }, 'fetchMaxBytesPerPartition'],
     [{ storeCacheMaxBytes: -1 }, 'storeCacheMaxBytes'],
+    [{ bufferedRecordsPerPartition: 0 }, 'bufferedRecordsPerPartition'],
   ])('rejects %o with INVALID_CONFIG naming the option', (bad, named) => {
     const err = configError(bad);
     expect(err.code).toBe('INVALID_CONFIG');
@@ -74,11 +75,12 @@ describe('StreamsApp options', () => {
     ).toBe(0);
   });
 
-  it('bounds fetches to 4 MiB (1 MiB per partition) and store caches to 10 MiB unless configured', () => {
+  it('bounds fetches to 4 MiB (1 MiB per partition), buffers to 1000 records and caches to 10 MiB unless configured', () => {
     const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
     expect(resolveConfig(base)).toMatchObject({
       fetchMaxBytes: 4 * 1024 * 1024,
       fetchMaxBytesPerPartition: 1024 * 1024,
+      bufferedRecordsPerPartition: 1000,
       storeCacheMaxBytes: 10 * 1024 * 1024,
     });
     const set = {

@@ -225,6 +225,11 @@ export interface ConsumerPort {
   close(options?: { leaveGroup?: boolean }): Promise<void>;
   /** Rejoins the group after the running batch, with a fresh subscription: a rebalance. */
   requestRejoin(): void;
+  /**
+   * Stops fetching these partitions until they are resumed; their position stays where the handled batches left it.
+   */
+  pause(partitions: readonly { topic: string; partition: number }[]): void;
+  resume(partitions: readonly { topic: string; partition: number }[]): void;
   /** This member's position in the group as of its latest join (generation -1 and no member id before the first). */
   groupMetadata(): ConsumerGroupMetadata;
 }
