@@ -43,6 +43,8 @@ const SEND_BATCH = 5_000;
 const SENDS_IN_FLIGHT = 1;
 /** A pipeline that has not committed everything after this long fails the run. */
 const PIPELINE_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 5 * 60_000);
+/** `E2E_PIPELINES=count`: only the raw kafkajs, at-least-once and exactly-once counts, and only their figures. */
+const COUNT_ONLY = process.env.E2E_PIPELINES === 'count';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
 const input = `${prefix}-words`;
@@ -96,6 +98,53 @@ try {
     ].map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS })),
   });
   const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
+  const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
+  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
+  const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
+  const describe = (r: PipelineResult) =>
+    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
+  const counts =
+    `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
+    `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
+    `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}`;
+  if (raw.outputs !== RECORDS) throw new Error(`raw kafkajs: ${raw.outputs} outputs for ${RECORDS} inputs`);
+  if (COUNT_ONLY) {
+    process.stdout.write(`${counts}\n`);
+    await writeResults('e2e', countFigures(raw, app, eos));
+  } else {
+    await otherPipelines(counts, raw, app, eos);
+  }
+} finally {
+  await removeByPrefix(admin, prefix);
+  await admin.disconnect();
+  registry.close();
+  if (registryStart.started) await stopRegistry();
+}
+
+/** The figures of the three count pipelines. */
+function countFigures(raw: PipelineResult, app: PipelineResult, eos: PipelineResult) {
+  return [
+    { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
+    { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
+    {
+      name: 'e2e.count.alos.ratio-vs-raw-kafkajs',
+      value: Number((app.rate / raw.rate).toFixed(3)),
+      unit: 'x',
+    },
+    { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
+    { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
+  ];
+}
+
+/** After the count pipelines: the repartition, windowed, Avro and JSON counts, and the peak RSS of the count app. */
+async function otherPipelines(
+  counts: string,
+  raw: PipelineResult,
+  app: PipelineResult,
+  eos: PipelineResult,
+): Promise<void> {
+  const describe = (r: PipelineResult) =>
+    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   // The size of the word records: an 88-byte key, a word (at most 10 bytes) as value.
   await fill(orders, (i) => ({
     key: `order-${String(i).padStart(10, '0')}-${'o'.repeat(71)}`,
@@ -112,44 +161,25 @@ try {
     value: frame(avroId, orderType.toBuffer(orderOf(i))),
   }));
   const jsonBytes = await fill(ordersJson, (i) => ({ key: word(i), value: JSON.stringify(orderOf(i)) }));
-  const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
-  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
-  const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
   const rp = await streamsApp(`${prefix}-rp`, `${prefix}-rp-out`, 'at-least-once', 'repartition');
   const win = await streamsApp(`${prefix}-win`, `${prefix}-win-out`, 'at-least-once', 'windowed');
   const jsonCount = await streamsApp(`${prefix}-json`, `${prefix}-json-out`, 'at-least-once', 'json');
   const avroCount = await streamsApp(`${prefix}-avro`, `${prefix}-avro-out`, 'at-least-once', 'avro');
   const alosRss = await countAppPeakRss(`${prefix}-rss-alos`, `${prefix}-rss-alos-out`, 'at-least-once');
   const eosRss = await countAppPeakRss(`${prefix}-rss-eos`, `${prefix}-rss-eos-out`, 'exactly-once');
-  const describe = (r: PipelineResult) =>
-    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   process.stdout.write(
-    `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
-      `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
-      `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}, ` +
-      `repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
+    `${counts}, repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
       `(late: ${win.late ?? 0}); orders of ${avroBytes} B in Avro ${describe(avroCount)}, of ${jsonBytes} B in JSON ` +
       `${describe(jsonCount)}; peak RSS of the count app alone: at-least-once ${alosRss} MB, exactly-once ` +
       `${eosRss} MB\n`,
   );
   // The count and windowed-count apps are DSL tables: they fold a key's updates until the commit, so their output
   // holds fewer records than the input; exactCounts and windowedCounts checked their last values instead.
-  for (const [name, r] of [
-    ['raw kafkajs', raw],
-    ['repartition-count at-least-once', rp],
-  ] as const) {
-    if (r.outputs !== RECORDS) throw new Error(`${name}: ${r.outputs} outputs for ${RECORDS} inputs`);
+  if (rp.outputs !== RECORDS) {
+    throw new Error(`repartition-count at-least-once: ${rp.outputs} outputs for ${RECORDS} inputs`);
   }
   await writeResults('e2e', [
-    { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
-    { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
-    {
-      name: 'e2e.count.alos.ratio-vs-raw-kafkajs',
-      value: Number((app.rate / raw.rate).toFixed(3)),
-      unit: 'x',
-    },
-    { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
-    { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
+    ...countFigures(raw, app, eos),
     { name: 'e2e.count.peak-rss-mb', value: Math.max(alosRss, eosRss), unit: 'MB' },
     { name: 'e2e.count.alos.peak-rss-mb', value: alosRss, unit: 'MB' },
     { name: 'e2e.count.eos.peak-rss-mb', value: eosRss, unit: 'MB' },
@@ -173,11 +203,6 @@ try {
       unit: 'x',
     },
   ]);
-} finally {
-  await removeByPrefix(admin, prefix);
-  await admin.disconnect();
-  registry.close();
-  if (registryStart.started) await stopRegistry();
 }
 
 /** The word of input record `i`: KEYS distinct words. */
