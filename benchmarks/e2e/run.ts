@@ -43,7 +43,10 @@ const SEND_BATCH = 5_000;
 const SENDS_IN_FLIGHT = 1;
 /** A pipeline that has not committed everything after this long fails the run. */
 const PIPELINE_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 5 * 60_000);
-/** `E2E_PIPELINES=count`: only the raw kafkajs, at-least-once and exactly-once counts, and only their figures. */
+/**
+ * `E2E_PIPELINES=count`: only the raw kafkajs, at-least-once and exactly-once counts and the peak RSS of the count app,
+ * and only their figures.
+ */
 const COUNT_ONLY = process.env.E2E_PIPELINES === 'count';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
@@ -108,11 +111,20 @@ try {
     `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
     `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}`;
   if (raw.outputs !== RECORDS) throw new Error(`raw kafkajs: ${raw.outputs} outputs for ${RECORDS} inputs`);
+  const alosRss = await countAppPeakRss(`${prefix}-rss-alos`, `${prefix}-rss-alos-out`, 'at-least-once');
+  const eosRss = await countAppPeakRss(`${prefix}-rss-eos`, `${prefix}-rss-eos-out`, 'exactly-once');
+  const countsAndRss = `${counts}; peak RSS of the count app alone: at-least-once ${alosRss} MB, exactly-once ${eosRss} MB`;
+  const figures = [
+    ...countFigures(raw, app, eos),
+    { name: 'e2e.count.peak-rss-mb', value: Math.max(alosRss, eosRss), unit: 'MB' },
+    { name: 'e2e.count.alos.peak-rss-mb', value: alosRss, unit: 'MB' },
+    { name: 'e2e.count.eos.peak-rss-mb', value: eosRss, unit: 'MB' },
+  ];
   if (COUNT_ONLY) {
-    process.stdout.write(`${counts}\n`);
-    await writeResults('e2e', countFigures(raw, app, eos));
+    process.stdout.write(`${countsAndRss}\n`);
+    await writeResults('e2e', figures);
   } else {
-    await otherPipelines(counts, raw, app, eos);
+    await otherPipelines(countsAndRss, figures, app);
   }
 } finally {
   await removeByPrefix(admin, prefix);
@@ -136,12 +148,11 @@ function countFigures(raw: PipelineResult, app: PipelineResult, eos: PipelineRes
   ];
 }
 
-/** After the count pipelines: the repartition, windowed, Avro and JSON counts, and the peak RSS of the count app. */
+/** After the count pipelines: the repartition, windowed, Avro and JSON counts. */
 async function otherPipelines(
   counts: string,
-  raw: PipelineResult,
+  first: { name: string; value: number; unit: string }[],
   app: PipelineResult,
-  eos: PipelineResult,
 ): Promise<void> {
   const describe = (r: PipelineResult) =>
     `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
@@ -165,13 +176,10 @@ async function otherPipelines(
   const win = await streamsApp(`${prefix}-win`, `${prefix}-win-out`, 'at-least-once', 'windowed');
   const jsonCount = await streamsApp(`${prefix}-json`, `${prefix}-json-out`, 'at-least-once', 'json');
   const avroCount = await streamsApp(`${prefix}-avro`, `${prefix}-avro-out`, 'at-least-once', 'avro');
-  const alosRss = await countAppPeakRss(`${prefix}-rss-alos`, `${prefix}-rss-alos-out`, 'at-least-once');
-  const eosRss = await countAppPeakRss(`${prefix}-rss-eos`, `${prefix}-rss-eos-out`, 'exactly-once');
   process.stdout.write(
     `${counts}, repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
       `(late: ${win.late ?? 0}); orders of ${avroBytes} B in Avro ${describe(avroCount)}, of ${jsonBytes} B in JSON ` +
-      `${describe(jsonCount)}; peak RSS of the count app alone: at-least-once ${alosRss} MB, exactly-once ` +
-      `${eosRss} MB\n`,
+      `${describe(jsonCount)}\n`,
   );
   // The count and windowed-count apps are DSL tables: they fold a key's updates until the commit, so their output
   // holds fewer records than the input; exactCounts and windowedCounts checked their last values instead.
@@ -179,10 +187,7 @@ async function otherPipelines(
     throw new Error(`repartition-count at-least-once: ${rp.outputs} outputs for ${RECORDS} inputs`);
   }
   await writeResults('e2e', [
-    ...countFigures(raw, app, eos),
-    { name: 'e2e.count.peak-rss-mb', value: Math.max(alosRss, eosRss), unit: 'MB' },
-    { name: 'e2e.count.alos.peak-rss-mb', value: alosRss, unit: 'MB' },
-    { name: 'e2e.count.eos.peak-rss-mb', value: eosRss, unit: 'MB' },
+    ...first,
     { name: 'e2e.repartition-count.alos.records-per-s', value: Math.round(rp.rate), unit: 'records/s' },
     {
       name: 'e2e.repartition-count.alos.ratio-vs-count',
