@@ -247,7 +247,10 @@ export class TaskStateManager {
     return this.current.topic !== undefined && this.current.wrote;
   }
 
-  /** True when some cache or staged write buffer passed its byte bound: commit at the end of this batch. */
+  /**
+   * True when some cache, staged write buffer or changelog buffer passed its byte bound: commit at the end of this
+   * batch.
+   */
   needsCommit(): boolean {
     for (const store of this.stores.values()) {
       if (
@@ -257,6 +260,9 @@ export class TaskStateManager {
       ) {
         return true;
       }
+      // Without a cache every write is logged, however often its key is written: the changelog buffer grows with
+      // the input, not with the keys.
+      if ((store.logging?.pendingBytes() ?? 0) > store.cacheMaxBytes) return true;
     }
     return false;
   }

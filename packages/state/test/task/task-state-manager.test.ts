@@ -226,6 +226,15 @@ describe('TaskStateManager commit contract', () => {
     expect(own.manager.needsCommit()).toBe(false);
   });
 
+  it('without caching, logged writes of one key over the bound ask for a commit', async () => {
+    const { manager, counts } = await counter(stateDir(), { caching: false, cacheMaxBytes: 1024 });
+    // The staged write of the key stays one entry; its changelog records are one per write.
+    for (let i = 0; i < 20; i++) count(manager, counts, 'in', i, 'same');
+    expect(manager.needsCommit()).toBe(true);
+    await commit(manager, new ImmediateAcks());
+    expect(manager.needsCommit()).toBe(false);
+  });
+
   it('without caching, staged writes over the bound ask for a commit', async () => {
     const { manager, counts } = await counter(stateDir(), { caching: false, cacheMaxBytes: 100 });
     for (let i = 0; i < 20; i++) count(manager, counts, 'in', i, `key-${i}`);
