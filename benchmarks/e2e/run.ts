@@ -426,6 +426,8 @@ async function countAppPeakRss(
     process.execPath,
     [
       ...process.execArgv,
+      // E2E_APP_NODE_ARGS: Node options of the app's process only, e.g. a heap limit.
+      ...(process.env.E2E_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
       script,
       brokers.join(','),
       applicationId,
