@@ -146,8 +146,9 @@ export interface StreamsConfig {
    */
   bufferedRecordsPerPartition?: number;
   /**
-   * The bound of each store's cache, and of the writes a store stages between commits (passing it makes the task
-   * commit early), for stores that set no `cacheMaxBytes` of their own; bytes. Default 10485760 (10 MiB).
+   * The bound of each store's cache, and of the writes a store stages and the changelog records it logs between
+   * commits (passing it makes the task commit early), for stores that set no `cacheMaxBytes` of their own; bytes.
+   * Default 10485760 (10 MiB).
    */
   storeCacheMaxBytes?: number;
   /**
