@@ -2,13 +2,17 @@
 // LevelDB-backed count store, at-least-once and exactly-once, against the same pipeline written directly on kafkajs,
 // in the same run; then, at-least-once, a rekey → repartition topic → count app, and a windowed count, against that
 // count; and the count over Avro order values (schema registry, Confluent wire format) against the same count over
-// the same orders as JSON.
+// the same orders as JSON. Last, the count app runs again in a child process of its own (`count-app.ts`), once per
+// guarantee, for its peak resident memory: in this process the benchmark's own data would count too.
 // Writes benchmarks/results/e2e.json.
 
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { AvroSerdes, frame, RegistryClient } from '@eddy/avro';
 import {
   Serdes,
@@ -37,9 +41,15 @@ const WINDOW_MS = 10_000;
 const KEYS = 50_000;
 // Below the broker's 1 MiB record batch limit.
 const SEND_BATCH = 5_000;
-const SENDS_IN_FLIGHT = 8;
+/** One: kafkajs's idempotent producer numbers concurrent sends out of order. */
+const SENDS_IN_FLIGHT = 1;
 /** A pipeline that has not committed everything after this long fails the run. */
 const PIPELINE_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS ?? 5 * 60_000);
+/**
+ * `E2E_PIPELINES=count`: only the raw kafkajs, at-least-once and exactly-once counts and the peak RSS of the count app,
+ * and only their figures.
+ */
+const COUNT_ONLY = process.env.E2E_PIPELINES === 'count';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:39092').split(',');
 const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
 const input = `${prefix}-words`;
@@ -88,9 +98,66 @@ try {
       ordersJson,
       `${prefix}-avro-out`,
       `${prefix}-json-out`,
+      `${prefix}-rss-alos-out`,
+      `${prefix}-rss-eos-out`,
     ].map((topic): ITopicConfig => ({ topic, numPartitions: PARTITIONS })),
   });
   const recordBytes = await fill(input, (i) => ({ key: word(i), value: 'v'.repeat(88) }));
+  const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
+  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
+  const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
+  const describe = (r: PipelineResult) =>
+    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
+  const counts =
+    `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
+    `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
+    `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}`;
+  if (raw.outputs !== RECORDS) throw new Error(`raw kafkajs: ${raw.outputs} outputs for ${RECORDS} inputs`);
+  const alosRss = await countAppPeakRss(`${prefix}-rss-alos`, `${prefix}-rss-alos-out`, 'at-least-once');
+  const eosRss = await countAppPeakRss(`${prefix}-rss-eos`, `${prefix}-rss-eos-out`, 'exactly-once');
+  const countsAndRss = `${counts}; peak RSS of the count app alone: at-least-once ${alosRss} MB, exactly-once ${eosRss} MB`;
+  const figures = [
+    ...countFigures(raw, app, eos),
+    { name: 'e2e.count.peak-rss-mb', value: Math.max(alosRss, eosRss), unit: 'MB' },
+    { name: 'e2e.count.alos.peak-rss-mb', value: alosRss, unit: 'MB' },
+    { name: 'e2e.count.eos.peak-rss-mb', value: eosRss, unit: 'MB' },
+  ];
+  if (COUNT_ONLY) {
+    process.stdout.write(`${countsAndRss}\n`);
+    await writeResults('e2e', figures);
+  } else {
+    await otherPipelines(countsAndRss, figures, app);
+  }
+} finally {
+  await removeByPrefix(admin, prefix);
+  await admin.disconnect();
+  registry.close();
+  if (registryStart.started) await stopRegistry();
+}
+
+/** The figures of the three count pipelines. */
+function countFigures(raw: PipelineResult, app: PipelineResult, eos: PipelineResult) {
+  return [
+    { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
+    { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
+    {
+      name: 'e2e.count.alos.ratio-vs-raw-kafkajs',
+      value: Number((app.rate / raw.rate).toFixed(3)),
+      unit: 'x',
+    },
+    { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
+    { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
+  ];
+}
+
+/** After the count pipelines: the repartition, windowed, Avro and JSON counts. */
+async function otherPipelines(
+  counts: string,
+  first: { name: string; value: number; unit: string }[],
+  app: PipelineResult,
+): Promise<void> {
+  const describe = (r: PipelineResult) =>
+    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   // The size of the word records: an 88-byte key, a word (at most 10 bytes) as value.
   await fill(orders, (i) => ({
     key: `order-${String(i).padStart(10, '0')}-${'o'.repeat(71)}`,
@@ -107,41 +174,22 @@ try {
     value: frame(avroId, orderType.toBuffer(orderOf(i))),
   }));
   const jsonBytes = await fill(ordersJson, (i) => ({ key: word(i), value: JSON.stringify(orderOf(i)) }));
-  const raw = await rawKafkajs(`${prefix}-raw`, `${prefix}-raw-out`);
-  const app = await streamsApp(`${prefix}-app`, `${prefix}-app-out`, 'at-least-once');
-  const eos = await streamsApp(`${prefix}-eos`, `${prefix}-eos-out`, 'exactly-once');
   const rp = await streamsApp(`${prefix}-rp`, `${prefix}-rp-out`, 'at-least-once', 'repartition');
   const win = await streamsApp(`${prefix}-win`, `${prefix}-win-out`, 'at-least-once', 'windowed');
   const jsonCount = await streamsApp(`${prefix}-json`, `${prefix}-json-out`, 'at-least-once', 'json');
   const avroCount = await streamsApp(`${prefix}-avro`, `${prefix}-avro-out`, 'at-least-once', 'avro');
-  const describe = (r: PipelineResult) =>
-    `${r.ms.toFixed(0)} ms (${r.outputs} outputs, ${r.changelogRecords} changelog records, ${r.commits} commits)`;
   process.stdout.write(
-    `e2e: ${RECORDS} records of ${recordBytes} B over ${PARTITIONS} partitions, ${KEYS} keys; ` +
-      `raw kafkajs ${raw.ms.toFixed(0)} ms (${raw.outputs} outputs), ` +
-      `StreamsApp at-least-once ${describe(app)}, exactly-once ${describe(eos)}, ` +
-      `repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
+    `${counts}, repartition-count at-least-once ${describe(rp)}, windowed count at-least-once ${describe(win)} ` +
       `(late: ${win.late ?? 0}); orders of ${avroBytes} B in Avro ${describe(avroCount)}, of ${jsonBytes} B in JSON ` +
       `${describe(jsonCount)}\n`,
   );
   // The count and windowed-count apps are DSL tables: they fold a key's updates until the commit, so their output
   // holds fewer records than the input; exactCounts and windowedCounts checked their last values instead.
-  for (const [name, r] of [
-    ['raw kafkajs', raw],
-    ['repartition-count at-least-once', rp],
-  ] as const) {
-    if (r.outputs !== RECORDS) throw new Error(`${name}: ${r.outputs} outputs for ${RECORDS} inputs`);
+  if (rp.outputs !== RECORDS) {
+    throw new Error(`repartition-count at-least-once: ${rp.outputs} outputs for ${RECORDS} inputs`);
   }
   await writeResults('e2e', [
-    { name: 'e2e.count.alos.records-per-s', value: Math.round(app.rate), unit: 'records/s' },
-    { name: 'e2e.count.raw-kafkajs.records-per-s', value: Math.round(raw.rate), unit: 'records/s' },
-    {
-      name: 'e2e.count.alos.ratio-vs-raw-kafkajs',
-      value: Number((app.rate / raw.rate).toFixed(3)),
-      unit: 'x',
-    },
-    { name: 'e2e.count.eos.records-per-s', value: Math.round(eos.rate), unit: 'records/s' },
-    { name: 'e2e.count.eos.ratio-vs-alos', value: Number((eos.rate / app.rate).toFixed(3)), unit: 'x' },
+    ...first,
     { name: 'e2e.repartition-count.alos.records-per-s', value: Math.round(rp.rate), unit: 'records/s' },
     {
       name: 'e2e.repartition-count.alos.ratio-vs-count',
@@ -162,11 +210,6 @@ try {
       unit: 'x',
     },
   ]);
-} finally {
-  await removeByPrefix(admin, prefix);
-  await admin.disconnect();
-  registry.close();
-  if (registryStart.started) await stopRegistry();
 }
 
 /** The word of input record `i`: KEYS distinct words. */
@@ -179,7 +222,13 @@ async function fill(
   topic: string,
   message: (i: number) => { key: string; value: string | Buffer },
 ): Promise<number> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a request that failed for some partitions only (e.g. NOT_LEADER while a new topic's partitions load)
+  // is retried whole, and without sequence numbers the partitions that took it would hold its records twice.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const started = performance.now();
   let next = 0;
@@ -190,11 +239,13 @@ async function fill(
         next += SEND_BATCH;
         const messages: Message[] = [];
         for (let i = from; i < Math.min(from + SEND_BATCH, RECORDS); i++) messages.push(message(i));
-        await producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] });
+        await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
       }
     }),
   );
   await producer.disconnect();
+  const written = await outputCount(topic);
+  if (written !== RECORDS) throw new Error(`${topic} holds ${written} records, not ${RECORDS}`);
   process.stdout.write(`filled ${topic} in ${(performance.now() - started).toFixed(0)} ms\n`);
   let largest = 0;
   for (let i = 0; i < Math.min(KEYS, RECORDS); i++) {
@@ -305,6 +356,37 @@ async function streamsApp(
     await app.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The peak resident memory (VmHWM, MB) of the count app run over the whole input in a process of its own, with the
+ * same Node options as this one (the TypeScript loader); checks that it committed all of its input.
+ */
+async function countAppPeakRss(
+  applicationId: string,
+  output: string,
+  guarantee: 'at-least-once' | 'exactly-once',
+): Promise<number> {
+  const started = performance.now();
+  const script = fileURLToPath(new URL('./count-app.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      ...process.execArgv,
+      // E2E_APP_NODE_ARGS: Node options of the app's process only, e.g. a heap limit.
+      ...(process.env.E2E_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      script,
+      brokers.join(','),
+      applicationId,
+      input,
+      output,
+      guarantee,
+      String(RECORDS),
+    ],
+    { timeout: PIPELINE_TIMEOUT_MS },
+  );
+  await committedToEnd(applicationId, started);
+  return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { peakRssMb: number }).peakRssMb;
 }
 
 /**

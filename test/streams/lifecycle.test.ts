@@ -70,6 +70,8 @@ function wrapConsumer(consumer: ConsumerPort, overrides: Partial<ConsumerPort>):
     stop: (o) => consumer.stop(o),
     close: (o) => consumer.close(o),
     requestRejoin: () => consumer.requestRejoin(),
+    pause: (p) => consumer.pause(p),
+    resume: (p) => consumer.resume(p),
     groupMetadata: () => consumer.groupMetadata(),
     ...overrides,
   };

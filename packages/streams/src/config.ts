@@ -2,7 +2,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RestoreListener } from '@eddy/state';
+import { DEFAULT_CACHE_MAX_BYTES, type RestoreListener } from '@eddy/state';
 import { StreamsError } from './errors.js';
 import type { ClientLogLevel, SaslOptions, TlsOptions } from './kafka/port.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -130,6 +130,28 @@ export interface StreamsConfig {
   /** Warm-up replicas the group runs at once. Default 2. */
   maxWarmupReplicas?: number;
   /**
+   * The most bytes one fetch from a broker returns (the consumer holds one fetch per broker until the runtime has taken
+   * its records). Default 4194304 (4 MiB).
+   */
+  fetchMaxBytes?: number;
+  /**
+   * The most bytes one fetch returns of one partition; a record batch larger than this is still returned whole.
+   * Default 1048576 (1 MiB).
+   */
+  fetchMaxBytesPerPartition?: number;
+  /**
+   * How many fetched records of one input partition a task may hold unprocessed (while it waits for another of its
+   * inputs, see `maxTaskIdleMs`) before that partition's fetching pauses; it resumes once the task has processed
+   * below this. One fetch may pass it. Default 1000.
+   */
+  bufferedRecordsPerPartition?: number;
+  /**
+   * The bound of each store's cache, and of the writes a store stages and the changelog records it logs between
+   * commits (passing it makes the task commit early), for stores that set no `cacheMaxBytes` of their own; bytes.
+   * Default 10485760 (10 MiB).
+   */
+  storeCacheMaxBytes?: number;
+  /**
    * The largest record (key, value, header names and values, in bytes) the app writes: a larger output record is a
    * RECORD_TOO_LARGE processing error, a larger changelog record stops the app with RECORD_TOO_LARGE, either before
    * anything is sent. Set it to the output and changelog topics' `max.message.bytes` less some framing. Default
@@ -172,6 +194,9 @@ export interface StreamsConfig {
    */
   retryBackoff?: boolean | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
 }
+
+export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 
 /** Kafka's default `message.max.bytes` (1 MiB and 12 bytes) less room for the record batch's framing. */
 export const DEFAULT_MAX_RECORD_BYTES = 1_048_576 - 1024;
@@ -553,6 +578,20 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     acceptableRecoveryLag: count('acceptableRecoveryLag', config.acceptableRecoveryLag, 10_000, 0),
     maxWarmupReplicas: count('maxWarmupReplicas', config.maxWarmupReplicas, 2, 1),
     maxRecordBytes: count('maxRecordBytes', config.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, 1),
+    fetchMaxBytes: count('fetchMaxBytes', config.fetchMaxBytes, DEFAULT_FETCH_MAX_BYTES, 1),
+    fetchMaxBytesPerPartition: count(
+      'fetchMaxBytesPerPartition',
+      config.fetchMaxBytesPerPartition,
+      DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
+      1,
+    ),
+    bufferedRecordsPerPartition: count(
+      'bufferedRecordsPerPartition',
+      config.bufferedRecordsPerPartition,
+      1000,
+      1,
+    ),
+    storeCacheMaxBytes: count('storeCacheMaxBytes', config.storeCacheMaxBytes, DEFAULT_CACHE_MAX_BYTES, 1),
     probingRebalanceIntervalMs: positive(
       'probingRebalanceIntervalMs',
       config.probingRebalanceIntervalMs,

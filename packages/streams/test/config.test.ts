@@ -56,6 +56,10 @@ describe('StreamsApp options', () => {
     [{ replicationFactor: 2.5 }, 'replicationFactor'],
     [{ replicationFactor: 32_768 }, 'replicationFactor'],
     [{ replicationFactor: '3' as never }, 'replicationFactor'],
+    [{ fetchMaxBytes: 0 }, 'fetchMaxBytes'],
+    [{ fetchMaxBytesPerPartition: 1.5 }, 'fetchMaxBytesPerPartition'],
+    [{ storeCacheMaxBytes: -1 }, 'storeCacheMaxBytes'],
+    [{ bufferedRecordsPerPartition: 0 }, 'bufferedRecordsPerPartition'],
   ])('rejects %o with INVALID_CONFIG naming the option', (bad, named) => {
     const err = configError(bad);
     expect(err.code).toBe('INVALID_CONFIG');
@@ -69,6 +73,22 @@ describe('StreamsApp options', () => {
       resolveConfig({ ...base, windowStoreChangelogAdditionalRetentionMs: 0 })
         .windowStoreChangelogAdditionalRetentionMs,
     ).toBe(0);
+  });
+
+  it('bounds fetches to 4 MiB (1 MiB per partition), buffers to 1000 records and caches to 10 MiB unless configured', () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base)).toMatchObject({
+      fetchMaxBytes: 4 * 1024 * 1024,
+      fetchMaxBytesPerPartition: 1024 * 1024,
+      bufferedRecordsPerPartition: 1000,
+      storeCacheMaxBytes: 10 * 1024 * 1024,
+    });
+    const set = {
+      fetchMaxBytes: 1_000_000,
+      fetchMaxBytesPerPartition: 100_000,
+      storeCacheMaxBytes: 2_000_000,
+    };
+    expect(resolveConfig({ ...base, ...set })).toMatchObject(set);
   });
 
   it("internal topics take the broker's default replication factor unless configured", () => {

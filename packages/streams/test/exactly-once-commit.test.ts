@@ -1,6 +1,7 @@
 // The exactly-once commit: a task skips input committed by the owner it fenced, a task whose transaction was refused
-// (fenced, or its generation over) is closed without committing while the others commit, and a store that cannot
-// write its state after the transaction stops the commit with STATE_FAILED.
+// (fenced, or its generation over) is closed without committing while the others commit, the tasks' transactions run
+// at the same time, and a store that cannot write its state after the transaction stops the commit with
+// STATE_FAILED.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,11 @@ describe('ExactlyOnceCommit', () => {
   let sent: { id: string; records: OutgoingRecord[] }[];
   let refused: Set<string>;
   let migrated: string[];
+  let pending: PendingOffsets;
+  /** What the producers did, in order: `begin <id>`, `commit <id>`, `refuse <id>`. */
+  let events: string[];
+  /** Per transactional id: how many turns of the event loop its transaction takes before it ends. */
+  let turns: Map<string, number>;
 
   beforeEach(() => {
     stateDir = mkdtempSync(join(tmpdir(), 'eddy-eos-commit-'));
@@ -58,13 +64,22 @@ describe('ExactlyOnceCommit', () => {
     sent = [];
     refused = new Set();
     migrated = [];
+    pending = new PendingOffsets();
+    events = [];
+    turns = new Map();
     const producer = (id: string): TransactionalProducerPort => ({
       // The previous owner's open transaction completes while this producer registers its transactional id.
       connect: async () => {
         admin.committed.set('words:0', 2n);
       },
       commitTransaction: async (records) => {
-        if (refused.has(id)) throw new StreamsError('TASK_MIGRATED', `${id} refused`);
+        events.push(`begin ${id}`);
+        for (let i = turns.get(id) ?? 0; i > 0; i--) await new Promise((r) => setImmediate(r));
+        if (refused.has(id)) {
+          events.push(`refuse ${id}`);
+          throw new StreamsError('TASK_MIGRATED', `${id} refused`);
+        }
+        events.push(`commit ${id}`);
         sent.push({ id, records });
         const last = new Map<string, bigint>();
         for (const r of records) if (r.partition !== undefined) last.set(`${r.topic}:${r.partition}`, 0n);
@@ -91,9 +106,12 @@ describe('ExactlyOnceCommit', () => {
     commit = new ExactlyOnceCommit({
       tasks: manager,
       consumer,
-      offsets: new PendingOffsets(),
+      offsets: pending,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
-      onTaskMigrated: (id) => migrated.push(id.toString()),
+      onTaskMigrated: (id) => {
+        events.push(`migrated ${id}`);
+        migrated.push(id.toString());
+      },
     });
   });
   afterEach(async () => {
@@ -124,6 +142,66 @@ describe('ExactlyOnceCommit', () => {
     expect(sent.map((t) => t.id)).toEqual(['eos-app-0_0']);
     expect(migrated).toEqual(['0_1']);
     expect(manager.active().map((a) => a.task.id.toString())).toEqual(['0_0']);
+  });
+
+  it("runs the tasks' transactions at once; a task fenced meanwhile leaves the other's commit whole", async () => {
+    await manager.ensure(TaskId.of(0, 0));
+    await manager.ensure(TaskId.of(0, 1));
+    for (const { task } of manager.active()) {
+      task.addRecords('words', [word(5, 'x')]);
+      task.process();
+      pending.record(task);
+    }
+    const survivor = manager.get(TaskId.of(0, 0))!;
+    const completed = survivor.state!.completeCommit.bind(survivor.state!);
+    survivor.state!.completeCommit = async (offsets) => {
+      events.push('state 0_0');
+      await completed(offsets);
+    };
+    // 0_1 is refused while 0_0's transaction is still open, and closed before 0_0's commits.
+    refused.add('eos-app-0_1');
+    turns.set('eos-app-0_0', 3);
+    turns.set('eos-app-0_1', 1);
+    const committed = await commit.commit();
+    expect(events).toEqual([
+      'begin eos-app-0_0',
+      'begin eos-app-0_1',
+      'refuse eos-app-0_1',
+      'migrated 0_1',
+      'commit eos-app-0_0',
+      'state 0_0',
+    ]);
+    expect(committed).toEqual([{ topic: 'words', partition: 0, offset: '6' }]);
+    // 0_0's offsets were committed, 0_1's forgotten (its new owner replays them): nothing is left to commit.
+    expect(pending.size).toBe(0);
+    expect(survivor.state!.changelogOffset('counts')).toBe(0n);
+    expect(manager.active().map((a) => a.task.id.toString())).toEqual(['0_0']);
+    expect(commit.commits).toBe(1);
+  });
+
+  it("commits the other tasks when one task's transaction fails, then reports the failure", async () => {
+    await manager.ensure(TaskId.of(0, 0));
+    await manager.ensure(TaskId.of(0, 1));
+    for (const { task } of manager.active()) {
+      task.addRecords('words', [word(5, 'x')]);
+      task.process();
+      pending.record(task);
+    }
+    const failing = manager.get(TaskId.of(0, 0))!;
+    failing.producer!.commitTransaction = async () => {
+      events.push('begin eos-app-0_0');
+      throw new Error('broker gone');
+    };
+    turns.set('eos-app-0_1', 2);
+    const failure = await commit.commit().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toMatchObject({ code: 'COMMIT_FAILED' });
+    // 0_1 committed after 0_0 failed, and its offsets are done with; 0_0's wait for a later commit.
+    expect(events).toEqual(['begin eos-app-0_0', 'begin eos-app-0_1', 'commit eos-app-0_1']);
+    expect(pending.all()).toEqual([{ topic: 'words', partition: 0, offset: '6' }]);
+    expect(manager.get(TaskId.of(0, 1))!.state!.changelogOffset('counts')).toBe(0n);
   });
 
   it('fails with STATE_FAILED when a store cannot write the state of a committed transaction', async () => {

@@ -1,5 +1,6 @@
 // A task with several input partitions: timestamp order across them, waiting (maxTaskIdleMs) for an input with
-// nothing buffered, never forever; and invalid timestamps reach their error path whatever the number of inputs.
+// nothing buffered, never forever, with fetching paused while it holds bufferedRecordsPerPartition of an input; and
+// invalid timestamps reach their error path whatever the number of inputs.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,6 +297,73 @@ describe('an app whose task reads two inputs, on the in-memory Kafka', () => {
       });
       const order = cluster.topicRecords('out').map((r) => Number(r.value!.toString()));
       expect(order).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    } finally {
+      await app.close();
+      await producer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bufferedRecordsPerPartition', () => {
+  it('pauses fetching an input while its waiting task holds that many of its records, and resumes as it processes', async () => {
+    const cluster = new MemoryKafkaCluster({ startTime: 1_700_000_000_000, maxBatchRecords: 100 });
+    for (const topic of ['left', 'right', 'out']) cluster.createTopic({ topic, partitions: 1 });
+    const factory = memoryClientFactory(cluster);
+    let fetched = 0;
+    const consumer = factory.consumer.bind(factory);
+    factory.consumer = (options) => {
+      const c = consumer(options);
+      const run = c.run.bind(c);
+      c.run = (handler) =>
+        run((batch, control) => {
+          if (batch.topic === 'left') fetched += batch.records.length;
+          return handler(batch, control);
+        });
+      return c;
+    };
+    const producer = factory.producer();
+    await producer.connect();
+    await producer.send(
+      Array.from({ length: 1_000 }, (_, i) => ({
+        topic: 'left',
+        key: Buffer.from('k'),
+        value: Buffer.from(String(i)),
+        timestamp: 1_000 + i,
+      })),
+    );
+    const b = new StreamsBuilder();
+    b.stream(['left', 'right'], str).to('out', str);
+    const dir = await mkdtemp(join(tmpdir(), 'eddy-sync-inputs-'));
+    const app = new StreamsApp(
+      b.build(),
+      {
+        applicationId: 'bounded',
+        brokers: ['memory:9092'],
+        stateDir: dir,
+        logger: silent,
+        // The task waits for the caught-up right input; the left one's records pile up meanwhile.
+        maxTaskIdleMs: 60_000,
+        bufferedRecordsPerPartition: 300,
+      },
+      { clientFactory: factory },
+    );
+    try {
+      await app.start();
+      await vi.waitFor(() => expect(fetched).toBeGreaterThanOrEqual(300), { timeout: 3_000, interval: 10 });
+      await cluster.settle();
+      expect(fetched).toBe(300);
+      expect(cluster.topicRecords('out')).toHaveLength(0);
+      // A right record later than every left one: the task processes the left records (the right one then waits for
+      // the caught-up left input), and the left input is fetched to its end.
+      await producer.send([
+        { topic: 'right', key: Buffer.from('k'), value: Buffer.from('r'), timestamp: 5_000 },
+      ]);
+      await vi.waitFor(() => expect(cluster.topicRecords('out')).toHaveLength(1_000), {
+        timeout: 3_000,
+        interval: 10,
+      });
+      expect(fetched).toBe(1_000);
     } finally {
       await app.close();
       await producer.close();

@@ -9,10 +9,14 @@ export interface LoggedWrites {
   values: (Buffer | null)[];
 }
 
+/** About what a logged write holds beyond its key and value bytes: two Buffer objects and two array slots. */
+const WRITE_OVERHEAD_BYTES = 96;
+
 export class ChangeLoggingStore implements BytesStore {
   // Two arrays rather than an array of pairs: one object less per write, alive until the commit takes it.
   private keys: Buffer[] = [];
   private values: (Buffer | null)[] = [];
+  private bytes = 0;
 
   constructor(private readonly inner: BytesStore) {}
 
@@ -31,6 +35,15 @@ export class ChangeLoggingStore implements BytesStore {
     this.inner.put(keyBuffer, valueBuffer);
     this.keys.push(keyBuffer);
     this.values.push(valueBuffer);
+    this.bytes += keyBuffer.length + (valueBuffer?.length ?? 0) + WRITE_OVERHEAD_BYTES;
+  }
+
+  /**
+   * About how much memory the writes logged since the last drain hold: every write is kept, so a key written often
+   * between commits counts each time.
+   */
+  pendingBytes(): number {
+    return this.bytes;
   }
 
   /** Not logged: range deletes serve retention, which the changelog topic enforces by itself. */
@@ -51,11 +64,13 @@ export class ChangeLoggingStore implements BytesStore {
     const out = { keys: this.keys, values: this.values };
     this.keys = [];
     this.values = [];
+    this.bytes = 0;
     return out;
   }
 
   clear(): void {
     this.keys = [];
     this.values = [];
+    this.bytes = 0;
   }
 }

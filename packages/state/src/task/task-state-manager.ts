@@ -37,6 +37,8 @@ export interface TaskStateManagerOptions {
   stateDir?: string;
   /** Wall clock in milliseconds, for the checkpoints' `coveredAt` (default `Date.now`). */
   clock?: () => number;
+  /** The cache bound of stores whose builder sets none (default DEFAULT_CACHE_MAX_BYTES). */
+  cacheMaxBytes?: number;
 }
 
 /** Counts of a store's cache, since its task opened. */
@@ -118,7 +120,7 @@ export class TaskStateManager {
         store: o.name,
       });
     }
-    const cacheMaxBytes = o.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+    const cacheMaxBytes = o.cacheMaxBytes ?? this.options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
     if (!(cacheMaxBytes > 0)) {
       throw new StateStoreError('INVALID_ARGUMENT', `cacheMaxBytes must be positive`, { store: o.name });
     }
@@ -245,7 +247,10 @@ export class TaskStateManager {
     return this.current.topic !== undefined && this.current.wrote;
   }
 
-  /** True when some cache or staged write buffer passed its byte bound: commit at the end of this batch. */
+  /**
+   * True when some cache, staged write buffer or changelog buffer passed its byte bound: commit at the end of this
+   * batch.
+   */
   needsCommit(): boolean {
     for (const store of this.stores.values()) {
       if (
@@ -255,6 +260,9 @@ export class TaskStateManager {
       ) {
         return true;
       }
+      // Without a cache every write is logged, however often its key is written: the changelog buffer grows with
+      // the input, not with the keys.
+      if ((store.logging?.pendingBytes() ?? 0) > store.cacheMaxBytes) return true;
     }
     return false;
   }

@@ -36,8 +36,15 @@ function stateDir(): string {
 async function counter(
   dir: string | undefined,
   options: { caching?: boolean; logging?: boolean; cacheMaxBytes?: number } = {},
+  managerCacheMaxBytes?: number,
 ) {
-  const manager = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
+  const manager = new TaskStateManager({
+    applicationId: 'app',
+    taskId: '0_1',
+    partition: 1,
+    stateDir: dir,
+    ...(managerCacheMaxBytes === undefined ? {} : { cacheMaxBytes: managerCacheMaxBytes }),
+  });
   const counts = manager.register(
     keyValueStore({ name: 'counts', keySerde: utf8, valueSerde: int, ...options }),
   );
@@ -206,6 +213,26 @@ describe('TaskStateManager commit contract', () => {
     await commit(second.manager, new ImmediateAcks());
     expect(second.manager.needsCommit()).toBe(false);
     expect(second.counts.approximateNumEntries()).toBe(50);
+  });
+
+  it("the manager's cache bound applies to stores that set none; a store's own bound wins", async () => {
+    const bounded = await counter(stateDir(), {}, 1024);
+    const own = await counter(stateDir(), { cacheMaxBytes: 1024 * 1024 }, 1024);
+    for (let i = 0; i < 50; i++) {
+      count(bounded.manager, bounded.counts, 'in', i, `key-${i}`);
+      count(own.manager, own.counts, 'in', i, `key-${i}`);
+    }
+    expect(bounded.manager.needsCommit()).toBe(true);
+    expect(own.manager.needsCommit()).toBe(false);
+  });
+
+  it('without caching, logged writes of one key over the bound ask for a commit', async () => {
+    const { manager, counts } = await counter(stateDir(), { caching: false, cacheMaxBytes: 1024 });
+    // The staged write of the key stays one entry; its changelog records are one per write.
+    for (let i = 0; i < 20; i++) count(manager, counts, 'in', i, 'same');
+    expect(manager.needsCommit()).toBe(true);
+    await commit(manager, new ImmediateAcks());
+    expect(manager.needsCommit()).toBe(false);
   });
 
   it('without caching, staged writes over the bound ask for a commit', async () => {

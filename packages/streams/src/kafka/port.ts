@@ -186,6 +186,9 @@ export interface ConsumerOptions {
    * after each change of the partition's position or log end (kafkajs: at every fetch). Default false.
    */
   emptyBatches?: boolean;
+  /** The most bytes one fetch returns, in all and per partition; the client's defaults when absent. */
+  fetchMaxBytes?: number;
+  fetchMaxBytesPerPartition?: number;
   /**
    * Makes the consumer a static member (KIP-345): a restart with the same id within the session timeout gets its
    * partitions back without a rebalance.
@@ -222,6 +225,11 @@ export interface ConsumerPort {
   close(options?: { leaveGroup?: boolean }): Promise<void>;
   /** Rejoins the group after the running batch, with a fresh subscription: a rebalance. */
   requestRejoin(): void;
+  /**
+   * Stops fetching these partitions until they are resumed; their position stays where the handled batches left it.
+   */
+  pause(partitions: readonly { topic: string; partition: number }[]): void;
+  resume(partitions: readonly { topic: string; partition: number }[]): void;
   /** This member's position in the group as of its latest join (generation -1 and no member id before the first). */
   groupMetadata(): ConsumerGroupMetadata;
 }

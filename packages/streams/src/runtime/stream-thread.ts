@@ -70,6 +70,8 @@ export class StreamThread {
   private wallClockTimer: NodeJS.Timeout | undefined;
   /** Tasks closed after their producer was fenced: their records are ignored until the next assignment. */
   private readonly suspended = new Set<TaskId>();
+  /** `topic:partition` of the inputs whose fetching is paused: their task holds too many of their records. */
+  private readonly paused = new Map<string, { topic: string; partition: number }>();
 
   constructor(private readonly deps: StreamThreadDeps) {}
 
@@ -117,6 +119,9 @@ export class StreamThread {
     const started = performance.now();
     offsets.retain(assignment.active);
     this.suspended.clear();
+    // The next batch of a task that still holds too much pauses its input again.
+    if (this.paused.size > 0) this.deps.consumer.resume([...this.paused.values()]);
+    this.paused.clear();
     this.fetching = assignment.partitions;
     for (const tp of this.logEnds.keys()) {
       if (!assignment.partitions.has(tp)) {
@@ -224,6 +229,7 @@ export class StreamThread {
                 this.processedCount += task.process(() => !this.stopping);
               } finally {
                 offsets.record(task);
+                this.boundBuffers(task);
               }
             }
             fired += task.punctuateWallClock();
@@ -337,7 +343,28 @@ export class StreamThread {
       failed = asStreamsError(err, 'PROCESSING_FAILED');
     }
     offsets.record(task);
+    this.boundBuffers(task);
     return this.afterProcessing(failed, task.takeCommitRequest(), control);
+  }
+
+  /**
+   * Pauses fetching an input of `task` whose unprocessed records reached `bufferedRecordsPerPartition`, and resumes
+   * one that went below it.
+   */
+  private boundBuffers(task: StreamTask): void {
+    const bound = this.deps.config.bufferedRecordsPerPartition;
+    for (const topic of this.deps.graph.subtopologies[task.id.subtopology]?.sourceTopics ?? []) {
+      const tp = { topic, partition: task.partition };
+      const key = `${topic}:${task.partition}`;
+      const over = task.bufferedOf(topic) >= bound;
+      if (over && !this.paused.has(key)) {
+        this.paused.set(key, tp);
+        this.deps.consumer.pause([tp]);
+      } else if (!over && this.paused.has(key)) {
+        this.paused.delete(key);
+        this.deps.consumer.resume([tp]);
+      }
+    }
   }
 
   /** Commits when due (or after a failure), else sends the output; reports a failure to the app. */

@@ -677,6 +677,8 @@ export class StreamsApp {
       fromBeginning: config.autoOffsetReset === 'earliest',
       // A task with several inputs waits for each input until a fetch says how far its log goes.
       emptyBatches: true,
+      fetchMaxBytes: config.fetchMaxBytes,
+      fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition,
       onGroupJoin: (join) => rebalance.onGroupJoin(join),
       onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
         config.logger.warn('waiting for the group coordinator before joining the group', {

@@ -18,7 +18,8 @@ export interface TaskState {
  * subtopology without stores.
  */
 export function createTaskState(
-  config: Pick<ResolvedConfig, 'applicationId' | 'stateDir'>,
+  config: Pick<ResolvedConfig, 'applicationId' | 'stateDir'> &
+    Partial<Pick<ResolvedConfig, 'storeCacheMaxBytes'>>,
   graph: SealedTopology,
   id: TaskId,
 ): TaskState | undefined {
@@ -29,6 +30,7 @@ export function createTaskState(
     taskId: id.toString(),
     partition: id.partition,
     stateDir: config.stateDir,
+    ...(config.storeCacheMaxBytes === undefined ? {} : { cacheMaxBytes: config.storeCacheMaxBytes }),
   });
   const stores = new Map<string, unknown>();
   for (const spec of specs) stores.set(spec.name, state.register(spec.builder));

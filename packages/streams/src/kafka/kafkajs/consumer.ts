@@ -105,9 +105,25 @@ export class KafkajsConsumer implements ConsumerPort {
     this.consumer.requestRejoin();
   }
 
+  pause(partitions: readonly { topic: string; partition: number }[]): void {
+    this.consumer.pause(byTopic(partitions));
+  }
+
+  resume(partitions: readonly { topic: string; partition: number }[]): void {
+    this.consumer.resume(byTopic(partitions));
+  }
+
   async close(options: { leaveGroup?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.consumer.disconnect(options);
   }
+}
+
+function byTopic(
+  partitions: readonly { topic: string; partition: number }[],
+): { topic: string; partitions: number[] }[] {
+  const out = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) out.set(topic, [...(out.get(topic) ?? []), partition]);
+  return [...out].map(([topic, ps]) => ({ topic, partitions: ps }));
 }

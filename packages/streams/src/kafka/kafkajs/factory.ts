@@ -53,6 +53,10 @@ export function kafkajsClientFactory(options: ClientOptions): KafkaClientFactory
           readUncommitted: !o.readCommitted,
           allowAutoTopicCreation: false,
           maxWaitTimeInMs: 250,
+          ...(o.fetchMaxBytes === undefined ? {} : { maxBytes: o.fetchMaxBytes }),
+          ...(o.fetchMaxBytesPerPartition === undefined
+            ? {}
+            : { maxBytesPerPartition: o.fetchMaxBytesPerPartition }),
           ...metadata,
           ...(o.groupInstanceId === undefined ? {} : { groupInstanceId: o.groupInstanceId }),
           ...(o.protocol === undefined ? {} : { partitionAssigners: [groupProtocolAssigner(o.protocol)] }),

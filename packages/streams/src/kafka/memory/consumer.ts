@@ -62,6 +62,8 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
    */
   private readonly reportedEnds = new Map<string, { position: bigint; highWatermark: bigint }>();
   private nextPartition = 0;
+  /** `topic:partition` of the partitions not fetched until resumed. */
+  private readonly paused = new Set<string>();
   private phase: 'stopped' | 'joining' | 'idle' | 'fetching' | 'handler' = 'stopped';
   private running = false;
   private stopping = false;
@@ -173,6 +175,15 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
     await this.stop(options);
     this.lifecycle.close();
     this.cluster.touch();
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.add(keyOf(tp));
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.paused.delete(keyOf(tp));
+    this.wake();
   }
 
   requestRejoin(): void {
@@ -319,7 +330,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
       const tp = this.assigned[(this.nextPartition + i) % n]!;
       const key = keyOf(tp);
       let position = this.positions.get(key);
-      if (position === undefined) continue;
+      if (position === undefined || this.paused.has(key)) continue;
       const log = this.cluster.partition(tp.topic, tp.partition);
       if (position < log.logStartOffset || position > log.highWatermark) {
         // OFFSET_OUT_OF_RANGE (e.g. records deleted under the position): the reset policy applies.
