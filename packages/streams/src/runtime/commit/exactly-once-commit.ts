@@ -90,6 +90,9 @@ export class ExactlyOnceCommit implements CommitProtocol {
         this.deps.onTaskMigrated(id);
         return [];
       }
+      // The transaction took the task's output out of its buffer: no later commit (e.g. the last one of a shutdown)
+      // may commit this input without it. It replays from the last committed offsets.
+      pending.forget(id);
       throw new StreamsError(
         refusedAsTooLarge(cause) ? 'RECORD_TOO_LARGE' : 'COMMIT_FAILED',
         `the transaction of task ${id} failed: ${errorMessage(cause)}`,
