@@ -81,8 +81,16 @@ export async function followTopic(
   const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
+  const seen = new Set<string>();
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ partition, message }) => {
+      // Delivered again after a rebalance of this reader's own group: not a second record of the topic.
+      const at = `${partition}:${message.offset}`;
+      if (seen.has(at)) {
+        process.stderr.write(`[read] ${topic}: ${at} delivered again, skipped\n`);
+        return;
+      }
+      seen.add(at);
       onRecord({
         key: message.key?.toString() ?? null,
         value: message.value?.toString() ?? null,
