@@ -6,6 +6,7 @@ import { changelogTopic } from '@eddy/state';
 import { StreamsApp, type StreamsState } from '@eddy/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { avroCountTopology, type Count } from '../support/avro-count.js';
+import { capturingLogger } from '../support/capturing-logger.js';
 import { inProcessApps } from '../support/in-process.js';
 import { createTopics, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { type PrivateBroker, privateBroker } from '../support/private-broker.js';
@@ -53,18 +54,7 @@ function countApp(input: string, output: string, logs: string[], details: string
     requestTimeoutMs: 2_000,
     clientLogLevel: 'nothing',
     retryBackoff: { initialMs: 200, maxMs: 1_000, giveUpAfterMs: 120_000 },
-    logger: {
-      debug: () => {},
-      info: () => {},
-      warn: (m, f) => {
-        logs.push(m);
-        details.push(`${m} ${JSON.stringify(f ?? {})}`);
-      },
-      error: (m, f) => {
-        logs.push(m);
-        details.push(`${m} ${JSON.stringify(f ?? {})}`);
-      },
-    },
+    logger: capturingLogger(logs, details),
   });
   const states: StreamsState[] = [];
   app.onStateChange((s) => states.push(s));

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { frame, RegistryClient } from '@eddy/avro';
 import avro from 'avsc';
 import { testKafka, uniqueName } from '../support/kafka.js';
+import { firstDeliveries } from '../support/redelivery.js';
 
 export function registryUrl(): string {
   const url = process.env.SCHEMA_REGISTRY_URL;
@@ -46,8 +47,7 @@ export interface RawRecord {
 export async function readRaw(topic: string, count: number, timeoutMs = 60_000): Promise<RawRecord[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('raw') });
   const records: RawRecord[] = [];
-  const seen = new Set<string>();
-  let again = 0;
+  const isNew = firstDeliveries(topic);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -59,14 +59,7 @@ export async function readRaw(topic: string, count: number, timeoutMs = 60_000):
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {
-            // A rebalance of this reader's own group (a loaded machine can stall its heartbeats) delivers records
-            // again from its last commit; counted twice, they would end the read before the topic's end.
-            const at = `${partition}:${message.offset}`;
-            if (seen.has(at)) {
-              if (again++ === 0) process.stderr.write(`[read] ${topic}: records delivered again, skipped\n`);
-              return;
-            }
-            seen.add(at);
+            if (!isNew(partition, message.offset)) return;
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {}))
               if (v !== undefined) headers[k] = String(v);
@@ -104,8 +97,7 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<RawR
   );
   const consumer = testKafka().consumer({ groupId: uniqueName('raw') });
   const records: RawRecord[] = [];
-  const seen = new Set<string>();
-  let again = 0;
+  const isNew = firstDeliveries(topic);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -126,15 +118,7 @@ export async function readToEnd(topic: string, timeoutMs = 60_000): Promise<RawR
             if (last === undefined) return;
             for (const message of batch.messages) {
               if (Number(message.offset) > last) break;
-              // Delivered again after a rebalance of this reader's own group: an older value read after a newer one
-              // would be taken for the latest.
-              const at = `${batch.partition}:${message.offset}`;
-              if (seen.has(at)) {
-                if (again++ === 0)
-                  process.stderr.write(`[read] ${topic}: records delivered again, skipped\n`);
-                continue;
-              }
-              seen.add(at);
+              if (!isNew(batch.partition, message.offset)) continue;
               records.push({
                 key: message.key?.toString() ?? null,
                 keyBytes: message.key,

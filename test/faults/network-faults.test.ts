@@ -4,6 +4,7 @@
 // EDDY_LONG_FAULTS=1 keeps the network bad for 120 s instead of 20 s. Runs only with EDDY_FAULTS=1 or EDDY_LONG_FAULTS=1.
 import { StreamsApp, type StreamsState } from '@eddy/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../support/capturing-logger.js';
 import { inProcessApps } from '../support/in-process.js';
 import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
 import {
@@ -70,18 +71,7 @@ describe.runIf(enabled).each(['at-least-once', 'exactly-once'] as const)(
             connectionTimeoutMs: 2_000,
             clientLogLevel: 'nothing',
             retryBackoff: { initialMs: 200, maxMs: 2_000, giveUpAfterMs: 300_000 },
-            logger: {
-              debug: () => {},
-              info: () => {},
-              warn: (m, f) => {
-                logs.push(m);
-                details.push(`${m} ${JSON.stringify(f ?? {})}`);
-              },
-              error: (m, f) => {
-                logs.push(m);
-                details.push(`${m} ${JSON.stringify(f ?? {})}`);
-              },
-            },
+            logger: capturingLogger(logs, details),
           }),
         );
         const states: StreamsState[] = [];

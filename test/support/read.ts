@@ -1,5 +1,6 @@
 // Reads records of a topic from the beginning with a fresh consumer group, until a count is reached.
 import { testKafka, uniqueName } from './kafka.js';
+import { firstDeliveries } from './redelivery.js';
 
 export interface ReadRecord {
   partition: number;
@@ -21,8 +22,7 @@ export async function readAll(
 ): Promise<ReadRecord[]> {
   const consumer = testKafka().consumer({ groupId: uniqueName('reader'), readUncommitted: !readCommitted });
   const records: ReadRecord[] = [];
-  const seen = new Set<string>();
-  let again = 0;
+  const isNew = firstDeliveries(topic);
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -39,14 +39,7 @@ export async function readAll(
       consumer
         .run({
           eachMessage: async ({ partition, message }) => {
-            // A rebalance of this reader's own group (a loaded machine can stall its heartbeats) delivers records
-            // again from its last commit; counted twice, they would end the read before the topic's end.
-            const at = `${partition}:${message.offset}`;
-            if (seen.has(at)) {
-              if (again++ === 0) process.stderr.write(`[read] ${topic}: records delivered again, skipped\n`);
-              return;
-            }
-            seen.add(at);
+            if (!isNew(partition, message.offset)) return;
             const headers: Record<string, string> = {};
             for (const [k, v] of Object.entries(message.headers ?? {}))
               if (v !== undefined) headers[k] = String(v);
@@ -81,16 +74,10 @@ export async function followTopic(
   const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const seen = new Set<string>();
+  const isNew = firstDeliveries(topic);
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      // Delivered again after a rebalance of this reader's own group: not a second record of the topic.
-      const at = `${partition}:${message.offset}`;
-      if (seen.has(at)) {
-        process.stderr.write(`[read] ${topic}: ${at} delivered again, skipped\n`);
-        return;
-      }
-      seen.add(at);
+      if (!isNew(partition, message.offset)) return;
       onRecord({
         key: message.key?.toString() ?? null,
         value: message.value?.toString() ?? null,
