@@ -139,4 +139,33 @@ describe('kafkajs transactions on Kafka 4', () => {
 
     expect(await clients.readUntil(topic, 'second-1')).toEqual(['first-1', 'second-1']);
   });
+  it('hides the records of aborted transactions that overlap, whichever ended first', async () => {
+    // Two producers' transactions interleave in one partition and the later-begun one aborts first, as when a new
+    // owner fences a zombie's tasks one after another. The broker lists aborted transactions in the order they
+    // ended, so the one that began first comes second.
+    const topic = uniqueName('tx-overlap');
+    await createTopics([{ topic }]);
+    const first = await (await transactionalProducer(uniqueName('tx-a'))).transaction();
+    const second = await (await transactionalProducer(uniqueName('tx-b'))).transaction();
+    const committer = await transactionalProducer(uniqueName('tx-c'));
+    await first.send({ topic, messages: [{ value: 'a1' }, { value: 'a2' }, { value: 'a3' }] });
+    await second.send({ topic, messages: [{ value: 'b1' }, { value: 'b2' }] });
+    await first.send({ topic, messages: [{ value: 'a4' }] });
+    await second.abort();
+    await first.abort();
+    const last = await committer.transaction();
+    await last.send({ topic, messages: [{ value: 'c1' }] });
+    await last.commit();
+
+    expect(await clients.readUntil(topic, 'c1', { readUncommitted: true })).toEqual([
+      'a1',
+      'a2',
+      'a3',
+      'b1',
+      'b2',
+      'a4',
+      'c1',
+    ]);
+    expect(await clients.readUntil(topic, 'c1')).toEqual(['c1']);
+  });
 });

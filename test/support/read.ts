@@ -68,7 +68,13 @@ export async function readAll(
  */
 export async function followTopic(
   topic: string,
-  onRecord: (record: { key: string | null; value: string | null; bytes: Buffer | null }) => void,
+  onRecord: (record: {
+    key: string | null;
+    value: string | null;
+    bytes: Buffer | null;
+    partition: number;
+    offset: string;
+  }) => void,
   { readCommitted = false } = {},
 ): Promise<{ stop(): Promise<void> }> {
   const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
@@ -82,6 +88,8 @@ export async function followTopic(
         key: message.key?.toString() ?? null,
         value: message.value?.toString() ?? null,
         bytes: message.value,
+        partition,
+        offset: message.offset,
       });
     },
   });
