@@ -134,9 +134,7 @@ export async function runRekeyCrash(
     producing = produce(total);
     const second = apps.start(script, [input, output], env);
     await producing;
-    // Done once every order's input offset is committed and every customer's count has reached its total (a
-    // transaction's commit marker sits after its last record, so the repartition topic's end is not a committed
-    // offset under exactly-once).
+    // Done once every order's input offset is committed and every customer's count has reached its total.
     await waitFor(
       async () =>
         [...expected].every(([c, n]) => (outputs.get(c)?.at(-1) ?? 0) >= n) &&

@@ -86,9 +86,9 @@ export function lagOf(
  * The group's lag on every topic it has committed offsets for, and on `topics` (partitions without a commit count
  * from the log start). GROUP_NOT_FOUND when that makes no partition at all.
  *
- * Under exactly-once a committed offset is one past the last record read, while the transaction's commit marker
- * takes the next offset, so the end offset (the last stable offset, as the admin client reads it) stays ahead of a
- * caught-up group. `probe` reads the lagging partitions' gaps; a gap without a data record counts as no lag.
+ * A transaction's commit marker takes the offset after its last record. A group that commits one past the last
+ * record it read (not past the markers, as Eddy and Kafka Streams do) stays behind the end offset (the last stable
+ * offset, as the admin client reads it) when caught up. `probe` reads the lagging partitions' gaps; a gap without a data record counts as no lag.
  */
 export async function groupLag(
   admin: Admin,

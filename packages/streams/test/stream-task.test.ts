@@ -228,6 +228,32 @@ describe('StreamTask after a rebalance', () => {
     expect(task.consumedPositions.get('in')).toBe('3');
   });
 
+  it('moves its position past the transaction markers a fetch returned, only once the records before them are consumed', () => {
+    const b = new StreamsBuilder();
+    b.stream('in', str).to('out', str);
+    const { task } = taskFor(b.build());
+    offset = 0;
+    // Records 0-1, their commit marker at 2: the position moves to 2 once record 1 is processed.
+    expect(task.addRecords('in', [rec('a'), rec('b')], '3', '2', '2')).toBe(false);
+    expect(task.consumedPositions.get('in')).toBeUndefined();
+    expect(task.process()).toBe(2);
+    expect(task.consumedPositions.get('in')).toBe('2');
+    // A fetch of markers alone (3-4) with nothing buffered moves it at once.
+    expect(task.addRecords('in', [], '5', '4', '4')).toBe(true);
+    expect(task.consumedPositions.get('in')).toBe('4');
+    // One with records still buffered waits for them; a fetch that returned nothing moves nothing.
+    offset = 5;
+    task.addRecords('in', [rec('c')], '6', '5', '5');
+    expect(task.addRecords('in', [], '8', '7', '7')).toBe(false);
+    expect(task.addRecords('in', [], '9', '8')).toBe(false);
+    expect(task.consumedPositions.get('in')).toBe('4');
+    expect(task.process()).toBe(1);
+    expect(task.consumedPositions.get('in')).toBe('7');
+    // A re-fetch from an older offset never moves the position back.
+    expect(task.addRecords('in', [], '9', '3', '3')).toBe(false);
+    expect(task.consumedPositions.get('in')).toBe('7');
+  });
+
   it('writes a record to the partition its sink picks, else leaves the choice to the key', async () => {
     const topology = new Topology()
       .addSource('in', { topics: ['in'], ...str })

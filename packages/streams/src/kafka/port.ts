@@ -48,6 +48,13 @@ export interface FetchedBatch {
    * `highWatermark` - 1 when the fetch found nothing.
    */
   lastOffset?: string;
+  /**
+   * The last offset this fetch returned, records, transaction markers and aborted records alike; absent when it
+   * returned nothing. Unlike `lastOffset` it never guesses from the high watermark (under read_committed an open
+   * transaction may lie below it), so a consumed position may move up to it: past the commit marker that follows a
+   * transaction's last record, as Kafka Streams' committed positions do.
+   */
+  fetchedThrough?: string;
 }
 
 /** What the batch handler can ask of the consumer while it works. */

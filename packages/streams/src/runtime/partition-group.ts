@@ -7,6 +7,11 @@ export interface QueuedRecord {
   record: ConsumedRecord;
   /** The timestamp the topology sees (from the timestamp extractor). */
   timestamp: number;
+  /**
+   * Set on a fetch's last record when the fetch went on past it (transaction markers, aborted records): the
+   * consumed position moves to this offset once the record is processed.
+   */
+  through?: string;
 }
 
 /**
@@ -102,8 +107,16 @@ export class PartitionGroup {
    * `lastFetched`: the last offset the fetch covered, which may lie after the last record (transaction markers,
    * aborted records). A fetch that found nothing new comes with no records and `lastFetched` = `logEnd` - 1: the
    * input is caught up. Until an input has been given both, its lag is unknown and, empty, it is waited for.
+   * `fetchedThrough`: the last offset the fetch returned (records or not; absent when it returned nothing). Returns
+   * that offset when nothing of the input is buffered: its position may move there at once.
    */
-  add(topic: string, items: QueuedRecord[], logEnd?: bigint, lastFetched?: bigint): void {
+  add(
+    topic: string,
+    items: QueuedRecord[],
+    logEnd?: bigint,
+    lastFetched?: bigint,
+    fetchedThrough?: bigint,
+  ): bigint | undefined {
     let queue = this.queues.get(topic);
     if (!queue) {
       queue = new RecordQueue();
@@ -116,6 +129,12 @@ export class PartitionGroup {
     if (next !== undefined && (queue.fetchedUpTo === undefined || next > queue.fetchedUpTo))
       queue.fetchedUpTo = next;
     if (logEnd !== undefined) queue.logEnd = logEnd;
+    if (fetchedThrough === undefined) return undefined;
+    const tail = queue.tail();
+    if (tail === undefined) return fetchedThrough;
+    // Only markers or aborted records lie between the last buffered record and the end of this fetch.
+    if (BigInt(tail.record.offset) < fetchedThrough) tail.through = fetchedThrough.toString();
+    return undefined;
   }
 
   /**

@@ -216,18 +216,21 @@ export class StreamTask {
    * the fetch) tells the task whether more records are in the log, i.e. whether to wait for them; `lastOffset`, the
    * last offset the fetch covered (transaction markers after the last record included). A fetch that found nothing
    * comes with no records: it tells the task that the input is caught up. Until a fetch has told either, the task
-   * waits for an empty input (see `StreamsConfig.maxTaskIdleMs`).
+   * waits for an empty input (see `StreamsConfig.maxTaskIdleMs`). `fetchedThrough`, the last offset the fetch
+   * returned: the consumed position moves past markers up to it. Returns true when that moved the position at once
+   * (nothing of the input was buffered).
    */
   addRecords(
     topic: string,
     records: ConsumedRecord[],
     logEndOffset?: bigint | string,
     lastOffset?: bigint | string,
-  ): void {
+    fetchedThrough?: bigint | string,
+  ): boolean {
     const source = this.sources.get(topic);
     if (!source) throw new StreamsError('ILLEGAL_STATE', `task ${this.id} has no source for topic ${topic}`);
     const extract = source.spec.timestampExtractor;
-    this.input.add(
+    const through = this.input.add(
       topic,
       records.map((record) => ({
         topic,
@@ -236,7 +239,13 @@ export class StreamTask {
       })),
       logEndOffset === undefined ? undefined : BigInt(logEndOffset),
       lastOffset === undefined ? undefined : BigInt(lastOffset),
+      fetchedThrough === undefined ? undefined : BigInt(fetchedThrough),
     );
+    if (through === undefined) return false;
+    const consumed = this.positions.get(topic);
+    if (consumed !== undefined && BigInt(consumed) >= through) return false;
+    this.positions.set(topic, through.toString());
+    return true;
   }
 
   /**
@@ -278,6 +287,10 @@ export class StreamTask {
         if (item === undefined) break;
         if (perRecord) inFlight!.record(item.topic, item.record.offset);
         this.processOne(item);
+        // Past the markers that followed this record in its fetch, once the record itself is consumed.
+        if (item.through !== undefined && this.positions.get(item.topic) === item.record.offset) {
+          this.positions.set(item.topic, item.through);
+        }
         consumed++;
         if (!shouldContinue()) break;
       }

@@ -281,8 +281,19 @@ export class StreamThread {
     const id = this.taskOf(batch);
     if (id === undefined || this.suspended.has(id)) return Promise.resolve();
     this.notePositions(batch);
-    const note = (task: StreamTask) =>
-      task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
+    // A fetch of markers alone (a transaction's commit marker after the records processed) moves the position.
+    const note = (task: StreamTask) => {
+      if (
+        task.addRecords(
+          batch.topic,
+          batch.records,
+          batch.highWatermark,
+          batch.lastOffset,
+          batch.fetchedThrough,
+        )
+      )
+        this.deps.offsets.record(task);
+    };
     const ready = this.deps.tasks.get(id);
     if (ready === undefined) {
       // Without blocking the fetch loop on the restore; a record batch of the task awaits the same creation after.
@@ -311,7 +322,13 @@ export class StreamThread {
       this.busySince = 0;
       ({ task } = await this.whileHeartbeating(control, this.deps.tasks.ensure(id)));
       this.busySince = Date.now();
-      task.addRecords(batch.topic, batch.records, batch.highWatermark, batch.lastOffset);
+      task.addRecords(
+        batch.topic,
+        batch.records,
+        batch.highWatermark,
+        batch.lastOffset,
+        batch.fetchedThrough,
+      );
     } catch (err) {
       return this.afterProcessing(asStreamsError(err, 'STATE_FAILED'), false, control);
     }

@@ -1,6 +1,6 @@
 // The port's group consumer over a kafkajs Consumer: batches, manual offsets, group joins with assignment bytes.
 
-import type { Consumer } from '#kafkajs';
+import type { Batch, Consumer } from '#kafkajs';
 import type {
   BatchHandler,
   ConsumerGroupMetadata,
@@ -10,6 +10,14 @@ import type {
 } from '../port.js';
 import { toConsumed } from './conversions.js';
 import { commitError } from './errors.js';
+
+/**
+ * True when a fetch returned no entry at all (no record, marker or aborted record): kafkajs then reports the high
+ * watermark - 1 as its last offset. `isEmptyIncludingFiltered` is a kafkajs `Batch` method its types leave out.
+ */
+function returnedNothing(batch: Batch): boolean {
+  return (batch as Batch & { isEmptyIncludingFiltered(): boolean }).isEmptyIncludingFiltered();
+}
 
 export class KafkajsConsumer implements ConsumerPort {
   private closed = false;
@@ -81,6 +89,7 @@ export class KafkajsConsumer implements ConsumerPort {
             records,
             highWatermark: batch.highWatermark,
             lastOffset: batch.lastOffset(),
+            ...(returnedNothing(batch) ? {} : { fetchedThrough: batch.lastOffset() }),
           },
           { heartbeat, markConsumed: resolveOffset, isActive: () => isRunning() && !isStale() },
         );

@@ -29,6 +29,8 @@ interface Fetched {
   tp: TopicPartition;
   /** Empty when the fetch found nothing new: the partition is caught up. */
   records: ConsumedRecord[];
+  /** Where the fetch started. */
+  from: bigint;
   /** The offset after the last log entry the fetch looked at (markers and aborted records included). */
   next: bigint;
   /** The partition's high watermark as of the fetch. */
@@ -347,11 +349,11 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
         if (reported?.position === read.next && reported.highWatermark === highWatermark) continue;
         this.reportedEnds.set(key, { position: read.next, highWatermark });
         this.nextPartition = (this.nextPartition + i + 1) % n;
-        return { tp, records: [], next: read.next, highWatermark };
+        return { tp, records: [], from: position, next: read.next, highWatermark };
       }
       this.reportedEnds.delete(key);
       this.nextPartition = (this.nextPartition + i + 1) % n;
-      return { tp, records: read.records, next: read.next, highWatermark };
+      return { tp, records: read.records, from: position, next: read.next, highWatermark };
     }
     return undefined;
   }
@@ -390,6 +392,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
           records: batch.records,
           highWatermark: batch.highWatermark.toString(),
           lastOffset: covered.toString(),
+          ...(batch.next > batch.from ? { fetchedThrough: (batch.next - 1n).toString() } : {}),
         },
         control,
       );
