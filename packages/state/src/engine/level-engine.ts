@@ -178,12 +178,22 @@ export class LevelEngine implements StoreEngine {
     }
     const batch = this.db!.batch();
     let delta = 0;
+    // The batch copies what it is given: every stored key is a view of one buffer, not an allocation of its own.
+    let keyBytes = 0;
+    for (const [key] of entries) keyBytes += DATA_PREFIX.length + key.length;
+    const keys = Buffer.allocUnsafeSlow(keyBytes);
+    let at = 0;
     for (const [key, value] of entries) {
+      const start = at;
+      keys.set(DATA_PREFIX, at);
+      keys.set(key, at + DATA_PREFIX.length);
+      at += DATA_PREFIX.length + key.length;
+      const stored = keys.subarray(start, at);
       if (value === null) {
-        batch.del(concatBytes(DATA_PREFIX, key));
+        batch.del(stored);
         delta--;
       } else {
-        batch.put(concatBytes(DATA_PREFIX, key), toBuffer(value));
+        batch.put(stored, toBuffer(value));
         delta++;
       }
     }

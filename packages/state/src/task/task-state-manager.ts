@@ -432,6 +432,8 @@ export class TaskStateManager {
     const fromSource = store.sourceTopic !== undefined;
     const convert = fromSource ? store.fromSourceRecord : undefined;
     const check = fromSource ? undefined : store.checkRestored;
+    // The records of one commit carry the same marks: a header equal to the previous one is not decoded again.
+    let lastHeader: Buffer | undefined;
     for (const record of records) {
       try {
         const wrong = check?.(record.key, record.value);
@@ -439,9 +441,16 @@ export class TaskStateManager {
         // A source topic's headers are its producers', not marks of this store.
         const header = fromSource ? undefined : record.headers?.[SOURCE_MARKS_HEADER];
         if (header !== undefined) {
-          marks.advanceAll(
-            decodeSourceMarks(typeof header === 'string' ? Buffer.from(header, 'latin1') : header),
-          );
+          const bytes =
+            typeof header === 'string'
+              ? Buffer.from(header, 'latin1')
+              : Buffer.isBuffer(header)
+                ? header
+                : Buffer.from(header.buffer, header.byteOffset, header.byteLength);
+          if (lastHeader === undefined || !bytes.equals(lastHeader)) {
+            marks.advanceAll(decodeSourceMarks(bytes));
+            lastHeader = bytes;
+          }
         }
         if (timeOfKey !== undefined) streamTime = Math.max(streamTime, timeOfKey(record.key));
       } catch (cause) {

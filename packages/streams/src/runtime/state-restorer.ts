@@ -332,14 +332,11 @@ async function readPlanned(
           { store },
         );
       }
-      await state.applyRestoreBatch(
-        store,
-        records.flatMap((r) =>
-          r.key === null
-            ? []
-            : [{ offset: r.offset, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp }],
-        ),
-      );
+      // A consumed record with a key is a restore record as it is: copied only when keyless ones must go.
+      const keyed = (
+        fromSource && records.some((r) => r.key === null) ? records.filter((r) => r.key !== null) : records
+      ) as Parameters<TaskStateManager['applyRestoreBatch']>[1];
+      await state.applyRestoreBatch(store, keyed);
       const summary = summaries.get(state)!;
       summary.set(store, (summary.get(store) ?? 0) + records.length);
       ctx.listener?.onBatchRestored?.(

@@ -83,6 +83,10 @@ export class KafkajsChangelogReader implements ChangelogReaderPort {
       }
     });
     const starts = pending.map((r) => ({ ...r, offset: r.startOffset }));
+    // The batch handed over last, still being applied. kafkajs fetches again only once a batch handler returns, so
+    // the handler returns as soon as the previous batch is applied and this one is handed over: the next fetch
+    // overlaps this batch's store write. Batches are still handed over one at a time, in order.
+    let applying: Promise<void> = Promise.resolve();
     try {
       await readUntil(
         consumer,
@@ -91,21 +95,33 @@ export class KafkajsChangelogReader implements ChangelogReaderPort {
           const key = `${batch.topic}:${batch.partition}`;
           const range = byKey.get(key);
           if (range === undefined || !remaining.has(key)) return false;
-          const records: ConsumedRecord[] = [];
-          for (const m of batch.messages) {
-            const offset = BigInt(m.offset);
-            if (offset < range.startOffset) continue; // fetched before the seek took effect
-            if (offset >= range.endOffset) break;
-            records.push(toConsumed(m));
+          // Offsets rise within a batch: only its ends can lie outside the range (records fetched before the seek
+          // took effect, or past the end), so most batches need no per-record offset check.
+          const messages = batch.messages;
+          let from = 0;
+          let to = messages.length;
+          while (from < to && BigInt(messages[from]!.offset) < range.startOffset) from++;
+          while (to > from && BigInt(messages[to - 1]!.offset) >= range.endOffset) to--;
+          const records: ConsumedRecord[] = new Array(to - from);
+          for (let i = from; i < to; i++) records[i - from] = toConsumed(messages[i]!);
+          await applying;
+          if (records.length > 0) {
+            applying = onBatch(range, records);
+            // A failure surfaces at the next batch or after the last one; until then it must not count as unhandled.
+            applying.catch(() => undefined);
           }
-          if (records.length > 0) await onBatch(range, records);
           return true;
         },
         done,
       );
+    } catch (err) {
+      // No store write may still run once the caller learns that the read failed.
+      await applying.catch(() => undefined);
+      throw err;
     } finally {
       this.consumer = undefined;
     }
+    await applying;
   }
 
   async close(): Promise<void> {
