@@ -281,19 +281,7 @@ export class StreamThread {
     const id = this.taskOf(batch);
     if (id === undefined || this.suspended.has(id)) return Promise.resolve();
     this.notePositions(batch);
-    // A fetch of markers alone (a transaction's commit marker after the records processed) moves the position.
-    const note = (task: StreamTask) => {
-      if (
-        task.addRecords(
-          batch.topic,
-          batch.records,
-          batch.highWatermark,
-          batch.lastOffset,
-          batch.fetchedThrough,
-        )
-      )
-        this.deps.offsets.record(task);
-    };
+    const note = (task: StreamTask) => this.buffer(task, batch);
     const ready = this.deps.tasks.get(id);
     if (ready === undefined) {
       // Without blocking the fetch loop on the restore; a record batch of the task awaits the same creation after.
@@ -322,19 +310,23 @@ export class StreamThread {
       this.busySince = 0;
       ({ task } = await this.whileHeartbeating(control, this.deps.tasks.ensure(id)));
       this.busySince = Date.now();
-      task.addRecords(
-        batch.topic,
-        batch.records,
-        batch.highWatermark,
-        batch.lastOffset,
-        batch.fetchedThrough,
-      );
+      this.buffer(task, batch);
     } catch (err) {
       return this.afterProcessing(asStreamsError(err, 'STATE_FAILED'), false, control);
     }
     // Fetching continues after the buffered records; offsets are committed only up to processed ones.
     control.markConsumed(batch.records[batch.records.length - 1]!.offset);
     return this.processTask(id, control, task);
+  }
+
+  /**
+   * Hands a fetched batch to its task. A fetch of markers alone (a transaction's commit marker after the records
+   * processed) moves the task's position at once: that position is then pending commit.
+   */
+  private buffer(task: StreamTask, batch: FetchedBatch): void {
+    const { topic, records, highWatermark, lastOffset, fetchedThrough } = batch;
+    if (task.addRecords(topic, records, highWatermark, lastOffset, fetchedThrough))
+      this.deps.offsets.record(task);
   }
 
   /** Processes a task's buffered records synchronously, sends its output in one request, and commits when due. */
