@@ -61,6 +61,12 @@ export const STREAMS_ERROR_CODES = [
   'TASK_MIGRATED',
   /** A task's state stores could not be opened or restored. */
   'STATE_FAILED',
+  /**
+   * After Kafka was lost while running, the old tasks' state stores were still not released `closeTimeoutMs` after
+   * their clients were closed (a batch kept waiting), so the app could not reconnect in-process without finding them
+   * locked. Recovery: restart the process; input since the last commit replays.
+   */
+  'STATE_RELEASE_TIMEOUT',
   /** The app is in a state that does not allow the call (e.g. start after close). */
   'ILLEGAL_STATE',
   /** A query named a state store the topology does not have. */

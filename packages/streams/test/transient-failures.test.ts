@@ -32,6 +32,13 @@ describe('isTransient', () => {
     expect(isTransient(new StreamsError('PRODUCE_FAILED', 'x', { cause: { code: 'ECONNRESET' } }))).toBe(
       true,
     );
+    // A restore whose changelog read lost its connection; a full or broken state volume is not transient.
+    const lostRead = kafkajsError('KafkaJSNumberOfRetriesExceeded', {
+      originalError: kafkajsError('KafkaJSConnectionError', { code: 'ECONNRESET' }),
+    });
+    expect(isTransient(new StreamsError('STATE_FAILED', 'restore failed', { cause: lostRead }))).toBe(true);
+    const full = Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+    expect(isTransient(new StreamsError('STATE_FAILED', 'write failed', { cause: full }))).toBe(false);
   });
 
   it('does not retry configuration, topic, data or identity errors', () => {

@@ -476,10 +476,39 @@ export class StreamsApp {
     this.starting = (async () => {
       // Not from inside the batch that reported the failure: releasing waits for it.
       await new Promise((resolve) => setImmediate(resolve));
-      await settleWithin(this.releaseParts(), this.config.closeTimeoutMs);
-      await this.startAndCleanUp(error);
+      if (await this.releasedForRecovery()) {
+        await this.startAndCleanUp(error);
+        return;
+      }
+      // Starting again would find the old tasks' stores still open (their locks held): stop instead, so that a
+      // restart of the process opens them.
+      const stuck = new StreamsError(
+        'STATE_RELEASE_TIMEOUT',
+        `the old tasks' state was still not released ${this.config.closeTimeoutMs} ms after their clients were closed, once Kafka was lost; restart the process`,
+        { cause: error },
+      );
+      this.crashGuard?.close();
+      await this.closeOps();
+      this.failure = stuck;
+      this.transition('ERROR');
+      this.notifyError(stuck);
     })();
     this.starting.catch(() => undefined);
+  }
+
+  /**
+   * Releases the parts of a running app that lost Kafka; true once its tasks' state is released. A batch still
+   * waiting on the lost connection holds the tasks: after `closeTimeoutMs` the clients are closed under it, which
+   * fails what it waits on, and the release gets another `closeTimeoutMs`.
+   */
+  private async releasedForRecovery(): Promise<boolean> {
+    const release = this.releaseParts();
+    if (await settleWithin(release, this.config.closeTimeoutMs)) return true;
+    this.config.logger.warn('releasing the old tasks takes long; closing the clients under them', {
+      closeTimeoutMs: this.config.closeTimeoutMs,
+    });
+    await settleWithin(this.closeClients(), this.config.closeTimeoutMs);
+    return settleWithin(release, this.config.closeTimeoutMs);
   }
 
   /** Throws StartAborted once start was given up; called after every step of start that awaited. */
@@ -923,8 +952,7 @@ export class StreamsApp {
   private async releaseParts(): Promise<void> {
     this.parts.cancelBackoff?.();
     this.parts.thread?.halt();
-    const { replicas, tasks, global, globalFollower, consumer, producer, reader, replicaReader, admin } =
-      this.parts;
+    const { replicas, tasks, global } = this.parts;
     await replicas
       ?.close()
       .catch((err) => this.config.logger.error('closing replicas failed', { error: errorMessage(err) }));
@@ -936,6 +964,12 @@ export class StreamsApp {
       .catch((err) =>
         this.config.logger.error('closing the global stores failed', { error: errorMessage(err) }),
       );
+    await this.closeClients();
+  }
+
+  /** Closes every Kafka client of the current parts (each close is idempotent). */
+  private async closeClients(): Promise<void> {
+    const { globalFollower, consumer, producer, reader, replicaReader, admin } = this.parts;
     await Promise.allSettled([
       globalFollower?.close(),
       consumer?.close({ leaveGroup: this.leaveGroup }),
@@ -963,19 +997,20 @@ export class StreamsApp {
   }
 }
 
-/** Waits for `work` to settle, at most `ms`. */
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `work` to settle, at most `ms`; true when it settled. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
+  const settled = await Promise.race([
     work.then(
-      () => undefined,
-      () => undefined,
+      () => true,
+      () => true,
     ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
     }),
   ]);
   clearTimeout(timer);
+  return settled;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {

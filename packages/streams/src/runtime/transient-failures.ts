@@ -81,14 +81,17 @@ const isTransientPrepare = (err: StreamsError): boolean =>
 
 /**
  * True for a failure a later attempt may not have: Kafka unreachable (BROKER_UNREACHABLE, a start that timed out),
- * a coordinator or leader moving, a request that timed out, a serde that could not prepare for a transient reason
+ * a coordinator or leader moving, a request that timed out, a commit, send or restore that lost its connection, a serde that could not prepare for a transient reason
  * (e.g. its schema registry unreachable); false for errors of configuration, topics, data and identity.
  */
 export function isTransient(err: unknown): boolean {
   if (isRefusedIdentity(err)) return false;
   if (err instanceof StreamsError) {
     if (err.code === 'BROKER_UNREACHABLE') return true;
-    if (err.code === 'COMMIT_FAILED' || err.code === 'PRODUCE_FAILED') return isNetwork(err.cause);
+    // A restore reads the changelogs over the network: its lost connection is no fault of the state volume.
+    if (err.code === 'COMMIT_FAILED' || err.code === 'PRODUCE_FAILED' || err.code === 'STATE_FAILED') {
+      return isNetwork(err.cause);
+    }
     if (err.code === 'SERDE_PREPARE_FAILED') return isTransientPrepare(err);
     return false;
   }

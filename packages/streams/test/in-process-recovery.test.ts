@@ -1,0 +1,113 @@
+// A running app that lost Kafka reconnects in-process only once its old tasks' state is released (their stores
+// closed, their locks free); a release that never ends stops it with STATE_RELEASE_TIMEOUT instead. Run on the
+// in-memory Kafka: a restore held on its changelog read stands for a batch stuck on a lost connection.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Serdes, StreamsApp, StreamsBuilder, type StreamsError } from '../src/index.js';
+import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
+
+const APP = 'recover';
+const CHANGELOG = `${APP}-counts-changelog`;
+const CLOSE_TIMEOUT_MS = 300;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+/** Words shouted (stateless, so its tasks commit while the other subtopology restores) and clicks counted. */
+function topology() {
+  const b = new StreamsBuilder();
+  const strings = { keySerde: Serdes.string(), valueSerde: Serdes.string() };
+  b.stream('words', strings)
+    .mapValues((w) => w?.toUpperCase() ?? null)
+    .to('shouted', strings);
+  b.stream('clicks', strings)
+    .groupByKey({ keySerde: Serdes.string() })
+    .count({ name: 'counts' })
+    .toStream()
+    .mapValues((n) => String(n))
+    .to('counted', strings);
+  return b.build();
+}
+
+/**
+ * An app whose count tasks restore a changelog that already holds records, with every changelog read held until
+ * `releaseRead`; a commit of the shouting tasks times out, which makes the running app reconnect in-process.
+ */
+async function appLosingKafkaWhileRestoring() {
+  const kafka = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
+  for (const topic of ['words', 'shouted', 'clicks', 'counted', CHANGELOG]) {
+    kafka.createTopic({ topic, partitions: 1 });
+  }
+  const factory = memoryClientFactory(kafka);
+  const producer = factory.producer();
+  await producer.connect();
+  cleanups.push(() => producer.close());
+  await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: Buffer.from('stored') }]);
+  let releaseRead!: () => void;
+  kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
+  cleanups.push(async () => releaseRead());
+  kafka.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: APP });
+  const warnings: string[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'eddy-recover-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const app = new StreamsApp(
+    topology(),
+    {
+      applicationId: APP,
+      brokers: ['memory:9092'],
+      stateDir: dir,
+      commitIntervalMs: 1,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS,
+      retryBackoff: { initialMs: 10, maxMs: 50 },
+      logger: { debug() {}, info() {}, error() {}, warn: (message: string) => warnings.push(message) },
+    },
+    { clientFactory: factory },
+  );
+  cleanups.push(() => app.close());
+  const errors: StreamsError[] = [];
+  app.onError((e) => errors.push(e));
+  await app.start();
+  await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('hello') }]);
+  const shouted = () => kafka.partition('shouted', 0).highWatermark;
+  return { app, kafka, producer, warnings, errors, releaseRead: () => releaseRead(), shouted };
+}
+
+const waitOpts = { timeout: 10_000, interval: 10 };
+
+describe('in-process recovery after Kafka was lost', () => {
+  it('waits for the old tasks to release their state, closing the clients under them, then runs again', async () => {
+    const { app, producer, warnings, errors, releaseRead, shouted } = await appLosingKafkaWhileRestoring();
+    await vi.waitFor(
+      () => expect(warnings).toContain('lost Kafka while running; reconnecting in-process'),
+      waitOpts,
+    );
+    // The held restore keeps the old count task open past closeTimeoutMs: the app closes its clients and waits on.
+    await vi.waitFor(
+      () => expect(warnings).toContain('releasing the old tasks takes long; closing the clients under them'),
+      waitOpts,
+    );
+    expect(app.state).toBe('REBALANCING');
+    // The read goes on, finds its reader closed and fails: the old task's state is released.
+    releaseRead();
+    await vi.waitFor(() => expect(app.state).toBe('RUNNING'), waitOpts);
+    await producer.send([{ topic: 'clicks', key: Buffer.from('k'), value: Buffer.from('c') }]);
+    await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('again') }]);
+    await vi.waitFor(() => expect(shouted()).toBeGreaterThanOrEqual(2n), waitOpts);
+    expect(app.state).toBe('RUNNING');
+    expect(errors).toEqual([]);
+  });
+
+  it('stops with STATE_RELEASE_TIMEOUT when the old state is still held after its clients were closed', async () => {
+    const { app, warnings, errors } = await appLosingKafkaWhileRestoring();
+    await vi.waitFor(() => expect(app.state).toBe('ERROR'), waitOpts);
+    expect(warnings).toContain('lost Kafka while running; reconnecting in-process');
+    expect(errors.map((e) => e.code)).toEqual(['STATE_RELEASE_TIMEOUT']);
+    expect(errors[0]!.cause).toMatchObject({ code: 'COMMIT_FAILED' });
+    // The app does not start again on its own; close() still ends it.
+    await app.close();
+    expect(app.state).toBe('ERROR');
+  });
+});
