@@ -187,6 +187,42 @@ async function produceFor(ms: number): Promise<void> {
   }
 }
 
+/**
+ * Each customer's latest output count read again from the start by a new consumer, up to the output's end offsets: on a
+ * failed round, tells an app that is behind from a follower that stopped following.
+ */
+async function latestAfresh(): Promise<Map<string, number>> {
+  const ends = await admin.fetchTopicOffsets(output);
+  const remaining = new Map(ends.filter((e) => e.high !== '0').map((e) => [e.partition, BigInt(e.high)]));
+  const counts = new Map<string, number>();
+  const fresh = kafka.consumer({
+    groupId: `soak-check-${id}-${Date.now()}`,
+    readUncommitted: guarantee === 'at-least-once',
+  });
+  await fresh.connect();
+  try {
+    await fresh.subscribe({ topic: output, fromBeginning: true });
+    let caughtUp!: () => void;
+    const done = new Promise<void>((resolve) => {
+      caughtUp = resolve;
+    });
+    if (remaining.size === 0) caughtUp();
+    await fresh.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) counts.set(m.key!.toString(), Number(m.value!.toString()));
+        const end = remaining.get(batch.partition);
+        // Under read_committed the last offsets may be transaction markers, which no batch holds.
+        if (end !== undefined && BigInt(batch.lastOffset()) + 2n >= end) remaining.delete(batch.partition);
+        if (remaining.size === 0) caughtUp();
+      },
+    });
+    await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
+  } finally {
+    await fresh.disconnect();
+  }
+  return counts;
+}
+
 async function committedInput(): Promise<number> {
   const [offsets] = await admin.fetchOffsets({ groupId: applicationId, topics: [input] });
   return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
@@ -225,6 +261,19 @@ for (let round = 1; Date.now() < deadline; round++) {
     failed = true;
     const wrong = [...expected].filter(([c, n]) => latest.get(c) !== n).slice(0, 5);
     say(`${(err as Error).message}; e.g. ${JSON.stringify(wrong.map(([c, n]) => [c, n, latest.get(c)]))}`);
+    try {
+      const committed = await committedInput();
+      const afresh = await latestAfresh();
+      const exactAfresh = [...expected].filter(([c, n]) => afresh.get(c) === n).length;
+      const exactFollowed = [...expected].filter(([c, n]) => latest.get(c) === n).length;
+      say(
+        `round ${round}: input committed ${committed} of ${produced}; customers exact: ${exactFollowed} of ` +
+          `${expected.size} as followed, ${exactAfresh} read again from the start`,
+      );
+    } catch (diagnosis) {
+      say(`round ${round}: could not look closer: ${(diagnosis as Error).message}`);
+    }
+    say(`round ${round}: the app's last output:\n${appLog.slice(-4_000)}`);
   }
   const catchUpMs = Date.now() - pausedAt;
   rounds.push({ round, fault, orders: produced, catchUpMs, exact });
