@@ -1,6 +1,7 @@
 // StreamsApp run on the in-memory Kafka, without a broker: a stateless topology end to end, two instances
-// sharing partitions, a failed offset commit, exactly-once, a static restart, close during start, and a count
-// through a repartition topic under both guarantees.
+// sharing partitions, a failed offset commit, at-least-once output sent in the background and a send of it that
+// fails, exactly-once, a static restart, close during start, and a count through a repartition topic under both
+// guarantees.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,6 +195,94 @@ describe('StreamsApp on the in-memory Kafka', () => {
     await vi.waitFor(() => expect(app.state).toBe('ERROR'), { timeout: 5_000, interval: 10 });
     expect(errors.map((e) => e.code)).toEqual(['COMMIT_FAILED']);
     expect(cluster.describeGroup('shout').members).toEqual([]);
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('at-least-once: batches go on while output is on its way; a send that fails commits nothing and the recovery sends its records again in order', async () => {
+    const { cluster, factory, producer, send, output } = await shoutCluster(1);
+    const warnings: { message: string; code: unknown }[] = [];
+    const app = new StreamsApp(
+      shout(),
+      {
+        applicationId: 'shout',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: {
+          ...quiet,
+          warn: (message: string, f?: { code?: unknown }) => warnings.push({ message, code: f?.code }),
+        },
+        commitIntervalMs: 60_000,
+      },
+      { clientFactory: factory },
+    );
+    const errors: StreamsError[] = [];
+    app.onError((e) => errors.push(e));
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    // The first send of output waits, then fails.
+    cluster.faults.delayNext('produce', held, { target: 'shouted' });
+    cluster.faults.failNext('produce', 'REQUEST_TIMED_OUT', { target: 'shouted' });
+    await app.start();
+    await send('v', 10);
+    await vi.waitFor(() => expect(app.metrics.processed).toBe(10), { timeout: 5_000, interval: 10 });
+    await send('w', 10);
+    // The next batch is processed while the first one's output is held.
+    await vi.waitFor(() => expect(app.metrics.processed).toBe(20), { timeout: 2_000, interval: 10 });
+    expect(output()).toEqual([]);
+    release();
+    await vi.waitFor(
+      () =>
+        expect(warnings).toContainEqual({
+          message: 'lost Kafka while running; reconnecting in-process',
+          code: 'PRODUCE_FAILED',
+        }),
+      { timeout: 5_000, interval: 10 },
+    );
+    const expected = [
+      ...Array.from({ length: 10 }, (_, i) => `V${i}`),
+      ...Array.from({ length: 10 }, (_, i) => `W${i}`),
+    ];
+    await vi.waitFor(() => expect(output()).toHaveLength(20), { timeout: 5_000, interval: 10 });
+    // No offset went in past the output that failed: the recovery replayed all of it, once and in order.
+    expect(output()).toEqual(expected);
+    expect(app.state).toBe('RUNNING');
+    expect(errors).toEqual([]);
+    await app.close();
+    expect(consumed(cluster, 'shout', 'words')).toBe(20);
+    expect(output()).toEqual(expected);
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
+  it('at-least-once: a send that fails after the last batch is reported at once, not at the next commit', async () => {
+    const { cluster, factory, producer, send, output } = await shoutCluster(1);
+    const warnings: string[] = [];
+    const app = new StreamsApp(
+      shout(),
+      {
+        applicationId: 'shout',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: { ...quiet, warn: (message: string) => warnings.push(message) },
+        commitIntervalMs: 60_000,
+      },
+      { clientFactory: factory },
+    );
+    cluster.faults.failNext('produce', 'REQUEST_TIMED_OUT', { target: 'shouted' });
+    await app.start();
+    await send('v', 5);
+    await vi.waitFor(() => expect(warnings).toContain('lost Kafka while running; reconnecting in-process'), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    await vi.waitFor(() => expect(output()).toEqual(['V0', 'V1', 'V2', 'V3', 'V4']), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    await app.close();
     await producer.close();
     expect(cluster.openClients()).toEqual([]);
   });

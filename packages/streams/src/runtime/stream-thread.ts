@@ -236,7 +236,8 @@ export class StreamThread {
           }
           const due = Date.now() - this.lastCommit >= config.commitIntervalMs;
           if (due && (offsets.size > 0 || fired > 0)) await this.commit();
-          else if (fired > 0) await this.deps.commit.flushOutput();
+          // Output left buffered (or a send that failed since the last batch) goes out (or fails the thread) now.
+          else if (fired > 0 || this.deps.commit.outputWaiting) await this.deps.commit.flushOutput();
         } catch (err) {
           this.fail(asStreamsError(err, 'PROCESSING_FAILED'));
         }
@@ -329,7 +330,7 @@ export class StreamThread {
       this.deps.offsets.record(task);
   }
 
-  /** Processes a task's buffered records synchronously, sends its output in one request, and commits when due. */
+  /** Processes a task's buffered records synchronously, starts sending its output, and commits when due. */
   private async processTask(id: TaskId, control: BatchControl, ready?: StreamTask): Promise<void> {
     if (this.stopping || this.failed) return;
     const task = ready ?? this.deps.tasks.get(id)?.task;

@@ -1,5 +1,5 @@
-// At-least-once: outputs acknowledged, then each task's changelog records in one transaction of its own, then state
-// and checkpoints, then offsets.
+// At-least-once: output is sent in the background between commits; a commit waits for it, then writes each task's
+// changelog records in one transaction of its own, then state and checkpoints, then offsets.
 import type { ChangelogRecord } from '@eddy/state';
 import { DEFAULT_MAX_RECORD_BYTES } from '../../config.js';
 import { errorMessage, StreamsError } from '../../errors.js';
@@ -36,14 +36,21 @@ export class AtLeastOnceCommit implements CommitProtocol {
 
   constructor(private readonly deps: AtLeastOnceDeps) {}
 
+  /** Waits for the previous send (reporting its failure), then starts sending the output without waiting. */
   async flushOutput(): Promise<void> {
-    await this.deps.collector.flush();
+    await this.deps.collector.settle();
+    this.deps.collector.startSend();
+  }
+
+  get outputWaiting(): boolean {
+    return this.deps.collector.waiting;
   }
 
   async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks, offsets: pending, consumer, logger, onCommitPhase } = this.deps;
     for (const { task } of tasks.active()) if (tasks.committable(task.id)) task.flush();
-    // The offsets this commit may make durable: of input whose output the flush below acknowledges.
+    // The offsets this commit may make durable: of input whose output the flush below acknowledges (the send under
+    // way, then the rest). A failed send fails the commit before any offset.
     const candidates = pending.byTask((id) => tasks.committable(id));
     await this.deps.collector.flush();
     // Only the tasks flushed here are completed below: a task that became ready meanwhile has nothing of this commit,

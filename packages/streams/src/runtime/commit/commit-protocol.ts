@@ -10,8 +10,13 @@ export interface CommitProtocol {
    * Resolves with the input offsets it committed.
    */
   commit(): Promise<TopicPartitionOffset[]>;
-  /** Between commits, after a batch: sends buffered output (at-least-once); a transaction keeps it (exactly-once). */
+  /**
+   * Between commits, after a batch. At-least-once: waits for the previous send of output, rejecting with its failure,
+   * then starts sending the buffered output without waiting for it. Exactly-once: nothing (a transaction keeps it).
+   */
   flushOutput(): Promise<void>;
+  /** True when flushOutput has output to send, or a failed send to report, without waiting for a send under way. */
+  readonly outputWaiting: boolean;
   /** Offset commits that went through. */
   readonly commits: number;
   /** Changelog records written. */

@@ -40,6 +40,8 @@ export class ExactlyOnceCommit implements CommitProtocol {
 
   async flushOutput(): Promise<void> {}
 
+  readonly outputWaiting = false;
+
   async commit(): Promise<TopicPartitionOffset[]> {
     const { tasks } = this.deps;
     const group = this.deps.consumer.groupMetadata();
