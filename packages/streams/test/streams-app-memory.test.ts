@@ -257,6 +257,47 @@ describe('StreamsApp on the in-memory Kafka', () => {
     expect(cluster.openClients()).toEqual([]);
   });
 
+  it('at-least-once: a rebalance waits for the output still on its way before the member rejoins', async () => {
+    const { cluster, factory, producer, send, output } = await shoutCluster(1);
+    const app = new StreamsApp(
+      shout(),
+      {
+        applicationId: 'shout',
+        brokers: ['memory:9092'],
+        stateDir: await stateDir(),
+        logger: quiet,
+        commitIntervalMs: 60_000,
+      },
+      { clientFactory: factory },
+    );
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    cluster.faults.delayNext('produce', held, { target: 'shouted' });
+    await app.start();
+    await cluster.settle();
+    const generation = cluster.describeGroup('shout').generationId;
+    await send('v', 10);
+    await vi.waitFor(() => expect(app.metrics.processed).toBe(10), { timeout: 5_000, interval: 10 });
+    // The batch's output is on its way (held) when the group rebalances: the member may not rejoin, and so its
+    // partition may not move to another member, before that output is acknowledged.
+    cluster.rebalance('shout');
+    await cluster.settle();
+    expect(cluster.describeGroup('shout').generationId).toBe(generation);
+    expect(output()).toEqual([]);
+    release();
+    await vi.waitFor(() => expect(cluster.describeGroup('shout').generationId).toBeGreaterThan(generation), {
+      timeout: 5_000,
+      interval: 10,
+    });
+    expect(output()).toEqual(Array.from({ length: 10 }, (_, i) => `V${i}`));
+    expect(app.state).toBe('RUNNING');
+    await app.close();
+    await producer.close();
+    expect(cluster.openClients()).toEqual([]);
+  });
+
   it('at-least-once: a send that fails after the last batch is reported at once, not at the next commit', async () => {
     const { cluster, factory, producer, send, output } = await shoutCluster(1);
     const warnings: string[] = [];

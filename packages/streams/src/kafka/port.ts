@@ -203,6 +203,11 @@ export interface ConsumerOptions {
   groupInstanceId?: string;
   onGroupJoin?: (join: GroupJoin) => void;
   /**
+   * Awaited before a running consumer rejoins its group (after the running batch), while it still owns its
+   * partitions; a failure is logged and the rejoin goes on.
+   */
+  beforeRejoin?: () => Promise<void>;
+  /**
    * Called when a join waits for the group coordinator (loading or not available yet, e.g. right after a broker
    * started) and will try again in `retryInMs`, within the client's retry budget.
    */

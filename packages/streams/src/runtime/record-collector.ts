@@ -112,6 +112,16 @@ export class RecordCollector {
     throw failure;
   }
 
+  /**
+   * Before the group may move partitions away (a rejoin): sends what is buffered and waits until no send is under way,
+   * so that no output of this member lands after a new owner's; a failure stays for `settle` to report.
+   */
+  async quiesce(): Promise<void> {
+    await this.sending;
+    this.startSend();
+    await this.sending;
+  }
+
   /** Sends everything buffered and resolves once Kafka acknowledged all of it, and everything sent before. */
   async flush(): Promise<void> {
     await this.settle();

@@ -584,7 +584,8 @@ export class StreamsApp {
     this.checkStart();
     const producer = this.factory.producer();
     parts.producer = producer;
-    parts.collector = new RecordCollector(producer);
+    const collector = new RecordCollector(producer);
+    parts.collector = collector;
     await producer.connect();
     this.checkStart();
     // A private group per process run: the restore consumer must never share a group with another instance.
@@ -709,6 +710,8 @@ export class StreamsApp {
       fetchMaxBytes: config.fetchMaxBytes,
       fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition,
       onGroupJoin: (join) => rebalance.onGroupJoin(join),
+      // At-least-once output still in flight lands before the partitions may move to another member.
+      beforeRejoin: () => collector.quiesce(),
       onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
         config.logger.warn('waiting for the group coordinator before joining the group', {
           groupId: config.applicationId,

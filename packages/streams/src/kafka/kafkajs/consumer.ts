@@ -80,6 +80,7 @@ export class KafkajsConsumer implements ConsumerPort {
       partitionsConsumedConcurrently: 1,
       // Patched kafkajs (docs/kafkajs-patch.md): fetches that found no records are handed over too.
       eachBatchIncludeEmpty: this.options.emptyBatches === true,
+      ...(this.options.beforeRejoin === undefined ? {} : { beforeRejoin: this.options.beforeRejoin }),
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         const records = batch.messages.map(toConsumed);
         await handler(

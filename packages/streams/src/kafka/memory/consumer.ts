@@ -226,6 +226,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
       if (problem !== undefined || this.rejoinRequested) {
         if (problem === 'UNKNOWN_MEMBER_ID') this.memberId = '';
         this.rejoinRequested = false;
+        await this.options.beforeRejoin?.().catch(() => undefined);
         if (!(await this.join())) return;
         continue;
       }
