@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { type Figure, writeResults } from '../support/results.js';
 import { soakChart } from './chart.js';
 
@@ -93,27 +93,36 @@ const expected = new Map<string, number>();
 const latest = new Map<string, number>();
 let produced = 0;
 
-// The output, followed from the start: each customer's latest count (read_committed under exactly-once).
-const reader = kafka.consumer({
-  groupId: `soak-reader-${id}`,
-  readUncommitted: guarantee === 'at-least-once',
-});
-await reader.connect();
-await waitUntil(
-  () => reader.subscribe({ topic: output, fromBeginning: true }).then(() => true),
-  'the output reader to subscribe',
-  120_000,
-);
-await reader.run({
-  eachMessage: async ({ message }) => {
-    latest.set(message.key!.toString(), Number(message.value!.toString()));
-  },
-});
+// The output, followed from the start: each customer's latest count (read_committed under exactly-once). A kafkajs
+// consumer gives up for good on some failures while the broker restarts (e.g. its group coordinator still loading
+// after its join's retries: KafkaJSGroupCoordinatorNotFound, `restart: false`); the follower then starts a new one in
+// the same group, which goes on from the group's committed offsets.
+let reader: Consumer | undefined;
+let stopping = false;
+async function follow(): Promise<void> {
+  const consumer = kafka.consumer({
+    groupId: `soak-reader-${id}`,
+    readUncommitted: guarantee === 'at-least-once',
+  });
+  reader = consumer;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopping) return;
+    say(`the output follower gave up (${payload.error.message}); following again`);
+    void waitUntil(() => follow().then(() => true), 'the output follower to start again', 300_000);
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: output, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      latest.set(message.key!.toString(), Number(message.value!.toString()));
+    },
+  });
+}
+await waitUntil(() => follow().then(() => true), 'the output follower to start', 120_000);
 
 // The app, restarted whenever it exits (as a StatefulSet's pod would be).
 let app: ChildProcess | undefined;
 let appLog = '';
-let stopping = false;
 function startApp(): void {
   const child = spawn(
     process.execPath,
@@ -288,7 +297,7 @@ for (let round = 1; Date.now() < deadline; round++) {
 stopping = true;
 clearInterval(sampler);
 app?.kill('SIGTERM');
-await reader.disconnect();
+await reader?.disconnect();
 await producer.disconnect();
 await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined);
 await admin.disconnect();
