@@ -1,0 +1,132 @@
+// The port's transactional producer over a @platformatic/kafka Producer with a transactional id: each call one
+// transaction, its offsets sent with the consumer's generation, member id and instance id (KIP-447).
+
+import { StreamsError } from '../../errors.js';
+import type {
+  ConsumerGroupMetadata,
+  OutgoingRecord,
+  TopicPartitionOffset,
+  TransactionalProducerPort,
+} from '../port.js';
+import { portError, transactionFailure } from './errors.js';
+import { findCoordinator, type Library, loadLibrary, type Platformatic, request } from './library.js';
+import { partitionCounts } from './producer.js';
+import { lastOffsets, RecordPlacer } from './records.js';
+
+type Producer = Platformatic.Producer<Buffer | null, Buffer | null, Buffer, Buffer>;
+/** The library does not export its Transaction class from the package root. */
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>> & object;
+
+/** How long a transaction may stay open before the coordinator aborts it (the kafkajs adapter's value). */
+const TRANSACTION_TIMEOUT_MS = 60_000;
+
+export class PlatformaticTransactionalProducer implements TransactionalProducerPort {
+  private lib: Library | undefined;
+  private producer: Producer | undefined;
+  private readonly placer = new RecordPlacer();
+  private closed = false;
+  /** Set once a newer producer of the transactional id fenced this one: it must not register the id again. */
+  private fenced: unknown;
+
+  constructor(
+    private readonly options: Platformatic.BaseOptions,
+    private readonly transactionalId: string,
+  ) {}
+
+  async connect(): Promise<void> {
+    const producer = await this.client();
+    // Beginning a transaction registers the transactional id (InitProducerId), which fences older producers.
+    const txn = await producer.beginTransaction().catch((err) => {
+      throw portError(err);
+    });
+    await txn.cancel();
+  }
+
+  async commitTransaction(
+    records: OutgoingRecord[],
+    group: ConsumerGroupMetadata,
+    offsets: TopicPartitionOffset[],
+  ): Promise<Map<string, bigint>> {
+    if (records.length === 0 && offsets.length === 0) return new Map();
+    if (this.fenced !== undefined) throw this.fenced;
+    const producer = await this.client();
+    let txn: Transaction | undefined;
+    try {
+      txn = await producer.beginTransaction();
+      const last = new Map<string, bigint>();
+      if (records.length > 0) {
+        const counts = await partitionCounts(producer, records);
+        const placed = this.placer.place(records, (t) => counts.get(t) ?? 0);
+        const result = await txn.send({ messages: placed.messages });
+        const chosen = new Set(
+          records.filter((r) => r.partition !== undefined).map((r) => `${r.topic}:${r.partition}`),
+        );
+        for (const [tp, offset] of lastOffsets(result, placed.counts))
+          if (chosen.has(tp)) last.set(tp, offset);
+      }
+      if (offsets.length > 0) await this.sendOffsets(producer, txn, group, offsets);
+      await txn.commit();
+      return last;
+    } catch (err) {
+      await txn?.abort().catch(() => txn?.cancel());
+      const failure = transactionFailure(err, group.generationId);
+      if (failure instanceof StreamsError && failure.code === 'TASK_MIGRATED') this.fenced = failure;
+      throw failure;
+    }
+  }
+
+  /** AddOffsetsToTxn through the library, then TxnOffsetCommit with the whole group metadata to the group coordinator. */
+  private async sendOffsets(
+    producer: Producer,
+    txn: Transaction,
+    group: ConsumerGroupMetadata,
+    offsets: TopicPartitionOffset[],
+  ): Promise<void> {
+    const lib = this.lib as Library;
+    // The library's addConsumer reads only the consumer's group id.
+    await txn.addConsumer({ groupId: group.groupId } as unknown as Platformatic.Consumer);
+    const topics = new Map<
+      string,
+      { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number }[]
+    >();
+    for (const o of offsets) {
+      const partitions = topics.get(o.topic) ?? [];
+      topics.set(o.topic, partitions);
+      partitions.push({
+        partitionIndex: o.partition,
+        committedOffset: BigInt(o.offset),
+        committedLeaderEpoch: -1,
+      });
+    }
+    const coordinator = await findCoordinator(lib, producer, 0, group.groupId);
+    await request(lib, producer, 'TxnOffsetCommit', coordinator, [
+      this.transactionalId,
+      group.groupId,
+      producer.producerId,
+      producer.producerEpoch,
+      group.generationId,
+      group.memberId,
+      group.groupInstanceId ?? null,
+      [...topics].map(([name, partitions]) => ({ name, partitions })),
+    ]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.producer?.close();
+  }
+
+  private async client(): Promise<Producer> {
+    if (this.closed) throw new Error('the transactional producer is closed');
+    this.lib ??= await loadLibrary();
+    this.producer ??= new this.lib.Producer({
+      ...this.options,
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      acks: this.lib.ProduceAcks.ALL,
+      timeout: Math.max(this.options.timeout ?? 0, TRANSACTION_TIMEOUT_MS),
+    });
+    return this.producer;
+  }
+}
