@@ -1,14 +1,13 @@
 // The port's transactional producer over a @platformatic/kafka Producer with a transactional id: each call one
 // transaction, its offsets sent with the consumer's generation, member id and instance id (KIP-447).
 
-import { StreamsError } from '../../errors.js';
 import type {
   ConsumerGroupMetadata,
   OutgoingRecord,
   TopicPartitionOffset,
   TransactionalProducerPort,
 } from '../port.js';
-import { portError, transactionFailure } from './errors.js';
+import { errorType, portError, transactionFailure } from './errors.js';
 import { findCoordinator, type Library, loadLibrary, type Platformatic, request } from './library.js';
 import { partitionCounts } from './producer.js';
 import { lastOffsets, RecordPlacer } from './records.js';
@@ -17,6 +16,8 @@ type Producer = Platformatic.Producer<Buffer | null, Buffer | null, Buffer, Buff
 /** The library does not export its Transaction class from the package root. */
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>> & object;
 
+/** Errors of a producer that a newer one with its transactional id fenced. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 /** How long a transaction may stay open before the coordinator aborts it (the kafkajs adapter's value). */
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
@@ -35,8 +36,10 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
 
   async connect(): Promise<void> {
     const producer = await this.client();
-    // Beginning a transaction registers the transactional id (InitProducerId), which fences older producers.
-    const txn = await producer.beginTransaction().catch((err) => {
+    // Beginning a transaction registers the transactional id (InitProducerId), which fences older producers. The
+    // library would send producer id 0 and epoch 0, which the coordinator of an id already registered refuses as
+    // PRODUCER_FENCED (KIP-360 reads them as this producer's current ones); -1 and -1 ask for the id afresh.
+    const txn = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 }).catch((err) => {
       throw portError(err);
     });
     await txn.cancel();
@@ -70,7 +73,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
     } catch (err) {
       await txn?.abort().catch(() => txn?.cancel());
       const failure = transactionFailure(err, group.generationId);
-      if (failure instanceof StreamsError && failure.code === 'TASK_MIGRATED') this.fenced = failure;
+      if (FENCED.has(errorType(err) ?? '')) this.fenced = failure;
       throw failure;
     }
   }
