@@ -10,6 +10,7 @@ export type {
   ClientOptions,
   ConsumedRecord,
   ConsumerPort,
+  FetchedBatch,
   GroupJoin,
   GroupProtocol,
   KafkaClientFactory,

@@ -41,6 +41,12 @@ interface Clients {
 
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
 
+/** A lost connection, or a leader not known (yet): worth another try. */
+function isPassing(err: unknown): boolean {
+  const converted = portError(err) as { code?: unknown; type?: unknown };
+  return converted.code === NETWORK_CODE || PASSING.has(String(converted.type));
+}
+
 export class PlatformaticConsumer implements ConsumerPort {
   private clients: Clients | undefined;
   private topics: string[] = [];
@@ -51,6 +57,8 @@ export class PlatformaticConsumer implements ConsumerPort {
   /** The next offset to fetch of each assigned partition. */
   private readonly positions = new Map<string, bigint>();
   private readonly paused = new Set<string>();
+  /** The subscribed topics' partition counts at the latest join. */
+  private partitionCounts = new Map<string, number>();
   private readonly settings: FetchSettings;
 
   constructor(
@@ -118,6 +126,10 @@ export class PlatformaticConsumer implements ConsumerPort {
         await this.join(clients);
         continue;
       }
+      if (await this.partitionsChanged(clients)) {
+        member.rejoinRequested = true;
+        continue;
+      }
       const positions = member.assigned
         .filter((tp) => !this.paused.has(key(tp.topic, tp.partition)))
         .flatMap((tp) => {
@@ -135,8 +147,7 @@ export class PlatformaticConsumer implements ConsumerPort {
       } catch (err) {
         // A lost connection is retried within the retry budget, as the client's own requests are.
         failingSince ??= Date.now();
-        if ((portError(err) as { code?: unknown }).code !== NETWORK_CODE) throw err;
-        if (Date.now() - failingSince > this.retryBudgetMs) throw err;
+        if (!isPassing(err) || Date.now() - failingSince > this.retryBudgetMs) throw err;
         await sleep(200);
         continue;
       }
@@ -152,17 +163,40 @@ export class PlatformaticConsumer implements ConsumerPort {
     const joined = await member.join(this.topics);
     this.positions.clear();
     // As kafkajs: every join starts the assigned partitions from the group's committed offsets.
-    const committed = await member.committed(joined.assigned);
-    const missing = joined.assigned.filter((tp) => !committed.has(key(tp.topic, tp.partition)));
-    const reset = await logOffsets(
-      lib,
-      fetch,
-      missing,
-      this.options.fromBeginning,
-      this.options.readCommitted,
-    );
-    for (const [tp, offset] of [...committed, ...reset]) this.positions.set(tp, offset);
+    const { fromBeginning, readCommitted } = this.options;
+    const deadline = Date.now() + this.retryBudgetMs;
+    for (;;) {
+      try {
+        const committed = await member.committed(joined.assigned);
+        const missing = joined.assigned.filter((tp) => !committed.has(key(tp.topic, tp.partition)));
+        const reset = await logOffsets(lib, fetch, missing, fromBeginning, readCommitted);
+        for (const [tp, offset] of [...committed, ...reset]) this.positions.set(tp, offset);
+        this.partitionCounts = await this.countPartitions(clients);
+        break;
+      } catch (err) {
+        // A partition of a topic just created may have no leader in the metadata yet.
+        if (!isPassing(err) || Date.now() >= deadline) throw err;
+        await fetch.metadata({ topics: [...this.topics], forceUpdate: true }).catch(() => undefined);
+        await sleep(200);
+      }
+    }
     this.options.onGroupJoin?.(joined);
+  }
+
+  /**
+   * True when a subscribed topic's partition count differs from the one at the latest join, as the client's
+   * metadata (at most `metadataMaxAgeMs` old) says: the group must plan again, as kafkajs's consumer rejoins then.
+   */
+  private async partitionsChanged(clients: Clients): Promise<boolean> {
+    const counts = await this.countPartitions(clients).catch(() => undefined);
+    if (counts === undefined) return false;
+    return [...counts].some(([topic, n]) => this.partitionCounts.get(topic) !== n);
+  }
+
+  private async countPartitions(clients: Clients): Promise<Map<string, number>> {
+    // (The library sorts the array it is given.)
+    const metadata = await clients.fetch.metadata({ topics: [...this.topics] });
+    return new Map(this.topics.map((t) => [t, metadata.topics.get(t)?.partitionsCount ?? 0]));
   }
 
   private async deliver(clients: Clients, f: PartitionFetch, handler: BatchHandler): Promise<void> {

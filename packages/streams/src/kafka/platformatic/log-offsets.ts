@@ -22,6 +22,7 @@ export async function logOffsets(
     const byLeader = new Map<number, Map<string, number[]>>();
     for (const { topic, partition } of partitions) {
       const leader = metadata.topics.get(topic)?.partitions[partition]?.leader ?? -1;
+      if (leader < 0) throw new lib.ProtocolError('LEADER_NOT_AVAILABLE');
       const topics = byLeader.get(leader) ?? new Map<string, number[]>();
       byLeader.set(leader, topics);
       topics.set(topic, [...(topics.get(topic) ?? []), partition]);
