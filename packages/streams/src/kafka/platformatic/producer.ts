@@ -1,6 +1,7 @@
 // The port's idempotent producer over a @platformatic/kafka Producer (acks=all).
 
 import type { OutgoingRecord, ProducerPort } from '../port.js';
+import { chunkBySize } from '../send-chunks.js';
 import { portError } from './errors.js';
 import { loadLibrary, type Platformatic } from './library.js';
 import { lastOffsets, RecordPlacer } from './records.js';
@@ -26,9 +27,15 @@ export class PlatformaticProducer implements ProducerPort {
     const producer = await this.client();
     try {
       const counts = await partitionCounts(producer, records);
-      const placed = this.placer.place(records, (t) => counts.get(t) ?? 0);
-      const result = await producer.send({ messages: placed.messages });
-      return lastOffsets(result, placed.counts);
+      const last = new Map<string, bigint>();
+      // The library writes a request's records of one partition as one record batch, which the broker refuses
+      // over max.message.bytes: a large send goes in several requests, in order.
+      for (const chunk of chunkBySize(records)) {
+        const placed = this.placer.place(chunk, (t) => counts.get(t) ?? 0);
+        const result = await producer.send({ messages: placed.messages });
+        for (const [tp, offset] of lastOffsets(result, placed.counts)) last.set(tp, offset);
+      }
+      return last;
     } catch (err) {
       throw portError(err);
     }

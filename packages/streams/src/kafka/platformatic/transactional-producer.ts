@@ -7,6 +7,7 @@ import type {
   TopicPartitionOffset,
   TransactionalProducerPort,
 } from '../port.js';
+import { chunkBySize } from '../send-chunks.js';
 import { errorType, portError, transactionFailure } from './errors.js';
 import { findCoordinator, type Library, loadLibrary, type Platformatic, request } from './library.js';
 import { partitionCounts } from './producer.js';
@@ -59,13 +60,15 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
       const last = new Map<string, bigint>();
       if (records.length > 0) {
         const counts = await partitionCounts(producer, records);
-        const placed = this.placer.place(records, (t) => counts.get(t) ?? 0);
-        const result = await txn.send({ messages: placed.messages });
         const chosen = new Set(
           records.filter((r) => r.partition !== undefined).map((r) => `${r.topic}:${r.partition}`),
         );
-        for (const [tp, offset] of lastOffsets(result, placed.counts))
-          if (chosen.has(tp)) last.set(tp, offset);
+        for (const chunk of chunkBySize(records)) {
+          const placed = this.placer.place(chunk, (t) => counts.get(t) ?? 0);
+          const result = await txn.send({ messages: placed.messages });
+          for (const [tp, offset] of lastOffsets(result, placed.counts))
+            if (chosen.has(tp)) last.set(tp, offset);
+        }
       }
       if (offsets.length > 0) await this.sendOffsets(producer, txn, group, offsets);
       await txn.commit();
