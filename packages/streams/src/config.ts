@@ -526,6 +526,14 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
       `clientLogLevel must be nothing, error, warn or info, got ${String(level)}`,
     );
   }
+  if (client === 'platformatic' && (level === 'warn' || level === 'info')) {
+    // Its failures reach the app as errors; it has no logger of its own to tell warnings or more (see
+    // docs/platformatic-kafka.md).
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `clientLogLevel '${level}' is not supported with client 'platformatic': @platformatic/kafka has no logger`,
+    );
+  }
   for (const option of ['deserializationErrors', 'processingErrors'] as const) {
     const mode = config[option];
     if (mode !== undefined && !isErrorMode(mode)) {

@@ -285,6 +285,7 @@ describe('client options: TLS, SASL, metadata age', () => {
     [{ metadataMaxAgeMs: 0 }, 'metadataMaxAgeMs'],
     [{ clientLogLevel: 'debug' as never }, 'clientLogLevel'],
     [{ client: 'rdkafka' as never }, 'client'],
+    [{ client: 'platformatic', clientLogLevel: 'warn' }, 'clientLogLevel'],
   ] as [Partial<StreamsConfig>, string][])(
     'rejects %o with INVALID_CONFIG naming the option',
     (bad, named) => {
