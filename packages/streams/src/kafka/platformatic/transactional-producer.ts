@@ -8,7 +8,7 @@ import type {
   TransactionalProducerPort,
 } from '../port.js';
 import { chunkBySize } from '../send-chunks.js';
-import { errorType, portError, transactionFailure } from './errors.js';
+import { errorType, NETWORK_CODE, portError, transactionFailure } from './errors.js';
 import { findCoordinator, type Library, loadLibrary, type Platformatic, request } from './library.js';
 import { partitionCounts } from './producer.js';
 import { lastOffsets, RecordPlacer } from './records.js';
@@ -19,6 +19,12 @@ type Transaction = Awaited<ReturnType<Producer['beginTransaction']>> & object;
 
 /** Errors of a producer that a newer one with its transactional id fenced. */
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/** Errors that say a coordinator moved or is loading. */
+const COORDINATOR_LOST = new Set([
+  'NOT_COORDINATOR',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+]);
 /** How long a transaction may stay open before the coordinator aborts it (the kafkajs adapter's value). */
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
@@ -27,6 +33,8 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
   private producer: Producer | undefined;
   private readonly placer = new RecordPlacer();
   private closed = false;
+  /** The group coordinator of the latest offsets sent (looked up again after a failure). */
+  private groupCoordinator: number | undefined;
   /** Set once a newer producer of the transactional id fenced this one: it must not register the id again. */
   private fenced: unknown;
 
@@ -36,7 +44,11 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
   ) {}
 
   async connect(): Promise<void> {
-    const producer = await this.client();
+    await this.client();
+  }
+
+  /** Registers the transactional id for `producer`. */
+  private async register(producer: Producer): Promise<void> {
     // Beginning a transaction registers the transactional id (InitProducerId), which fences older producers. The
     // library would send producer id 0 and epoch 0, which the coordinator of an id already registered refuses as
     // PRODUCER_FENCED (KIP-360 reads them as this producer's current ones); -1 and -1 ask for the id afresh.
@@ -76,7 +88,15 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
     } catch (err) {
       await txn?.abort().catch(() => txn?.cancel());
       const failure = transactionFailure(err, group.generationId);
-      if (FENCED.has(errorType(err) ?? '')) this.fenced = failure;
+      const type = errorType(err) ?? '';
+      if (FENCED.has(type)) this.fenced = failure;
+      else if (COORDINATOR_LOST.has(type) || (portError(err) as { code?: unknown }).code === NETWORK_CODE) {
+        // The library looks the transaction coordinator up once per producer: the next transaction gets a new
+        // producer, which registers the id again (and so aborts whatever this one left open).
+        this.groupCoordinator = undefined;
+        if (this.producer === producer) this.producer = undefined;
+        producer.close().catch(() => undefined);
+      }
       throw failure;
     }
   }
@@ -104,8 +124,8 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
         committedLeaderEpoch: -1,
       });
     }
-    const coordinator = await findCoordinator(lib, producer, 0, group.groupId);
-    await request(lib, producer, 'TxnOffsetCommit', coordinator, [
+    this.groupCoordinator ??= await findCoordinator(lib, producer, 0, group.groupId);
+    await request(lib, producer, 'TxnOffsetCommit', this.groupCoordinator, [
       this.transactionalId,
       group.groupId,
       producer.producerId,
@@ -123,16 +143,25 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
     await this.producer?.close();
   }
 
+  /** The producer, with the transactional id registered. */
   private async client(): Promise<Producer> {
     if (this.closed) throw new Error('the transactional producer is closed');
+    if (this.producer !== undefined) return this.producer;
     this.lib ??= await loadLibrary();
-    this.producer ??= new this.lib.Producer({
+    const producer = new this.lib.Producer<Buffer | null, Buffer | null, Buffer, Buffer>({
       ...this.options,
       transactionalId: this.transactionalId,
       idempotent: true,
       acks: this.lib.ProduceAcks.ALL,
       timeout: Math.max(this.options.timeout ?? 0, TRANSACTION_TIMEOUT_MS),
     });
-    return this.producer;
+    try {
+      await this.register(producer);
+    } catch (err) {
+      await producer.close().catch(() => undefined);
+      throw err;
+    }
+    this.producer = producer;
+    return producer;
   }
 }
