@@ -163,4 +163,25 @@ describe('errors', () => {
     ).toMatchObject({ code: 'AUTHENTICATION_FAILED' });
     expect(securityFailure(protocolError('NOT_COORDINATOR'))).toBeUndefined();
   });
+
+  it('a refused TLS handshake or SASL login inside a failed connection is not transient', () => {
+    const connection = (cause: Error) =>
+      new AggregateError(
+        [Object.assign(new Error('Connection failed.'), { code: 'PLT_KFK_NETWORK', cause })],
+        'retries',
+      );
+    const tls = connection(
+      Object.assign(new Error('self-signed certificate'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+    );
+    expect(isTransient(portError(tls))).toBe(false);
+    expect(securityFailure(tls)).toMatchObject({ code: 'AUTHENTICATION_FAILED' });
+    const sasl = connection(
+      Object.assign(new Error('SASL authentication failed.'), {
+        code: 'PLT_KFK_AUTHENTICATION',
+        cause: Object.assign(new Error('bad password'), { apiId: 'SASL_AUTHENTICATION_FAILED' }),
+      }),
+    );
+    expect(isTransient(portError(sasl))).toBe(false);
+    expect(securityFailure(sasl)).toMatchObject({ code: 'AUTHENTICATION_FAILED' });
+  });
 });

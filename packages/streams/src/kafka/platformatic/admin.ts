@@ -1,7 +1,8 @@
 // The port's admin client over a @platformatic/kafka Admin.
 
+import { checkTlsHandshake } from '../kafkajs/tls-probe.js';
 import type { AdminPort, PartitionOffsets, TopicSpec } from '../port.js';
-import { errorType, portError } from './errors.js';
+import { errorType, portError, REFUSED_IDENTITY } from './errors.js';
 import { type Library, loadLibrary, type Platformatic } from './library.js';
 import { sleep } from './sleep.js';
 
@@ -15,12 +16,29 @@ const LEADERLESS = new Set(['LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'U
 export class PlatformaticAdmin implements AdminPort {
   private admin: Platformatic.Admin | undefined;
   private lib: Library | undefined;
+  private singleTry: Platformatic.Base | undefined;
   private closed = false;
 
   constructor(private readonly options: Platformatic.BaseOptions) {}
 
+  /**
+   * Fails at once, with AUTHENTICATION_FAILED, when the brokers refuse this client's TLS handshake or SASL login: the
+   * library reports both as failed connections and retries them for its whole retry budget.
+   */
   async connect(): Promise<void> {
+    const { tls, bootstrapBrokers, clientId, connectTimeout } = this.options;
+    if (tls !== undefined) {
+      const brokers = bootstrapBrokers.map((b) => (typeof b === 'string' ? b : `${b.host}:${b.port}`));
+      await checkTlsHandshake(brokers, tls, clientId, connectTimeout ?? 3_000);
+    }
     await this.client();
+    const lib = this.lib as Library;
+    this.singleTry ??= new lib.Base({ ...this.options, retries: 0 });
+    await this.singleTry.metadata({ topics: [], forceUpdate: true }).catch((err: unknown) => {
+      const converted = portError(err);
+      // Anything else (a broker not up yet) is for the retries of the requests that follow.
+      if (converted instanceof Error && converted.name === REFUSED_IDENTITY) throw converted;
+    });
   }
 
   async partitionOffsets(topic: string): Promise<PartitionOffsets[]> {
@@ -148,7 +166,7 @@ export class PlatformaticAdmin implements AdminPort {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.admin?.close();
+    await Promise.all([this.admin?.close(), this.singleTry?.close()]);
   }
 
   /** The topics of `topics` that exist: the library's metadata request fails as a whole for a missing one. */
@@ -159,7 +177,21 @@ export class PlatformaticAdmin implements AdminPort {
         throw portError(err);
       }),
     );
+    await this.failIfDenied(topics.filter((t) => !listed.has(t)));
     return topics.filter((t) => listed.has(t));
+  }
+
+  /**
+   * The listing leaves out topics the principal may not describe. Asked by name, the broker says which of them it
+   * denies (TOPIC_AUTHORIZATION_FAILED, thrown) rather than lets them pass for missing; asked once, by a client
+   * that does not retry, as the library would retry the answer for a topic that really is missing.
+   */
+  private async failIfDenied(unlisted: string[]): Promise<void> {
+    if (unlisted.length === 0 || this.lib === undefined) return;
+    this.singleTry ??= new this.lib.Base({ ...this.options, retries: 0 });
+    await this.singleTry.metadata({ topics: unlisted, forceUpdate: true }).catch((err: unknown) => {
+      if (errorType(err) === 'TOPIC_AUTHORIZATION_FAILED') throw portError(err);
+    });
   }
 
   private async waitForLeaders(topics: string[]): Promise<void> {

@@ -109,6 +109,13 @@ export class PlatformaticConsumer implements ConsumerPort {
     if (this.running) return;
     this.running = true;
     const clients = this.clients;
+    // As kafkajs's run(): resolves once the consumer is in the group, or fails with the reason it is not.
+    try {
+      await this.join(clients);
+    } catch (err) {
+      this.running = false;
+      throw portError(err);
+    }
     this.loop = this.consume(clients, handler).catch((err: unknown) => this.crash(err));
   }
 

@@ -74,3 +74,17 @@ export async function findCoordinator(
   if (found === undefined) throw new lib.NetworkError(`no coordinator found for ${key}`);
   return found.nodeId;
 }
+
+/**
+ * Makes `client` ask for AddPartitionsToTxn v3 whatever the broker supports. Versions 4 and later are the brokers'
+ * own (KIP-890): Kafka refuses them from a principal without the ClusterAction right (CLUSTER_AUTHORIZATION_FAILED),
+ * and the library would pick the newest. v3 takes the same arguments (it sends the first transaction).
+ */
+export function useClientApiVersions(lib: Library, client: Platformatic.Base): void {
+  const getApi = client[lib.kGetApi].bind(client);
+  const pinned = lib.addPartitionsToTxnV3.api;
+  (client as unknown as Record<symbol, unknown>)[lib.kGetApi] = (
+    name: string,
+    callback: (error: Error | null, api?: unknown) => void,
+  ) => (name === 'AddPartitionsToTxn' ? callback(null, pinned) : getApi(name as never, callback as never));
+}

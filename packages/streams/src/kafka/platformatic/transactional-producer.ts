@@ -9,7 +9,14 @@ import type {
 } from '../port.js';
 import { chunkBySize } from '../send-chunks.js';
 import { errorType, NETWORK_CODE, portError, transactionFailure } from './errors.js';
-import { findCoordinator, type Library, loadLibrary, type Platformatic, request } from './library.js';
+import {
+  findCoordinator,
+  type Library,
+  loadLibrary,
+  type Platformatic,
+  request,
+  useClientApiVersions,
+} from './library.js';
 import { partitionCounts } from './producer.js';
 import { lastOffsets, RecordPlacer } from './records.js';
 
@@ -155,6 +162,7 @@ export class PlatformaticTransactionalProducer implements TransactionalProducerP
       acks: this.lib.ProduceAcks.ALL,
       timeout: Math.max(this.options.timeout ?? 0, TRANSACTION_TIMEOUT_MS),
     });
+    useClientApiVersions(this.lib, producer);
     try {
       await this.register(producer);
     } catch (err) {
