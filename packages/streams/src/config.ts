@@ -62,6 +62,11 @@ export interface StreamsConfig {
   requestTimeoutMs?: number;
   /** Log level of the Kafka client. Default 'error'. */
   clientLogLevel?: ClientLogLevel;
+  /**
+   * Which Kafka client library the app uses: kafkajs (patched, see docs/kafkajs-patch.md) or @platformatic/kafka
+   * (see docs/platformatic-kafka.md). Default 'kafkajs'.
+   */
+  client?: KafkaClientName;
   /** Connect to the brokers over TLS: `true` with the system's trusted roots, or with these certificates. */
   ssl?: boolean | TlsOptions;
   /** Authenticate with SASL (PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER). */
@@ -197,6 +202,10 @@ export interface StreamsConfig {
 
 export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+
+/** The Kafka client libraries the app can run on. */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+const KAFKA_CLIENTS: readonly string[] = ['kafkajs', 'platformatic'];
 
 /** Kafka's default `message.max.bytes` (1 MiB and 12 bytes) less room for the record batch's framing. */
 export const DEFAULT_MAX_RECORD_BYTES = 1_048_576 - 1024;
@@ -503,11 +512,26 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new StreamsError('INVALID_CONFIG', 'heartbeatIntervalMs must be lower than sessionTimeoutMs');
   }
+  const client: KafkaClientName = config.client ?? 'kafkajs';
+  if (!KAFKA_CLIENTS.includes(client)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `client must be 'kafkajs' or 'platformatic', got ${String(client)}`,
+    );
+  }
   const level: ClientLogLevel = config.clientLogLevel ?? 'error';
   if (!['nothing', 'error', 'warn', 'info'].includes(level)) {
     throw new StreamsError(
       'INVALID_CONFIG',
       `clientLogLevel must be nothing, error, warn or info, got ${String(level)}`,
+    );
+  }
+  if (client === 'platformatic' && (level === 'warn' || level === 'info')) {
+    // Its failures reach the app as errors; it has no logger of its own to tell warnings or more (see
+    // docs/platformatic-kafka.md).
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `clientLogLevel '${level}' is not supported with client 'platformatic': @platformatic/kafka has no logger`,
     );
   }
   for (const option of ['deserializationErrors', 'processingErrors'] as const) {
@@ -550,6 +574,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     connectionTimeoutMs: positive('connectionTimeoutMs', config.connectionTimeoutMs, 3_000),
     requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs, 30_000),
     clientLogLevel: level,
+    client,
     ssl: checkSsl(config.ssl),
     metrics: resolveMetricsOptions(config.metrics, config.http),
     http: resolveHttpOptions(config.http),

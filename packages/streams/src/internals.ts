@@ -4,11 +4,17 @@ export { kafkaConfigOf } from './kafka/kafkajs/client-config.js';
 export { rangesWithData } from './kafka/kafkajs/data-probe.js';
 export { kafkajsClientFactory } from './kafka/kafkajs/index.js';
 export * from './kafka/memory/index.js';
+export { platformaticClientFactory } from './kafka/platformatic/index.js';
 export type {
+  BatchHandler,
   ClientOptions,
   ConsumedRecord,
   ConsumerPort,
+  FetchedBatch,
+  GroupJoin,
+  GroupProtocol,
   KafkaClientFactory,
+  MemberPlan,
   OutgoingRecord,
   ProducerPort,
 } from './kafka/port.js';

@@ -91,6 +91,12 @@ describe('StreamsApp options', () => {
     expect(resolveConfig({ ...base, ...set })).toMatchObject(set);
   });
 
+  it("runs on kafkajs unless client is 'platformatic'", () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    expect(resolveConfig(base).client).toBe('kafkajs');
+    expect(resolveConfig({ ...base, client: 'platformatic' }).client).toBe('platformatic');
+  });
+
   it("internal topics take the broker's default replication factor unless configured", () => {
     const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
     expect(resolveConfig(base).replicationFactor).toBe(-1);
@@ -278,6 +284,8 @@ describe('client options: TLS, SASL, metadata age', () => {
     [{ sasl: { mechanism: 'oauthbearer', token: 'jwt' } as never }, 'sasl.token'],
     [{ metadataMaxAgeMs: 0 }, 'metadataMaxAgeMs'],
     [{ clientLogLevel: 'debug' as never }, 'clientLogLevel'],
+    [{ client: 'rdkafka' as never }, 'client'],
+    [{ client: 'platformatic', clientLogLevel: 'warn' }, 'clientLogLevel'],
   ] as [Partial<StreamsConfig>, string][])(
     'rejects %o with INVALID_CONFIG naming the option',
     (bad, named) => {

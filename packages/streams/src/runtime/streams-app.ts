@@ -5,9 +5,11 @@ import { eddyGroupProtocol, loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { describePosition, errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs/index.js';
+import { platformaticClientFactory } from '../kafka/platformatic/index.js';
 import type {
   AdminPort,
   ChangelogReaderPort,
+  ClientOptions,
   ConsumerPort,
   KafkaClientFactory,
   PartitionFollowerPort,
@@ -68,7 +70,7 @@ export type AssignmentListener = (assignment: TaskAssignment) => void;
 export type ErrorListener = (error: StreamsError) => void;
 
 export interface StreamsAppOptions {
-  /** Replaces the kafkajs clients (used by tests of the runtime itself). */
+  /** Replaces the Kafka clients that `config.client` chooses (used by tests of the runtime itself). */
   clientFactory?: KafkaClientFactory;
   /** Called between the steps of each commit that writes state; for crash tests. */
   onCommitPhase?: (phase: CommitPhase) => void;
@@ -200,19 +202,22 @@ export class StreamsApp {
         this.opsServer = new OpsServer(http, view, metrics?.registry, this.config.logger);
       }
     }
+    const clientOptions: ClientOptions = {
+      clientId: this.config.clientId,
+      brokers: this.config.brokers,
+      connectionTimeoutMs: this.config.connectionTimeoutMs,
+      requestTimeoutMs: this.config.requestTimeoutMs,
+      retryBudgetMs: this.config.startTimeoutMs,
+      logLevel: this.config.clientLogLevel,
+      metadataMaxAgeMs: this.config.metadataMaxAgeMs,
+      ...(this.config.ssl === undefined ? {} : { ssl: this.config.ssl }),
+      ...(this.config.sasl === undefined ? {} : { sasl: this.config.sasl }),
+    };
     this.factory =
       options.clientFactory ??
-      kafkajsClientFactory({
-        clientId: this.config.clientId,
-        brokers: this.config.brokers,
-        connectionTimeoutMs: this.config.connectionTimeoutMs,
-        requestTimeoutMs: this.config.requestTimeoutMs,
-        retryBudgetMs: this.config.startTimeoutMs,
-        logLevel: this.config.clientLogLevel,
-        metadataMaxAgeMs: this.config.metadataMaxAgeMs,
-        ...(this.config.ssl === undefined ? {} : { ssl: this.config.ssl }),
-        ...(this.config.sasl === undefined ? {} : { sasl: this.config.sasl }),
-      });
+      (this.config.client === 'platformatic'
+        ? platformaticClientFactory(clientOptions)
+        : kafkajsClientFactory(clientOptions));
   }
 
   get state(): StreamsState {

@@ -2,7 +2,10 @@
 // misconfiguration.
 import { StreamsError } from '../errors.js';
 
-/** Client errors of a connection lost, refused or too slow (kafkajs names them; Node names socket errors by code). */
+/**
+ * Client errors of a connection lost, refused or too slow (kafkajs names them; Node names socket errors by code, and
+ * so does the @platformatic/kafka adapter: `PLT_KFK_NETWORK`).
+ */
 const NETWORK_ERRORS = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -18,11 +21,12 @@ const SOCKET_CODES = new Set([
   'EPIPE',
   'EHOSTUNREACH',
   'ENOTFOUND',
+  'PLT_KFK_NETWORK',
 ]);
 /**
  * Kafka protocol errors of a coordinator or leader moving or loading. kafkajs names codes 14-16 after the group
  * coordinator (GROUP_LOAD_IN_PROGRESS, GROUP_COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR_FOR_GROUP); the in-memory
- * backend uses the protocol's names.
+ * backend and the @platformatic/kafka adapter use the protocol's names.
  */
 const MOVING = new Set([
   'COORDINATOR_NOT_AVAILABLE',
@@ -32,6 +36,7 @@ const MOVING = new Set([
   'NOT_COORDINATOR_FOR_GROUP',
   'GROUP_LOAD_IN_PROGRESS',
   'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
   'LEADER_NOT_AVAILABLE',
   'REQUEST_TIMED_OUT',
   'NETWORK_EXCEPTION',
