@@ -130,6 +130,8 @@ export class PlatformaticConsumer implements ConsumerPort {
     let failingSince: number | undefined;
     while (this.running) {
       if (member.needsJoin) {
+        // A rejoin of a running member: what its batches started settles before the partitions may move.
+        await this.options.beforeRejoin?.().catch(() => undefined);
         await this.join(clients);
         continue;
       }
