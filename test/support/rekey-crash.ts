@@ -14,6 +14,7 @@ export interface RekeyCrashOptions {
   prefix: string;
   inputPartitions: number;
   customers: number;
+  /** Twice the orders sent after the restart; before it, orders come until the first process is gone. */
   total: number;
 }
 
@@ -71,8 +72,6 @@ export async function runRekeyCrash(
     { topic: output, numPartitions: inputPartitions },
   ]);
   const customerOf = (i: number) => `c${(i * 7) % customers}`;
-  const expected = new Map<string, number>();
-  for (let i = 0; i < total; i++) expected.set(customerOf(i), (expected.get(customerOf(i)) ?? 0) + 1);
 
   const outputs = new Map<string, number[]>();
   const reader = await followTopic(
@@ -86,9 +85,9 @@ export async function runRekeyCrash(
   const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let produced = 0;
-  /** Produces orders up to `until` in small chunks, as a steady stream. */
-  const produce = async (until: number) => {
-    while (produced < until) {
+  /** Produces orders up to `until` in small chunks, as a steady stream, or until `done` says so. */
+  const produce = async (until: number, done: () => boolean = () => false) => {
+    while (produced < until && !done()) {
       const chunk = Array.from({ length: 100 }, (_, j) => ({
         key: `o${produced + j}`,
         value: customerOf(produced + j),
@@ -98,7 +97,11 @@ export async function runRekeyCrash(
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  let producing = produce(total / 2);
+  // Input keeps coming until the first process is gone (up to ten times `total`): a process that starts late, on a
+  // loaded machine, could otherwise find all of it there, count it within one commit interval and never reach the
+  // second commit it kills itself at.
+  let firstGone = false;
+  let producing = produce(total * 10, () => firstGone);
 
   const stateDir = apps.stateDir();
   const env = {
@@ -117,7 +120,16 @@ export async function runRekeyCrash(
         CRASH_PHASE: 'outputs-acked',
         CRASH_AT_COMMIT: '2',
       });
-      expect(await exitOf(first, 'the first process to kill itself at its second commit')).toBe('SIGKILL');
+      void first.exited.finally(() => {
+        firstGone = true;
+      });
+      const exit = await exitOf(first, 'the first process to kill itself at its second commit').catch(
+        async (err: Error) => {
+          const committed = await committedOffsets(applicationId, input).catch(() => 'unknown');
+          throw new Error(`${err.message}\n(input committed ${committed} of ${produced} produced)`);
+        },
+      );
+      expect(exit).toBe('SIGKILL');
       expect(first.output()).toContain('"phase":"outputs-acked"');
     } else {
       const first = apps.start(script, [input, output], env);
@@ -129,16 +141,19 @@ export async function runRekeyCrash(
       expect(await first.exited).toBe('SIGKILL');
     }
 
-    // The rest of the input arrives while the restarted process catches up.
+    // Half of `total` more arrives while the restarted process catches up.
+    firstGone = true;
     await producing;
-    producing = produce(total);
+    producing = produce(produced + total / 2);
     const second = apps.start(script, [input, output], env);
     await producing;
+    const expected = new Map<string, number>();
+    for (let i = 0; i < produced; i++) expected.set(customerOf(i), (expected.get(customerOf(i)) ?? 0) + 1);
     // Done once every order's input offset is committed and every customer's count has reached its total.
     await waitFor(
       async () =>
         [...expected].every(([c, n]) => (outputs.get(c)?.at(-1) ?? 0) >= n) &&
-        (await committedOffsets(applicationId, input)) === total,
+        (await committedOffsets(applicationId, input)) === produced,
       { timeoutMs: 120_000, what: 'the app to commit all of its input and count every order' },
     );
     second.child.kill('SIGTERM');
