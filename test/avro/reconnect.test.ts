@@ -104,6 +104,8 @@ describe('an Avro app losing Kafka and its registry', () => {
     try {
       await app.start();
       await waitFor(async () => (await sumHigh(output)) >= 200, { what: '200 outputs before the cut' });
+      // What the app says from here on (a slow registry may have made the start itself try again).
+      const sinceCut = logs.length;
       await registryProxy.cut();
       await broker.proxy.cut();
       await waitFor(() => logs.includes('lost Kafka while running; reconnecting in-process'), {
@@ -122,7 +124,8 @@ describe('an Avro app losing Kafka and its registry', () => {
         timeoutMs: 90_000,
       });
       expect(states).not.toContain('ERROR');
-      expect(logs).not.toContain('a serde could not prepare; trying again in-process');
+      // The reconnect did not need the registry: the serdes kept the schema ids they had.
+      expect(logs.slice(sinceCut)).not.toContain('a serde could not prepare; trying again in-process');
       expect(await latestCounts(changelogTopic(applicationId, 'counts'))).toEqual(steady.sent);
       expect(await latestCounts(output)).toEqual(steady.sent);
     } finally {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { repartitionCountTopology } from '../support/apps/repartition-count.js';
 import { drainArgs, eddyJson, startEddy } from '../support/cli.js';
 import { inProcessApps } from '../support/in-process.js';
-import { brokerList, createTopics, testKafka, uniqueName, withAdmin } from '../support/kafka.js';
+import { brokerList, createTopics, testKafka, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 
 const apps = inProcessApps();
 
@@ -69,7 +69,16 @@ describe('eddy lag and eddy drain under exactly-once', () => {
     expect(drained.stderr).toBe('');
     expect(drained.code).toBe(0);
 
-    const lag = await eddyJson<LagReport>(['lag', '--application-id', applicationId]);
+    // The drain ends at lag 0, which a gap of commit markers alone already is; the app moves its committed offsets
+    // past those markers at a commit of its own, which may come just after.
+    let lag!: LagReport;
+    await waitFor(
+      async () => {
+        lag = await eddyJson<LagReport>(['lag', '--application-id', applicationId]);
+        return lag.partitions.every((p) => (p.committed ?? '0') === p.end);
+      },
+      { timeoutMs: 30_000, what: "the app's committed offsets to reach the end offsets" },
+    );
     expect(lag.total).toBe('0');
     const repartition = lag.partitions.filter((p) => p.topic !== input);
     expect(repartition.length).toBeGreaterThan(0);
