@@ -8,6 +8,7 @@ const COLORS: Record<Peer['client'], string> = {
   'Kafka Streams': '#4e79a7',
   'kafkajs by hand': '#bab0ac',
   Eddy: '#f28e2b',
+  'Eddy on @platformatic/kafka': '#59a14f',
 };
 
 /** Peers without figures in `results` are left out. */

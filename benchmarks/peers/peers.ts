@@ -27,7 +27,7 @@ export interface Peer {
   /** For tables and the chart. */
   label: string;
   /** Which bars share a colour in the chart: the implementation. */
-  client: 'Kafka Streams' | 'kafkajs by hand' | 'Eddy';
+  client: 'Kafka Streams' | 'kafkajs by hand' | 'Eddy' | 'Eddy on @platformatic/kafka';
   guarantee: Guarantee;
   command(run: PeerRun): { command: string; args: string[] };
 }
@@ -79,11 +79,12 @@ function kafkaStreams(guarantee: Guarantee, threads: number): Peer {
   };
 }
 
-function eddy(guarantee: Guarantee): Peer {
+function eddy(guarantee: Guarantee, client: 'kafkajs' | 'platformatic' = 'kafkajs'): Peer {
+  const onPlatformatic = client === 'platformatic';
   return {
-    id: `eddy-${guarantee === 'at-least-once' ? 'alos' : 'eos'}`,
-    label: `Eddy ${guarantee}`,
-    client: 'Eddy',
+    id: `eddy-${guarantee === 'at-least-once' ? 'alos' : 'eos'}${onPlatformatic ? '-platformatic' : ''}`,
+    label: `Eddy ${guarantee}${onPlatformatic ? ' on @platformatic/kafka' : ''}`,
+    client: onPlatformatic ? 'Eddy on @platformatic/kafka' : 'Eddy',
     guarantee,
     command: (run) =>
       node('eddy-app.ts', [
@@ -94,6 +95,7 @@ function eddy(guarantee: Guarantee): Peer {
         guarantee,
         String(COMMIT_INTERVAL_MS[guarantee]),
         run.stateDir,
+        client,
       ]),
   };
 }
@@ -112,8 +114,10 @@ export const PEERS: Peer[] = [
   kafkaStreams('at-least-once', 1),
   rawKafkajs,
   eddy('at-least-once'),
+  eddy('at-least-once', 'platformatic'),
   kafkaStreams('exactly-once', 1),
   eddy('exactly-once'),
+  eddy('exactly-once', 'platformatic'),
 ];
 
 /**
@@ -130,4 +134,10 @@ export const RATIOS: Ratio[] = [
   { name: 'e2e.count.alos.ratio-vs-kafka-streams', of: 'eddy-alos', against: 'kafka-streams-alos' },
   { name: 'e2e.count.eos.ratio-vs-kafka-streams', of: 'eddy-eos', against: 'kafka-streams-eos' },
   { name: 'e2e.count.alos.ratio-vs-raw-same-client', of: 'eddy-alos', against: 'raw-kafkajs' },
+  {
+    name: 'e2e.count.alos.platformatic.ratio-vs-kafkajs',
+    of: 'eddy-alos-platformatic',
+    against: 'eddy-alos',
+  },
+  { name: 'e2e.count.eos.platformatic.ratio-vs-kafkajs', of: 'eddy-eos-platformatic', against: 'eddy-eos' },
 ];
