@@ -48,7 +48,11 @@ async function appLosingKafkaWhileRestoring(releaseWhenSlow: boolean) {
   const producer = factory.producer();
   await producer.connect();
   cleanups.push(() => producer.close());
-  await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: Buffer.from('stored') }]);
+  // A count of 1 for key k, as the store writes it: the timestamp (8 bytes), then the float64 count.
+  const stored = Buffer.alloc(16);
+  stored.writeBigInt64BE(1_700_000_000_000n, 0);
+  stored.writeDoubleBE(1, 8);
+  await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: stored }]);
   let releaseRead!: () => void;
   kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
   cleanups.push(async () => releaseRead());
@@ -84,7 +88,8 @@ async function appLosingKafkaWhileRestoring(releaseWhenSlow: boolean) {
   await app.start();
   await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('hello') }]);
   const shouted = () => kafka.partition('shouted', 0).highWatermark;
-  return { app, producer, warnings, errors, shouted };
+  const counted = () => kafka.topicRecords('counted').map((r) => `${r.key}=${r.value}`);
+  return { app, producer, warnings, errors, shouted, counted };
 }
 
 const waitOpts = { timeout: 10_000, interval: 10 };
@@ -92,15 +97,19 @@ const waitOpts = { timeout: 10_000, interval: 10 };
 // Each test waits through a recovery's timeouts; under a loaded machine that takes seconds.
 describe('in-process recovery after Kafka was lost', { timeout: 30_000 }, () => {
   it('waits for the old tasks to release their state, closing the clients under them, then runs again', async () => {
-    const { app, producer, warnings, errors, shouted } = await appLosingKafkaWhileRestoring(true);
+    const { app, producer, warnings, errors, shouted, counted } = await appLosingKafkaWhileRestoring(true);
     // The held restore keeps the old count task open past closeTimeoutMs: the app says so, closes its clients and
     // waits on; the read, let go then, ends (or fails on its closed reader), and the old task's state is released.
     await vi.waitFor(() => expect(warnings).toContain(SLOW_RELEASE), waitOpts);
-    await vi.waitFor(() => expect(app.state).toBe('RUNNING'), waitOpts);
+    await vi.waitFor(() => expect(['RUNNING', 'ERROR']).toContain(app.state), waitOpts);
+    expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
+    expect(app.state).toBe('RUNNING');
     expect(warnings.slice(0, 2)).toEqual(['lost Kafka while running; reconnecting in-process', SLOW_RELEASE]);
     await producer.send([{ topic: 'clicks', key: Buffer.from('k'), value: Buffer.from('c') }]);
     await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('again') }]);
     await vi.waitFor(() => expect(shouted()).toBeGreaterThanOrEqual(2n), waitOpts);
+    // The new task restored the stored count before counting on.
+    await vi.waitFor(() => expect(counted()).toEqual(['k=2']), waitOpts);
     expect(app.state).toBe('RUNNING');
     expect(errors).toEqual([]);
   });
