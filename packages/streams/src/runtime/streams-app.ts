@@ -507,13 +507,20 @@ export class StreamsApp {
    * fails what it waits on, and the release gets another `closeTimeoutMs`.
    */
   private async releasedForRecovery(): Promise<boolean> {
-    const release = this.releaseParts();
+    let stateReleased = false;
+    const state = this.releaseState().finally(() => {
+      stateReleased = true;
+    });
+    const release = state.then(() => this.closeClients());
     if (await settleWithin(release, this.config.closeTimeoutMs)) return true;
+    // Only the clients are slow (e.g. leaving a group whose broker is down): the state is free, so go on, as a
+    // restart would; they finish closing meanwhile.
+    if (stateReleased) return true;
     this.config.logger.warn('releasing the old tasks takes long; closing the clients under them', {
       closeTimeoutMs: this.config.closeTimeoutMs,
     });
     await settleWithin(this.closeClients(), this.config.closeTimeoutMs);
-    return settleWithin(release, this.config.closeTimeoutMs);
+    return settleWithin(state, this.config.closeTimeoutMs);
   }
 
   /** Throws StartAborted once start was given up; called after every step of start that awaited. */
@@ -958,6 +965,12 @@ export class StreamsApp {
 
   /** Closes replicas and tasks (releasing the task locks; uncommitted work is dropped) and every client. */
   private async releaseParts(): Promise<void> {
+    await this.releaseState();
+    await this.closeClients();
+  }
+
+  /** Stops the thread and closes replicas, tasks and global stores (releasing the task locks). */
+  private async releaseState(): Promise<void> {
     this.parts.cancelBackoff?.();
     this.parts.thread?.halt();
     const { replicas, tasks, global } = this.parts;
@@ -972,7 +985,6 @@ export class StreamsApp {
       .catch((err) =>
         this.config.logger.error('closing the global stores failed', { error: errorMessage(err) }),
       );
-    await this.closeClients();
   }
 
   /** Closes every Kafka client of the current parts (each close is idempotent). */
