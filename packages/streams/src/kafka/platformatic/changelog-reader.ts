@@ -7,7 +7,7 @@ import {
   type ConsumedRecord,
 } from '../port.js';
 import { PlatformaticKafkaError } from './errors.js';
-import { type FetchSettings, fetchOnce } from './fetch-records.js';
+import { type FetchSettings, fetchOnce, PASSING_FETCH_ERRORS } from './fetch-records.js';
 import { type Library, loadLibrary, type Platformatic } from './library.js';
 
 const SETTINGS: FetchSettings = {
@@ -16,16 +16,6 @@ const SETTINGS: FetchSettings = {
   maxBytes: 64 * 1024 * 1024,
   maxBytesPerPartition: 16 * 1024 * 1024,
 };
-/** Fetch errors after which the next round may succeed (the leader moved or is not known yet). */
-const PASSING = new Set([
-  'NOT_LEADER_OR_FOLLOWER',
-  'LEADER_NOT_AVAILABLE',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'UNKNOWN_TOPIC_ID',
-  'KAFKA_STORAGE_ERROR',
-  'REPLICA_NOT_AVAILABLE',
-]);
 
 export class PlatformaticChangelogReader implements ChangelogReaderPort {
   private client: Platformatic.Base | undefined;
@@ -69,7 +59,7 @@ export class PlatformaticChangelogReader implements ChangelogReaderPort {
         if (fetched.error === 'OFFSET_OUT_OF_RANGE')
           throw new ChangelogTruncated(range.topic, range.partition);
         if (fetched.error !== undefined) {
-          if (PASSING.has(fetched.error)) continue;
+          if (PASSING_FETCH_ERRORS.has(fetched.error)) continue;
           throw new PlatformaticKafkaError(Object.assign(new Error(fetched.error), { apiId: fetched.error }));
         }
         const records = fetched.records.filter((r) => BigInt(r.offset) < range.endOffset);

@@ -10,7 +10,7 @@ import type {
   TopicPartitionOffset,
 } from '../port.js';
 import { NETWORK_CODE, PlatformaticKafkaError, portError } from './errors.js';
-import { type FetchSettings, fetchOnce, type PartitionFetch } from './fetch-records.js';
+import { type FetchSettings, fetchOnce, PASSING_FETCH_ERRORS, type PartitionFetch } from './fetch-records.js';
 import { GroupMember, REBALANCE_TIMEOUT_MS } from './group-member.js';
 import { type Library, loadLibrary, type Platformatic } from './library.js';
 import { logOffsets } from './log-offsets.js';
@@ -20,17 +20,8 @@ import { sleep } from './sleep.js';
 const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 const MAX_WAIT_MS = 250;
-/** Fetch errors after which the next round may succeed: the leader moved or is not known yet. */
-const PASSING = new Set([
-  'NOT_LEADER_OR_FOLLOWER',
-  'LEADER_NOT_AVAILABLE',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'UNKNOWN_TOPIC_ID',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'KAFKA_STORAGE_ERROR',
-  'REPLICA_NOT_AVAILABLE',
-]);
+/** As `PASSING_FETCH_ERRORS`, and a topic the member's metadata does not know yet. */
+const PASSING = new Set([...PASSING_FETCH_ERRORS, 'UNKNOWN_TOPIC_OR_PARTITION']);
 
 interface Clients {
   lib: Library;

@@ -7,7 +7,7 @@ import {
   type PartitionStart,
 } from '../port.js';
 import { PlatformaticKafkaError } from './errors.js';
-import { type FetchSettings, fetchOnce } from './fetch-records.js';
+import { type FetchSettings, fetchOnce, PASSING_FETCH_ERRORS } from './fetch-records.js';
 import { loadLibrary, type Platformatic } from './library.js';
 
 const SETTINGS: FetchSettings = {
@@ -16,15 +16,6 @@ const SETTINGS: FetchSettings = {
   maxBytes: 16 * 1024 * 1024,
   maxBytesPerPartition: 4 * 1024 * 1024,
 };
-const PASSING = new Set([
-  'NOT_LEADER_OR_FOLLOWER',
-  'LEADER_NOT_AVAILABLE',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'UNKNOWN_TOPIC_ID',
-  'KAFKA_STORAGE_ERROR',
-  'REPLICA_NOT_AVAILABLE',
-]);
 
 export class PlatformaticPartitionFollower implements PartitionFollowerPort {
   private client: Platformatic.Base | undefined;
@@ -59,7 +50,7 @@ export class PlatformaticPartitionFollower implements PartitionFollowerPort {
         if (at === undefined) continue;
         if (f.error === 'OFFSET_OUT_OF_RANGE') throw new ChangelogTruncated(f.topic, f.partition);
         if (f.error !== undefined) {
-          if (PASSING.has(f.error)) continue;
+          if (PASSING_FETCH_ERRORS.has(f.error)) continue;
           throw new PlatformaticKafkaError(Object.assign(new Error(f.error), { apiId: f.error }));
         }
         if (f.records.length > 0)
