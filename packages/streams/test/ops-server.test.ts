@@ -138,13 +138,23 @@ async function get(port: number, path: string, init: RequestInit = {}) {
   return { status: res.status, body: body as Record<string, unknown>, headers: res.headers };
 }
 
-/** A port nothing listens on (bound once, then released). */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on (bound once, then released), never one this file handed out before: the kernel may give a
+ * just-released port again, and a test's "nobody listens here" port must not become one of its instances' ports.
+ */
 async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as AddressInfo;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 describe('metrics', () => {
@@ -1039,13 +1049,14 @@ describe('queries across instances', { timeout: 30_000 }, () => {
     const nobody = await freePort();
     const { apps, ports, keys } = await pair({ standbyReads: true }, nobody, { numStandbyReplicas: 1 });
     const remote = keyOwnedBy(apps, keys, 0, `127.0.0.1:${nobody}`);
+    // Waits less than the test's own 30 s, so that a failure shows the last answer (it takes about 1 s).
     const answer = await vi.waitFor(
       async () => {
         const a = await get(ports[0]!, `/stores/counts/keys/${remote}`);
         expect(a).toMatchObject({ status: 200, body: { value: 1, stale: true } });
         return a;
       },
-      { timeout: 60_000, interval: 50 },
+      { timeout: 20_000, interval: 50 },
     );
     expect(answer.headers.get('eddy-stale')).toBe('true');
   });
