@@ -108,6 +108,9 @@ function serverProperties(n, nodes) {
     'broker.session.timeout.ms=6000',
     'broker.heartbeat.interval.ms=1000',
     'replica.lag.time.max.ms=10000',
+    // Tests write records with event times years back; under the default 7 days their segments are deleted at the
+    // next retention check, which moved a log start past a consumer mid-test. Topics that set retention.ms keep it.
+    'log.retention.ms=-1',
     'log.retention.check.interval.ms=30000',
     'log.cleaner.backoff.ms=1000',
     '',
