@@ -142,10 +142,10 @@ function serverProperties(stores) {
     'transaction.state.log.num.partitions=10',
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
-    // Tests create and delete many topics; keep the cleaner and retention checks quick.
     // Tests write records with event times years back; under the default 7 days their segments are deleted at the
     // next retention check, which moved a log start past a consumer mid-test. Topics that set retention.ms keep it.
     'log.retention.ms=-1',
+    // Tests create and delete many topics; keep the cleaner and retention checks quick.
     'log.retention.check.interval.ms=30000',
     'log.cleaner.backoff.ms=1000',
     '',

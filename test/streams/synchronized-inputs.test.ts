@@ -138,8 +138,7 @@ describe('a task with two input topics', () => {
       messages: [{ key: 'k', value: 'r', timestamp: String(base + 10_000) }],
     });
     await producer.disconnect();
-    // Once timed out (once, under load, 1,400 of 3,000 came out), what the consumer had fetched says whether the left
-    // input stalled in fetching or in processing.
+    // A timed-out read says how far the consumer got, to tell a stall in fetching from one in processing.
     const out = await readAll(output, 3_000).catch((e: Error) => {
       throw new Error(
         `${e.message}; left records fetched ${leftFetched}, right fetches ${rightFetches}, app ${app.state}`,
