@@ -2,11 +2,11 @@
 // JoinGroup answers are rewritten to COORDINATOR_LOAD_IN_PROGRESS (14) and COORDINATOR_NOT_AVAILABLE (15), as a
 // fresh broker gives them, and the consumer reports COORDINATOR_WAIT for each, joins and consumes instead of
 // crashing. Without the patch's hunk in joinAndSync the consumer crashes on the first one.
-import net from 'node:net';
 import { type ConsumerCoordinatorWaitEvent, type ISocketFactory, Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerList, createTopics, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { fastConsumerConfig, nextGroupJoin } from './clients.js';
+import { interceptingSocketFactory } from './wire.js';
 
 const JOIN_GROUP = 11;
 
@@ -16,27 +16,17 @@ const JOIN_GROUP = 11;
  * correlation id; JoinGroup v5's body starts with throttle_time_ms, then error_code).
  */
 function failingJoinsSocketFactory(codes: number[]): ISocketFactory {
-  return ({ host, port, onConnect }) => {
-    const socket = net.connect({ host, port }, onConnect);
-    const joins = new Set<number>();
-    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 12 && chunk.readInt16BE(4) === JOIN_GROUP) {
-        joins.add(chunk.readInt32BE(8));
+  const joins = new Set<number>();
+  return interceptingSocketFactory({
+    request: (frame) => {
+      if (frame.readInt16BE(4) === JOIN_GROUP) joins.add(frame.readInt32BE(8));
+    },
+    response: (chunk) => {
+      if (chunk.length >= 14 && codes.length > 0 && joins.delete(chunk.readInt32BE(4))) {
+        chunk.writeInt16BE(codes.shift()!, 12);
       }
-      return write(chunk as Buffer, ...rest);
-    }) as typeof socket.write;
-    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
-    socket.emit = ((event: string | symbol, ...args: unknown[]) => {
-      const chunk = args[0];
-      if (event === 'data' && Buffer.isBuffer(chunk) && chunk.length >= 14 && codes.length > 0) {
-        const correlationId = chunk.readInt32BE(4);
-        if (joins.delete(correlationId)) chunk.writeInt16BE(codes.shift()!, 12);
-      }
-      return emit(event, ...args);
-    }) as typeof socket.emit;
-    return socket;
-  };
+    },
+  });
 }
 
 describe('joins wait for the group coordinator (patched kafkajs)', () => {

@@ -1,9 +1,9 @@
 // What kafkajs puts on the wire in JoinGroup against Kafka 4: captured through a socketFactory that records writes.
-import net from 'node:net';
-import { type ISocketFactory, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerList, createTopics, uniqueName } from '../support/kafka.js';
 import { fastConsumerConfig, nextGroupJoin } from './clients.js';
+import { recordingSocketFactory } from './wire.js';
 
 const JOIN_GROUP = 11;
 
@@ -68,20 +68,6 @@ function decodeJoinGroupV5(frame: Buffer): JoinGroupRequest {
   };
 }
 
-/** A socketFactory that keeps every request frame whose API key is JoinGroup. */
-function recordingSocketFactory(frames: Buffer[]): ISocketFactory {
-  return ({ host, port, onConnect }) => {
-    const socket = net.connect({ host, port }, onConnect);
-    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === JOIN_GROUP)
-        frames.push(chunk);
-      return write(chunk as Buffer, ...rest);
-    }) as typeof socket.write;
-    return socket;
-  };
-}
-
 describe('kafkajs JoinGroup on the wire', () => {
   const toClose: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -97,7 +83,7 @@ describe('kafkajs JoinGroup on the wire', () => {
       clientId: 'join-wire',
       brokers: brokerList(),
       logLevel: logLevel.NOTHING,
-      socketFactory: recordingSocketFactory(frames),
+      socketFactory: recordingSocketFactory(new Map([[JOIN_GROUP, frames]])),
     });
     // Without groupInstanceId (see docs/kafkajs-patch.md for static members) the member is dynamic.
     const consumer = kafka.consumer(fastConsumerConfig(groupId));

@@ -1,18 +1,37 @@
-// Request capture for wire tests: a socketFactory that keeps the frames of chosen APIs, and a reader for them.
+// Wire access for tests: a socketFactory that sees every request frame and may rewrite response chunks, one that
+// keeps the frames of chosen APIs, and a reader for them.
 import net from 'node:net';
 import type { ISocketFactory } from 'kafkajs';
 
-/** A socketFactory that keeps the request frames whose api key is a key of `frames`. */
-export function recordingSocketFactory(frames: Map<number, Buffer[]>): ISocketFactory {
+export interface WireHooks {
+  /** Called with each request frame written to the broker (size, api key, version, correlation id, ...). */
+  request?(frame: Buffer): void;
+  /** Called with each chunk read from the broker before kafkajs sees it; it may change the chunk in place. */
+  response?(chunk: Buffer): void;
+}
+
+/** A socketFactory whose sockets call `hooks` on what they write and read. */
+export function interceptingSocketFactory(hooks: WireHooks): ISocketFactory {
   return ({ host, port, onConnect }) => {
     const socket = net.connect({ host, port }, onConnect);
     const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
-      if (Buffer.isBuffer(chunk) && chunk.length >= 6) frames.get(chunk.readInt16BE(4))?.push(chunk);
+      if (Buffer.isBuffer(chunk) && chunk.length >= 12) hooks.request?.(chunk);
       return write(chunk as Buffer, ...rest);
     }) as typeof socket.write;
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+      const chunk = args[0];
+      if (event === 'data' && Buffer.isBuffer(chunk) && chunk.length >= 8) hooks.response?.(chunk);
+      return emit(event, ...args);
+    }) as typeof socket.emit;
     return socket;
   };
+}
+
+/** A socketFactory that keeps the request frames whose api key is a key of `frames`. */
+export function recordingSocketFactory(frames: Map<number, Buffer[]>): ISocketFactory {
+  return interceptingSocketFactory({ request: (frame) => frames.get(frame.readInt16BE(4))?.push(frame) });
 }
 
 /**

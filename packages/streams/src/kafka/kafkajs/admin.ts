@@ -81,9 +81,9 @@ export class KafkajsAdmin implements AdminPort {
   }
 
   async createTopics(topics: TopicSpec[]): Promise<void> {
-    // Resolves false, without waiting for leaders, when another instance created a topic first. Its own wait for
-    // leaders gives up on a metadata answer that does not know the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, under
-    // load): the topics exist then, so wait here instead.
+    // Resolves false, without waiting for leaders, when another instance created a topic first: wait here then. A
+    // leadership error from its own wait (which the patch lets wait through UNKNOWN_TOPIC_OR_PARTITION) comes after
+    // the topics were created, so it too ends in the wait here.
     const created = await this.admin
       .createTopics({
         waitForLeaders: true,
