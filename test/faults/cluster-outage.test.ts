@@ -173,8 +173,15 @@ describe.each(GUARANTEES)('the cluster down mid-stream (%s)', (guarantee) => {
         });
         await steady.stop();
         await waitFor(
-          async () =>
-            coversAll(out, steady.sent) && (await committedOffsets(applicationId, input)) === steady.total(),
+          async () => {
+            const committed = await committedOffsets(applicationId, input);
+            if (coversAll(out, steady.sent) && committed === steady.total()) return true;
+            // What a timed-out wait reports.
+            throw new Error(
+              `output covers all: ${coversAll(out, steady.sent)} (${out.records.size} records, reader crashes: ` +
+                `${out.crashes.join('; ') || 'none'}); committed ${committed} of ${steady.total()}; app ${app.state}`,
+            );
+          },
           { what: 'the app to process and commit all input', timeoutMs: 120_000 },
         );
         await waitFor(
@@ -195,7 +202,8 @@ describe.each(GUARANTEES)('the cluster down mid-stream (%s)', (guarantee) => {
           `${guarantee}: outage ${OUTAGE_MS} ms, not ready after ${noticedMs} ms, ${retries} retries while down, ` +
             `ready ${readyAfterMs} ms after the broker answered; generation ${before.generation} -> ` +
             `${after.generation}, rebalances ${before.rebalances} -> ${after.rebalances}; ` +
-            `${recoveries} reconnects; ${steady.total()} inputs, ${out.records.size} outputs, ${duplicates} duplicates`,
+            `${recoveries} reconnects; ${steady.total()} inputs, ${out.records.size} outputs, ${duplicates} duplicates; ` +
+            `output reader restarted after: ${[...out.crashes, ...lateOut.crashes].join('; ') || 'nothing'}`,
         );
         expect(states).not.toContain('ERROR');
         // One reconnect joins once more; a storm would be a join per retry.

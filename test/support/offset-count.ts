@@ -4,7 +4,7 @@
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import { type ProcessorContext, Serdes, Topology } from '@eddy/streams';
 import { expect } from 'vitest';
-import { testKafka, uniqueName } from './kafka.js';
+import { followTopic } from './read.js';
 import { readCounts } from './state.js';
 
 export const COUNT_STORE = 'counts';
@@ -56,33 +56,30 @@ export interface OutputFollower {
   readonly records: Map<string, Output>;
   /** Per key, the input records the output covers. */
   covered(key: string): number;
+  /** The crashes after which kafkajs would not restart the reader, each answered with a new reader. */
+  readonly crashes: string[];
   stop(): Promise<void>;
 }
 
-/** Reads `topic` from the beginning as it fills (read_committed if asked); survives broker outages by re-reading. */
+/** Reads `topic` from the beginning as it fills (read_committed if asked); survives broker outages (`followTopic`). */
 export async function followOutput(topic: string, { readCommitted = false } = {}): Promise<OutputFollower> {
   const records = new Map<string, Output>();
   const inputs = new Map<string, Set<string>>();
-  const consumer = testKafka().consumer({
-    groupId: uniqueName('fault-reader'),
-    readUncommitted: !readCommitted,
-    retry: { retries: 1_000, maxRetryTime: 2_000 },
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      const key = message.key!.toString();
-      const [count, from] = message.value!.toString().split('@') as [string, string];
-      records.set(`${partition}:${message.offset}`, { key, count: Number(count), from });
-      const set = inputs.get(key) ?? new Set<string>();
-      inputs.set(key, set.add(from));
+  const follower = await followTopic(
+    topic,
+    ({ partition, offset, key, value }) => {
+      const [count, from] = value!.split('@') as [string, string];
+      records.set(`${partition}:${offset}`, { key: key!, count: Number(count), from });
+      const set = inputs.get(key!) ?? new Set<string>();
+      inputs.set(key!, set.add(from));
     },
-  });
+    { readCommitted },
+  );
   return {
     records,
+    crashes: follower.crashes,
     covered: (key) => inputs.get(key)?.size ?? 0,
-    stop: () => consumer.disconnect(),
+    stop: () => follower.stop(),
   };
 }
 

@@ -1,4 +1,5 @@
 // Reads records of a topic from the beginning with a fresh consumer group, until a count is reached.
+import type { Consumer } from 'kafkajs';
 import { testKafka, uniqueName } from './kafka.js';
 import { firstDeliveries } from './redelivery.js';
 
@@ -62,9 +63,17 @@ export async function readAll(
   return records;
 }
 
+/** A follower of a topic; `crashes` lists what made kafkajs give up on its consumer, each answered with a new one. */
+export interface TopicFollower {
+  readonly crashes: string[];
+  stop(): Promise<void>;
+}
+
 /**
- * Calls `onRecord` for every record of `topic` from the beginning, until `stop()` is awaited; `value` is the value
- * as UTF-8 text, `bytes` as it is (e.g. Avro).
+ * Calls `onRecord` for every record of `topic` from the beginning, once each, until `stop()` is awaited; `value` is
+ * the value as UTF-8 text, `bytes` as it is (e.g. Avro). It survives broker outages: a kafkajs consumer gives up for
+ * good on some errors after a broker restart (KafkaJSGroupCoordinatorNotFound is not retriable, so the crash says
+ * `restart: false`); then a new consumer of the same group goes on from the committed offsets.
  */
 export async function followTopic(
   topic: string,
@@ -76,22 +85,61 @@ export async function followTopic(
     offset: string;
   }) => void,
   { readCommitted = false } = {},
-): Promise<{ stop(): Promise<void> }> {
-  const consumer = testKafka().consumer({ groupId: uniqueName('follower'), readUncommitted: !readCommitted });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+): Promise<TopicFollower> {
+  const groupId = uniqueName('follower');
   const isNew = firstDeliveries(topic);
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      if (!isNew(partition, message.offset)) return;
-      onRecord({
-        key: message.key?.toString() ?? null,
-        value: message.value?.toString() ?? null,
-        bytes: message.value,
-        partition,
-        offset: message.offset,
-      });
+  const crashes: string[] = [];
+  let stopped = false;
+  let consumer: Consumer;
+
+  async function start(): Promise<void> {
+    const current = testKafka().consumer({
+      groupId,
+      readUncommitted: !readCommitted,
+      retry: { retries: 1_000, maxRetryTime: 2_000 },
+    });
+    consumer = current;
+    current.on(current.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopped) return;
+      crashes.push(String(payload.error));
+      void current
+        .disconnect()
+        .catch(() => undefined)
+        .then(restart);
+    });
+    await current.connect();
+    await current.subscribe({ topic, fromBeginning: true });
+    await current.run({
+      eachMessage: async ({ partition, message }) => {
+        if (!isNew(partition, message.offset)) return;
+        onRecord({
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          bytes: message.value,
+          partition,
+          offset: message.offset,
+        });
+      },
+    });
+  }
+
+  async function restart(): Promise<void> {
+    while (!stopped) {
+      try {
+        return await start();
+      } catch (err) {
+        crashes.push(`restart failed: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  await start();
+  return {
+    crashes,
+    stop: () => {
+      stopped = true;
+      return consumer.disconnect();
     },
-  });
-  return { stop: () => consumer.disconnect() };
+  };
 }
