@@ -39,7 +39,10 @@ const SLOW_RELEASE = 'releasing the old tasks takes long; closing the clients un
  * app says its release takes long, with `releaseWhenSlow`; else for the whole test); a commit of the shouting tasks
  * times out, which makes the running app reconnect in-process.
  */
-async function appLosingKafkaWhileRestoring(releaseWhenSlow: boolean) {
+async function appLosingKafkaWhileRestoring(
+  releaseWhenSlow: boolean,
+  { heldReadFails = false, lostBy = 'commit' as 'commit' | 'consumer' } = {},
+) {
   const kafka = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
   for (const topic of ['words', 'shouted', 'clicks', 'counted', CHANGELOG]) {
     kafka.createTopic({ topic, partitions: 1 });
@@ -55,8 +58,10 @@ async function appLosingKafkaWhileRestoring(releaseWhenSlow: boolean) {
   await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: stored }]);
   let releaseRead!: () => void;
   kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
+  // The held read, once let go, fails with an error that would stop a running app (not a lost connection).
+  if (heldReadFails) kafka.faults.failNext('read', new Error('the held read failed'), { target: CHANGELOG });
   cleanups.push(async () => releaseRead());
-  kafka.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: APP });
+  if (lostBy === 'commit') kafka.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: APP });
   const warnings: string[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'eddy-recover-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -87,6 +92,11 @@ async function appLosingKafkaWhileRestoring(releaseWhenSlow: boolean) {
   app.onError((e) => errors.push(e));
   await app.start();
   await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('hello') }]);
+  if (lostBy === 'consumer') {
+    // The consumer's rejoin fails: it crashes, the thread itself saw nothing fail.
+    kafka.faults.failNext('join', 'NETWORK_EXCEPTION', { target: APP });
+    kafka.rebalance(APP);
+  }
   const shouted = () => kafka.partition('shouted', 0).highWatermark;
   const counted = () => kafka.topicRecords('counted').map((r) => `${r.key}=${r.value}`);
   return { app, producer, warnings, errors, shouted, counted };
@@ -112,6 +122,23 @@ describe('in-process recovery after Kafka was lost', { timeout: 30_000 }, () => 
     await vi.waitFor(() => expect(counted()).toEqual(['k=2']), waitOpts);
     expect(app.state).toBe('RUNNING');
     expect(errors).toEqual([]);
+  });
+
+  it('ignores what fails in the released tasks: their restore failing during the reconnect does not stop the app', async () => {
+    // Lost through the consumer, so the old thread has not failed itself: its restore's failure would be its first.
+    const { app, producer, warnings, errors, counted } = await appLosingKafkaWhileRestoring(true, {
+      heldReadFails: true,
+      lostBy: 'consumer',
+    });
+    await vi.waitFor(() => expect(warnings).toContain(SLOW_RELEASE), waitOpts);
+    await vi.waitFor(() => expect(['RUNNING', 'ERROR']).toContain(app.state), waitOpts);
+    await producer.send([{ topic: 'clicks', key: Buffer.from('k'), value: Buffer.from('c') }]);
+    await vi.waitFor(
+      () => expect({ state: app.state, counted: counted() }).toEqual({ state: 'RUNNING', counted: ['k=2'] }),
+      waitOpts,
+    );
+    expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
+    expect(app.state).toBe('RUNNING');
   });
 
   it('stops with STATE_RELEASE_TIMEOUT when the old state is still held after its clients were closed', async () => {

@@ -191,7 +191,9 @@ export class StreamThread {
   }
 
   private fail(error: StreamsError): void {
-    if (this.failed) return;
+    // A halted thread's tasks are being released (e.g. for an in-process reconnect): what fails in them now, such as
+    // a restore whose reader was closed under it, is no failure of the app's current run.
+    if (this.failed || this.halted) return;
     this.failed = true;
     this.deps.onFailure(error);
   }
