@@ -1,6 +1,7 @@
 // A running app that lost Kafka reconnects in-process only once its old tasks' state is released (their stores
-// closed, their locks free); a release that never ends stops it with STATE_RELEASE_TIMEOUT instead. Run on the
-// in-memory Kafka: a restore held on its changelog read stands for a batch stuck on a lost connection.
+// closed, their locks free), not waiting for old clients slow to close, and not stopped by what fails in the tasks it
+// releases; a release that never ends stops it with STATE_RELEASE_TIMEOUT instead. Run on the in-memory Kafka: a
+// restore held on its changelog read stands for a batch stuck on a lost connection.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,12 @@ const SLOW_RELEASE = 'releasing the old tasks takes long; closing the clients un
  */
 async function appLosingKafkaWhileRestoring(
   releaseWhenSlow: boolean,
-  { heldReadFails = false, lostBy = 'commit' as 'commit' | 'consumer' } = {},
+  {
+    heldReadFails = false,
+    lostBy = 'commit' as 'commit' | 'consumer',
+    holdRead = true,
+    consumerCloseHangs = false,
+  } = {},
 ) {
   const kafka = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
   for (const topic of ['words', 'shouted', 'clicks', 'counted', CHANGELOG]) {
@@ -56,11 +62,18 @@ async function appLosingKafkaWhileRestoring(
   stored.writeBigInt64BE(1_700_000_000_000n, 0);
   stored.writeDoubleBE(1, 8);
   await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: stored }]);
-  let releaseRead!: () => void;
-  kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
+  let releaseRead: () => void = () => {};
+  if (holdRead)
+    kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
   // The held read, once let go, fails with an error that would stop a running app (not a lost connection).
   if (heldReadFails) kafka.faults.failNext('read', new Error('the held read failed'), { target: CHANGELOG });
   cleanups.push(async () => releaseRead());
+  if (consumerCloseHangs) {
+    // As a consumer leaving a group whose broker is down: its close does not end while the test runs.
+    let endClose!: () => void;
+    kafka.faults.delayNext('close', new Promise<void>((r) => (endClose = r)), { target: APP });
+    cleanups.push(async () => endClose());
+  }
   if (lostBy === 'commit') kafka.faults.failNext('commit', 'REQUEST_TIMED_OUT', { target: APP });
   const warnings: string[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'eddy-recover-'));
@@ -139,6 +152,27 @@ describe('in-process recovery after Kafka was lost', { timeout: 30_000 }, () => 
     );
     expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
     expect(app.state).toBe('RUNNING');
+  });
+
+  it('runs again once the old state is released, while the old consumer is still closing', async () => {
+    const { app, producer, warnings, errors, shouted, counted } = await appLosingKafkaWhileRestoring(true, {
+      holdRead: false,
+      consumerCloseHangs: true,
+    });
+    await vi.waitFor(
+      () => expect(warnings).toContain('lost Kafka while running; reconnecting in-process'),
+      waitOpts,
+    );
+    await producer.send([{ topic: 'clicks', key: Buffer.from('k'), value: Buffer.from('c') }]);
+    await producer.send([{ topic: 'words', key: Buffer.from('w'), value: Buffer.from('again') }]);
+    await vi.waitFor(() => expect(shouted()).toBeGreaterThanOrEqual(2n), waitOpts);
+    await vi.waitFor(
+      () => expect({ state: app.state, counted: counted() }).toEqual({ state: 'RUNNING', counted: ['k=2'] }),
+      waitOpts,
+    );
+    expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([]);
+    // The state was free: nothing was slow to release.
+    expect(warnings).not.toContain(SLOW_RELEASE);
   });
 
   it('stops with STATE_RELEASE_TIMEOUT when the old state is still held after its clients were closed', async () => {

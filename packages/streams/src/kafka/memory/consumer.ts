@@ -175,6 +175,7 @@ export class MemoryConsumer implements ConsumerPort, GroupClient {
   async close(options: { leaveGroup?: boolean } = {}): Promise<void> {
     if (this.lifecycle.closed) return;
     await this.stop(options);
+    await this.cluster.faults.apply('close', [this.options.groupId]);
     this.lifecycle.close();
     this.cluster.touch();
   }

@@ -7,16 +7,17 @@ import { type KafkaErrorType, kafkaError } from './errors.js';
  * offset commit. `transaction`: a transactional commit, after its records are written (the transaction is open)
  * and before its offsets and commit; a failure there aborts it. `join`: a consumer's join of its group.
  * `connect`: connecting any client. `read`: a changelog reader's read (restores and replicas), before it reads.
+ * `close`: a consumer's close, after it stopped and before it counts as closed.
  */
-export type FaultOperation = 'produce' | 'commit' | 'transaction' | 'join' | 'connect' | 'read';
+export type FaultOperation = 'produce' | 'commit' | 'transaction' | 'join' | 'connect' | 'read' | 'close';
 
 export interface FaultOptions {
   /** How many calls the fault applies to (default 1). */
   times?: number;
   /**
    * Only calls on this target: the topic of a produced record, the group of a commit or join, the transactional
-   * id of a transaction, a changelog topic of a read; for connect, the group id, transactional id, `admin` or
-   * `producer`.
+   * id of a transaction, a changelog topic of a read, the group of a closing consumer; for connect, the group id,
+   * transactional id, `admin` or `producer`.
    */
   target?: string;
 }
