@@ -9,7 +9,7 @@ import type { RepartitionPurger } from './repartition-purger.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { StreamTask } from './stream-task.js';
 import { TaskId } from './task-id.js';
-import type { TaskManager } from './task-manager.js';
+import { type TaskManager, TaskRevoked } from './task-manager.js';
 
 /** How often idle tasks are checked for due wall-clock punctuators. */
 const WALL_CLOCK_TICK_MS = 50;
@@ -140,7 +140,9 @@ export class StreamThread {
       }
       // Restore new tasks now, not at their first record: the instance is ready once restoring ends.
       for (const id of assignment.active) {
-        tasks.ensure(id).catch((err) => this.fail(asStreamsError(err, 'STATE_FAILED')));
+        tasks.ensure(id).catch((err) => {
+          if (!(err instanceof TaskRevoked)) this.fail(asStreamsError(err, 'STATE_FAILED'));
+        });
       }
       // Replicas open in the background; a task this instance just gave up becomes one once its lock is free.
       await replicas?.assign(assignment.replicas);
@@ -315,6 +317,8 @@ export class StreamThread {
       this.busySince = Date.now();
       this.buffer(task, batch);
     } catch (err) {
+      // Revoked meanwhile: its records are the new owner's to process.
+      if (err instanceof TaskRevoked) return;
       return this.afterProcessing(asStreamsError(err, 'STATE_FAILED'), false, control);
     }
     // Fetching continues after the buffered records; offsets are committed only up to processed ones.

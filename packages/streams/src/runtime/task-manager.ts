@@ -73,9 +73,19 @@ async function committedUpTo(
   return out;
 }
 
+/** Why a task's creation ended without a task: an assignment took the task away meanwhile. Not a failure. */
+export class TaskRevoked extends Error {
+  constructor(readonly taskId: TaskId) {
+    super(`task ${taskId} was revoked while it was being created`);
+    this.name = 'TaskRevoked';
+  }
+}
+
 export class TaskManager {
   private readonly ready = new Map<TaskId, ActiveTask>();
   private readonly creating = new Map<TaskId, Promise<ActiveTask>>();
+  /** Tasks an assignment took away while they were being created: their creation closes what it opened. */
+  private readonly revoked = new Set<TaskId>();
   private readonly closing = new Map<TaskId, Promise<void>>();
   private restoringCount = 0;
 
@@ -108,6 +118,7 @@ export class TaskManager {
 
   /** The task `id`, created (and its stores restored) on first use. */
   ensure(id: TaskId): Promise<ActiveTask> {
+    this.revoked.delete(id);
     const ready = this.ready.get(id);
     if (ready) return Promise.resolve(ready);
     let pending = this.creating.get(id);
@@ -118,8 +129,13 @@ export class TaskManager {
     return pending;
   }
 
-  /** Closes the tasks no longer assigned. Their uncommitted changes are dropped, not logged. */
+  /**
+   * Closes the tasks no longer assigned. Their uncommitted changes are dropped, not logged. One still being created
+   * (connecting, opening, restoring) closes itself when that step ends and rejects with TaskRevoked: left to become
+   * ready, it would hold its state directory's lock, e.g. against a standby replica of it here.
+   */
   async retainOnly(ids: ReadonlySet<TaskId>): Promise<void> {
+    for (const id of this.creating.keys()) if (!ids.has(id)) this.revoked.add(id);
     const lost = [...this.ready.keys()].filter((id) => !ids.has(id));
     await Promise.all(lost.map((id) => this.close(id)));
   }
@@ -168,6 +184,17 @@ export class TaskManager {
     return done;
   }
 
+  /** Closes what a task's creation opened and rejects with TaskRevoked when an assignment took the task away. */
+  private async giveUpIfRevoked(
+    id: TaskId,
+    producer: TransactionalProducerPort | undefined,
+    state?: TaskStateManager,
+  ): Promise<void> {
+    if (!this.revoked.delete(id)) return;
+    await Promise.allSettled([state?.close(), producer?.close()]);
+    throw new TaskRevoked(id);
+  }
+
   private async create(id: TaskId): Promise<ActiveTask> {
     await this.closing.get(id);
     const { config, graph } = this.deps;
@@ -183,6 +210,7 @@ export class TaskManager {
       // does the changelog's committed end stop moving, so this comes before the restore.
       producer = this.deps.factory.transactionalProducer(`${config.applicationId}-${id}`);
       await producer.connect();
+      await this.giveUpIfRevoked(id, producer);
       if (exactlyOnce) committed = await committedUpTo(this.deps.admin, config.applicationId, graph, id);
     }
     if (exactlyOnce) collector = new RecordCollector(DRAIN_ONLY);
@@ -212,6 +240,7 @@ export class TaskManager {
         this.restoringCount--;
       }
     }
+    await this.giveUpIfRevoked(id, producer, taskState?.state);
     const task = createTask({
       id,
       graph,
