@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Serdes, StreamsApp, StreamsBuilder, type StreamsError } from '../src/index.js';
-import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
+import { clusterWithStoredCount } from './stored-count.js';
 
 const APP = 'recover';
 const CHANGELOG = `${APP}-counts-changelog`;
@@ -49,19 +49,11 @@ async function appLosingKafkaWhileRestoring(
     consumerCloseHangs = false,
   } = {},
 ) {
-  const kafka = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
-  for (const topic of ['words', 'shouted', 'clicks', 'counted', CHANGELOG]) {
-    kafka.createTopic({ topic, partitions: 1 });
-  }
-  const factory = memoryClientFactory(kafka);
-  const producer = factory.producer();
-  await producer.connect();
+  const { kafka, factory, producer } = await clusterWithStoredCount(
+    ['words', 'shouted', 'clicks', 'counted'],
+    CHANGELOG,
+  );
   cleanups.push(() => producer.close());
-  // A count of 1 for key k, as the store writes it: the timestamp (8 bytes), then the float64 count.
-  const stored = Buffer.alloc(16);
-  stored.writeBigInt64BE(1_700_000_000_000n, 0);
-  stored.writeDoubleBE(1, 8);
-  await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: stored }]);
   let releaseRead: () => void = () => {};
   if (holdRead)
     kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { Serdes, StreamsBuilder } from '../src/index.js';
-import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
 import { DRAIN_ONLY, RecordCollector } from '../src/runtime/record-collector.js';
 import { TaskId } from '../src/runtime/task-id.js';
 import { TaskManager, TaskRevoked } from '../src/runtime/task-manager.js';
 import { createTaskState, openTaskState } from '../src/runtime/task-state.js';
+import { clusterWithStoredCount } from './stored-count.js';
 
 const APP = 'revoke';
 const CHANGELOG = `${APP}-counts-changelog`;
@@ -22,17 +22,9 @@ afterEach(async () => {
 
 describe('a task revoked while it is being created', () => {
   it('closes itself once its restore ends, releases its lock and never becomes ready', async () => {
-    const kafka = new MemoryKafkaCluster({ startTime: 1_700_000_000_000 });
-    for (const topic of ['clicks', CHANGELOG]) kafka.createTopic({ topic, partitions: 1 });
-    const factory = memoryClientFactory(kafka);
-    const producer = factory.producer();
-    await producer.connect();
-    cleanups.push(() => producer.close());
     // A stored count, so that creating the task restores (and its read can be held).
-    const stored = Buffer.alloc(16);
-    stored.writeBigInt64BE(1_700_000_000_000n, 0);
-    stored.writeDoubleBE(1, 8);
-    await producer.send([{ topic: CHANGELOG, key: Buffer.from('k'), value: stored }]);
+    const { kafka, factory, producer } = await clusterWithStoredCount(['clicks'], CHANGELOG);
+    cleanups.push(() => producer.close());
     let releaseRead!: () => void;
     kafka.faults.delayNext('read', new Promise<void>((r) => (releaseRead = r)), { target: CHANGELOG });
     cleanups.push(async () => releaseRead());
