@@ -1046,9 +1046,10 @@ describe('queries across instances', { timeout: 30_000 }, () => {
   });
 
   // Twice in CI's Node 24 unit step (2026-12-03) the first instance had no open standby of the task and answered
-  // OWNER_UNREACHABLE for 20 s; it passed in every run since (a whole suite and 5 unit runs on Node 24.22.3, 8 runs of
-  // this file under load), cause not found. A failure prints each instance's view of the task and the apps' warnings
-  // (e.g. a replica that could not open).
+  // OWNER_UNREACHABLE for 20 s. The likely cause, since fixed (TaskRevoked): start() resolves at the first assignment,
+  // so the first instance was still creating its tasks when the second joined; a task revoked then became ready
+  // anyway and held its lock, and the standby of it waited 15 s for the lock, then ran without it. A failure prints
+  // each instance's view of the task and the apps' warnings (e.g. a replica that could not open).
   it('answers from a standby replica, marked stale, when standbyReads is on and the owner cannot be reached', async () => {
     const nobody = await freePort();
     const warnings: string[] = [];
