@@ -107,20 +107,26 @@ export async function followTopic(
         .catch(() => undefined)
         .then(restart);
     });
-    await current.connect();
-    await current.subscribe({ topic, fromBeginning: true });
-    await current.run({
-      eachMessage: async ({ partition, message }) => {
-        if (!isNew(partition, message.offset)) return;
-        onRecord({
-          key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? null,
-          bytes: message.value,
-          partition,
-          offset: message.offset,
-        });
-      },
-    });
+    try {
+      await current.connect();
+      await current.subscribe({ topic, fromBeginning: true });
+      await current.run({
+        eachMessage: async ({ partition, message }) => {
+          if (!isNew(partition, message.offset)) return;
+          onRecord({
+            key: message.key?.toString() ?? null,
+            value: message.value?.toString() ?? null,
+            bytes: message.value,
+            partition,
+            offset: message.offset,
+          });
+        },
+      });
+    } catch (err) {
+      // A consumer that could not start (e.g. while the broker is still down) leaves no connection behind.
+      await current.disconnect().catch(() => undefined);
+      throw err;
+    }
   }
 
   async function restart(): Promise<void> {
