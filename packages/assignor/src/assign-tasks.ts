@@ -21,6 +21,9 @@ const NONE = -1;
  * Rules (see the package README): stateful tasks go to a caught-up member, preferring the previous
  * owner then the lowest lag; active counts differ by at most one unless state holds balance back,
  * in which case warm-ups are placed and `probingRebalanceNeeded` is set.
+ * Members with the same `processId` are the stream threads of one instance (one pod, one state
+ * directory): actives are balanced per member, but a task's standbys and warm-up are never placed
+ * on the process of its active, nor a standby on the process of its warm-up or of another standby.
  */
 export function assignTasks(input: AssignmentInput): AssignmentPlan {
   const options = resolveOptions(input.options);
@@ -42,6 +45,10 @@ interface State {
   readonly members: readonly AssignmentMember[];
   readonly tasks: readonly AssignmentTask[];
   readonly n: number;
+  /** member → its process (members with the same `processId`), numbered in member order. */
+  readonly processOf: Int32Array;
+  /** The number of distinct processes. */
+  readonly processes: number;
   readonly acceptableRecoveryLag: number;
   readonly maxWarmupReplicas: number;
   /** key task * n + member → lag. */
@@ -107,6 +114,16 @@ function indexState(
   options: AssignmentOptions,
 ): State {
   const n = members.length;
+  const processIndex = new Map<string, number>();
+  const processOf = new Int32Array(n);
+  members.forEach((member, m) => {
+    let p = processIndex.get(member.processId);
+    if (p === undefined) {
+      p = processIndex.size;
+      processIndex.set(member.processId, p);
+    }
+    processOf[m] = p;
+  });
   const taskIndex = new Map<string, number>();
   for (const [t, task] of tasks.entries()) taskIndex.set(task.id, t);
   const previousOwner = new Int32Array(tasks.length).fill(NONE);
@@ -138,6 +155,8 @@ function indexState(
     members,
     tasks,
     n,
+    processOf,
+    processes: processIndex.size,
     acceptableRecoveryLag: options.acceptableRecoveryLag,
     maxWarmupReplicas: options.maxWarmupReplicas,
     lags,
@@ -225,26 +244,35 @@ function placeStatefulActives(state: State): boolean {
     if (best !== NONE) place(t, best);
   }
   // 3. The rest go where balance wants them, unless the state is elsewhere: then a warm-up.
+  // Threads of one process share its state directory: a destination on the state holder's process
+  // holds the state too, so the task goes there (their lags are equal anyway).
   let warmups = 0;
   let heldBack = false;
   for (const t of stateful) {
     if (activeOf[t] !== NONE) continue;
     const stateHolder = bestStateHolder(state, t);
     const wanted = balanceDestination(state, planned, t);
-    if (stateHolder === NONE || lagOf(state, t, wanted) <= lagOf(state, t, stateHolder)) {
+    if (
+      stateHolder === NONE ||
+      state.processOf[wanted] === state.processOf[stateHolder] ||
+      lagOf(state, t, wanted) <= lagOf(state, t, stateHolder)
+    ) {
       place(t, wanted);
       continue;
     }
     // The state holder keeps the task active beyond its quota. Its excess is always its highest
-    // tasks, which is what step 1 lets go at the next rebalance: the warm-up goes to that task.
+    // tasks, which is what step 1 lets go at the next rebalance: the warm-up goes to that task,
+    // on a member of another process (a warm-up on the active's process would restore nothing).
     heldBack = true;
     const excess = swapForHighest(state, stateHolder, placedOn[stateHolder]!, t);
     activeOf[t] = stateHolder;
     if (warmups < state.maxWarmupReplicas) {
-      const dest = balanceDestination(state, planned, excess);
-      warmupOf[excess] = dest;
-      planned.add(dest);
-      warmups++;
+      const dest = balanceDestination(state, planned, excess, state.processOf[stateHolder]!);
+      if (dest !== NONE) {
+        warmupOf[excess] = dest;
+        planned.add(dest);
+        warmups++;
+      }
     }
   }
   return heldBack;
@@ -268,19 +296,23 @@ function swapForHighest(state: State, m: number, placed: number[], t: number): n
   return highest;
 }
 
-/** Among members with room: lowest lag for the task (a warm-up in progress), least loaded, first. */
-function balanceDestination(state: State, planned: Quota, t: number): number {
+/**
+ * Among members with room, outside process `excludedProcess` if given: lowest lag for the task (a
+ * warm-up in progress), least loaded, first. NONE when no such member has room.
+ */
+function balanceDestination(state: State, planned: Quota, t: number, excludedProcess = NONE): number {
   let dest = NONE;
   let destLag = Number.POSITIVE_INFINITY;
   for (let m = 0; m < state.n; m++) {
-    if (!planned.hasRoom(m)) continue;
+    if (!planned.hasRoom(m) || state.processOf[m] === excludedProcess) continue;
     const lag = lagOf(state, t, m);
     if (dest === NONE || lag < destLag || (lag === destLag && planned.counts[m]! < planned.counts[dest]!)) {
       dest = m;
       destLag = lag;
     }
   }
-  // The quota's total equals the number of stateful tasks, so a task still unplaced always finds room.
+  // The quota's total equals the number of stateful tasks, so without an excluded process a task
+  // still unplaced always finds room.
   return dest;
 }
 
@@ -317,25 +349,37 @@ function placeStatelessActives(state: State): void {
   }
 }
 
+/**
+ * Standbys go to members of processes other than those of the task's active, its warm-up and its
+ * standbys already chosen: a replica on the same process (same pod, same state directory) protects
+ * nothing. So a task has at most (distinct processes - 1) standbys.
+ */
 function placeStandbys(state: State, replicas: number): void {
-  const { tasks, n, members, activeOf, warmupOf, standbysOf } = state;
-  if (replicas === 0 || n < 2) return;
+  const { tasks, n, members, processOf, processes, activeOf, warmupOf, standbysOf } = state;
+  if (replicas === 0 || processes < 2) return;
+  const perTask = Math.min(replicas, processes - 1);
   const statefulCount = tasks.reduce((sum, task) => sum + (task.stateful ? 1 : 0), 0);
-  const cap = Math.ceil((statefulCount * Math.min(replicas, n - 1)) / n);
+  // Every member can hold standbys (of the other processes' tasks): spread them evenly over all.
+  const cap = Math.ceil((statefulCount * perTask) / n);
   const load = new Int32Array(n);
   for (let t = 0; t < tasks.length; t++) {
     if (!tasks[t]!.stateful) continue;
     const active = activeOf[t]!;
     const activeRack = members[active]!.rack;
+    const warmup = warmupOf[t]!;
     const chosen = standbysOf[t]!;
-    for (let r = 0; r < replicas; r++) {
+    const taken = (m: number) =>
+      processOf[m] === processOf[active] ||
+      (warmup !== NONE && processOf[m] === processOf[warmup]) ||
+      chosen.some((s) => processOf[s] === processOf[m]);
+    for (let r = 0; r < perTask; r++) {
       // Lexicographic score: rack penalty, over the cap, lag (stickiness), standby load, member order.
       let best = NONE;
       let bestRack = 0;
       let bestOver = 0;
       let bestLag = 0;
       for (let m = 0; m < n; m++) {
-        if (m === active || m === warmupOf[t] || chosen.includes(m)) continue;
+        if (taken(m)) continue;
         const rack = members[m]!.rack;
         const rackPenalty =
           rack === undefined

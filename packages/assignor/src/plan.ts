@@ -1,12 +1,22 @@
 // The input and output types of the assignment algorithm, and its option defaults.
 
-/** One group member (one Eddy process) as the leader sees it in its subscription. */
+/**
+ * One group member as the leader sees it in its subscription: one stream thread of an Eddy process
+ * (instance). An instance running several threads joins as several members that share its `processId`.
+ */
 export interface AssignmentMember {
   /** The consumer-group member id; the plan is keyed by it. */
   readonly memberId: string;
-  /** Stable name of the instance, e.g. the StatefulSet pod name `app-3`. Orders members deterministically. */
+  /**
+   * Stable name of the member, e.g. the StatefulSet pod name `app-3` for the first thread and `app-3.t2`
+   * for the second. Orders members deterministically.
+   */
   readonly identity: string;
-  /** The UUID persisted in the member's state directory. */
+  /**
+   * The UUID persisted in the instance's state directory. Members with the same `processId` are the
+   * threads of one instance: they share its state (and report the same lags), so a standby or warm-up
+   * of a task is never placed on the process of its active.
+   */
   readonly processId: string;
   /**
    * Task id → number of changelog records the member's local state is behind the end. 0 = caught up;
@@ -28,7 +38,7 @@ export interface AssignmentTask {
 }
 
 export interface AssignmentOptions {
-  /** Standby replicas per stateful task. */
+  /** Standby replicas per stateful task, each on a different process; at most (processes - 1) are placed. */
   readonly numStandbyReplicas: number;
   /** A member whose lag for a task is at most this counts as caught up for it. */
   readonly acceptableRecoveryLag: number;

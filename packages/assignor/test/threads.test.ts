@@ -1,0 +1,339 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssignmentMember, AssignmentOptions, AssignmentPlan, AssignmentTask } from '../src/index.js';
+import { assignTasks } from '../src/index.js';
+import { byIdentity, checkPlacement, spread, statefulTasks } from './helpers.js';
+
+const options = { numStandbyReplicas: 1, acceptableRecoveryLag: 100, maxWarmupReplicas: 2 };
+
+/** Thread `thread` (1-based) of instance `app-<pod>`: its own member id and identity, the pod's process id. */
+function thread(
+  pod: number,
+  thread: number,
+  lags: Record<string, number> = {},
+  extra: Partial<AssignmentMember> = {},
+): AssignmentMember {
+  const identity = thread === 1 ? `app-${pod}` : `app-${pod}.t${thread}`;
+  return { memberId: `${identity}-member`, identity, processId: `pid-app-${pod}`, taskLags: lags, ...extra };
+}
+
+/** The threads of instances with the given thread counts, each instance reporting `lagsOf(pod)`. */
+function instances(
+  threadCounts: readonly number[],
+  lagsOf: (pod: number) => Record<string, number> = () => ({}),
+): AssignmentMember[] {
+  return threadCounts.flatMap((count, pod) =>
+    Array.from({ length: count }, (_, i) => thread(pod, i + 1, lagsOf(pod))),
+  );
+}
+
+/** Where each task's active, standbys and warm-up are, as process ids. */
+function replicaProcesses(members: readonly AssignmentMember[], plan: AssignmentPlan) {
+  const processOf = new Map(members.map((m) => [m.memberId, m.processId]));
+  const active = new Map<string, string>();
+  const standbys = new Map<string, string[]>();
+  const warmup = new Map<string, string>();
+  for (const [memberId, own] of plan.members) {
+    const process = processOf.get(memberId)!;
+    for (const t of own.active) active.set(t, process);
+    for (const t of own.standby) standbys.set(t, [...(standbys.get(t) ?? []), process]);
+    for (const t of own.warmup) warmup.set(t, process);
+  }
+  return { active, standbys, warmup };
+}
+
+/** Throws unless no replica shares a process with its task's active, warm-up or another standby. */
+function checkProcesses(members: readonly AssignmentMember[], plan: AssignmentPlan): void {
+  const { active, standbys, warmup } = replicaProcesses(members, plan);
+  for (const [task, process] of warmup) {
+    if (process === active.get(task)) throw new Error(`warm-up of ${task} on its active's process`);
+  }
+  for (const [task, processes] of standbys) {
+    const others = [active.get(task), warmup.get(task), ...processes];
+    if (new Set(others).size !== others.length) throw new Error(`standby of ${task} on a process twice`);
+  }
+}
+
+/**
+ * The members as they subscribe after running `plan` until their replicas caught up, with threads
+ * sharing their process's state: a task held by any thread of a process is at lag 0 for all of them.
+ */
+function afterSharedCatchUp(members: readonly AssignmentMember[], plan: AssignmentPlan): AssignmentMember[] {
+  const lagsOf = new Map<string, Record<string, number>>();
+  for (const m of members) {
+    const lags = lagsOf.get(m.processId) ?? {};
+    for (const [task, lag] of Object.entries(m.taskLags as Record<string, number>)) {
+      lags[task] = Math.min(lags[task] ?? Number.POSITIVE_INFINITY, lag + 1_000_000);
+    }
+    lagsOf.set(m.processId, lags);
+  }
+  for (const m of members) {
+    const own = plan.members.get(m.memberId)!;
+    for (const task of [...own.active, ...own.standby, ...own.warmup]) lagsOf.get(m.processId)![task] = 0;
+  }
+  return members.map((m) => ({
+    ...m,
+    taskLags: { ...lagsOf.get(m.processId)! },
+    previousActive: plan.members.get(m.memberId)!.active,
+  }));
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('assignTasks with several threads per process', () => {
+  it('2 processes × 2 threads: two actives per thread, one standby per task on the other process', () => {
+    const members = instances([2, 2]);
+    const tasks = statefulTasks(1, 8);
+    const plan = assignTasks({ members, tasks, options });
+    checkPlacement(members, tasks, plan);
+    for (const own of plan.members.values()) expect(own.active).toHaveLength(2);
+    const { active, standbys } = replicaProcesses(members, plan);
+    for (const task of tasks) {
+      expect(standbys.get(task.id)).toHaveLength(1);
+      expect(standbys.get(task.id)![0]).not.toBe(active.get(task.id));
+    }
+    // Spread evenly: each thread holds two standbys.
+    for (const own of plan.members.values()) expect(own.standby).toHaveLength(2);
+  });
+
+  it('places no standbys when the group is a single process', () => {
+    const members = instances([2], () => ({ '0_0': 0, '0_1': 0 }));
+    const plan = assignTasks({ members, tasks: statefulTasks(1, 4), options });
+    for (const own of plan.members.values()) {
+      expect(own.active).toHaveLength(2);
+      expect(own.standby).toEqual([]);
+      expect(own.warmup).toEqual([]);
+    }
+    expect(plan.probingRebalanceNeeded).toBe(false);
+  });
+
+  it('bounds the standbys of a task by the number of other processes', () => {
+    // Three processes, 2 + 1 + 1 threads: with 3 standbys asked, each task gets the 2 other processes.
+    const members = instances([2, 1, 1]);
+    const tasks = statefulTasks(1, 8);
+    const plan = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 3 } });
+    checkPlacement(members, tasks, plan);
+    checkProcesses(members, plan);
+    const { standbys } = replicaProcesses(members, plan);
+    for (const task of tasks) expect(standbys.get(task.id)).toHaveLength(2);
+  });
+
+  it('3 processes with 1, 2 and 3 threads: actives balanced per thread, standbys off the active process', () => {
+    const members = instances([1, 2, 3]);
+    const tasks = [
+      ...statefulTasks(2, 7),
+      ...Array.from({ length: 5 }, (_, p) => ({ id: `2_${p}`, stateful: false })),
+    ];
+    const plan = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 2 } });
+    checkPlacement(members, tasks, plan);
+    checkProcesses(members, plan);
+    const own = [...plan.members.values()];
+    expect(spread(own.map((m) => m.active.length))).toBeLessThanOrEqual(1);
+    const stateful = new Set(tasks.filter((t) => t.stateful).map((t) => t.id));
+    expect(spread(own.map((m) => m.active.filter((t) => stateful.has(t)).length))).toBeLessThanOrEqual(1);
+    // Per process: proportional to its threads (19 tasks over 6 threads, 3 or 4 each).
+    const byProcess = new Map<string, number>();
+    for (const m of members) {
+      const count = plan.members.get(m.memberId)!.active.length;
+      byProcess.set(m.processId, (byProcess.get(m.processId) ?? 0) + count);
+    }
+    expect(byProcess.get('pid-app-0')).toBeGreaterThanOrEqual(3);
+    expect(byProcess.get('pid-app-0')).toBeLessThanOrEqual(4);
+    expect(byProcess.get('pid-app-2')).toBeGreaterThanOrEqual(9);
+    const { standbys } = replicaProcesses(members, plan);
+    for (const id of stateful) expect(standbys.get(id)).toHaveLength(2);
+  });
+
+  it('keeps each thread its own previous actives when caught up, with standbys on the other process', () => {
+    const all = Object.fromEntries(statefulTasks(1, 8).map((t) => [t.id, 0]));
+    const previous: Record<string, string[]> = {
+      'app-0': ['0_0', '0_5'],
+      'app-0.t2': ['0_2', '0_7'],
+      'app-1': ['0_1', '0_4'],
+      'app-1.t2': ['0_3', '0_6'],
+    };
+    // Every thread reads its process's state directory: all tasks at lag 0 (actives and standbys).
+    const members = instances([2, 2], () => all).map((m) => ({
+      ...m,
+      previousActive: previous[m.identity]!,
+    }));
+    const tasks = statefulTasks(1, 8);
+    const plan = assignTasks({ members: shuffled(members, 7), tasks, options });
+    expect(plan.probingRebalanceNeeded).toBe(false);
+    const own = byIdentity(members, plan);
+    for (const [identity, active] of Object.entries(previous))
+      expect(own.get(identity)!.active).toEqual(active);
+    checkProcesses(members, plan);
+    const { standbys } = replicaProcesses(members, plan);
+    for (const task of tasks) expect(standbys.get(task.id)).toHaveLength(1);
+  });
+
+  describe('warm-ups', () => {
+    it('never lands on the active process, even when its threads report slightly different lags', () => {
+      // Both threads of app-0 read the same (far behind) state, at moments a few records apart.
+      const tasks = statefulTasks(1, 4);
+      const lags = (lag: number) => Object.fromEntries(tasks.map((t) => [t.id, lag]));
+      const members = [thread(0, 1, lags(5_000)), thread(0, 2, lags(5_003)), thread(1, 1), thread(1, 2)];
+      const plan = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 0 } });
+      checkPlacement(members, tasks, plan);
+      checkProcesses(members, plan);
+      const own = byIdentity(members, plan);
+      // The second thread of app-0 shares the state: it takes a task active instead of warming it up.
+      expect(own.get('app-0.t2')!.active).toHaveLength(1);
+      expect(own.get('app-0.t2')!.warmup).toEqual([]);
+      expect(own.get('app-0')!.warmup).toEqual([]);
+      expect(own.get('app-1')!.warmup).toHaveLength(1);
+      expect(own.get('app-1.t2')!.warmup).toHaveLength(1);
+      expect(plan.probingRebalanceNeeded).toBe(true);
+    });
+
+    it('goes to another process than the active when a sibling thread of the active is closest', () => {
+      // 0_0 is held back on app-0 (caught up) over B's lag; its excess 0_1 is caught up on app-0.t2
+      // too, which has room, but a warm-up there would restore nothing: it goes to app-1.
+      const tasks = statefulTasks(1, 2);
+      const members = [
+        thread(0, 1, { '0_0': 99, '0_1': 0 }, { previousActive: ['0_1'] }),
+        thread(0, 2, { '0_0': 102, '0_1': 3 }),
+        thread(1, 1, { '0_0': 101 }),
+      ];
+      const plan = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 0 } });
+      checkProcesses(members, plan);
+      const own = byIdentity(members, plan);
+      expect(own.get('app-0')!.active).toEqual(['0_0', '0_1']);
+      expect(own.get('app-0.t2')!.warmup).toEqual([]);
+      expect(own.get('app-1')!.warmup).toEqual(['0_1']);
+    });
+
+    it('scaling out from one process to two warms up only the new process, then settles balanced', () => {
+      const tasks = statefulTasks(1, 8);
+      const all = tasks.map((t) => t.id);
+      const state = Object.fromEntries(all.map((t) => [t, 0]));
+      let members = [
+        thread(0, 1, state, { previousActive: all.slice(0, 4) }),
+        thread(0, 2, state, { previousActive: all.slice(4) }),
+        thread(1, 1),
+        thread(1, 2),
+      ];
+      let plan = assignTasks({ members, tasks, options });
+      for (let round = 0; plan.probingRebalanceNeeded; round++) {
+        expect(round).toBeLessThan(10);
+        checkPlacement(members, tasks, plan);
+        checkProcesses(members, plan);
+        const own = byIdentity(members, plan);
+        expect([...own.get('app-0')!.warmup, ...own.get('app-0.t2')!.warmup]).toEqual([]);
+        members = afterSharedCatchUp(members, plan);
+        plan = assignTasks({ members, tasks, options });
+      }
+      checkPlacement(members, tasks, plan);
+      checkProcesses(members, plan);
+      for (const own of plan.members.values()) {
+        expect(own.active).toHaveLength(2);
+        expect(own.standby).toHaveLength(2);
+        expect(own.warmup).toEqual([]);
+      }
+    });
+  });
+
+  it('is deterministic: shuffled members and lag entries give the same plan', () => {
+    const tasks = statefulTasks(2, 6);
+    const lagsOf = (pod: number) =>
+      Object.fromEntries(tasks.filter((_, i) => i % 3 === pod).map((t, i) => [t.id, i * 40]));
+    const members = instances([3, 2, 1], lagsOf);
+    const expected = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 2 } });
+    checkProcesses(members, expected);
+    for (const seed of [1, 2, 3, 42, 1234]) {
+      const reordered = shuffled(members, seed).map((m) => ({
+        ...m,
+        taskLags: new Map(shuffled(Object.entries(m.taskLags), seed + 1)),
+      }));
+      const actual = assignTasks({
+        members: reordered,
+        tasks: shuffled(tasks, seed + 2),
+        options: { ...options, numStandbyReplicas: 2 },
+      });
+      expect(actual).toEqual(expected);
+      expect([...actual.members.keys()]).toEqual([...expected.members.keys()]);
+    }
+  });
+
+  describe('properties', () => {
+    interface Scenario {
+      readonly members: AssignmentMember[];
+      readonly tasks: AssignmentTask[];
+      readonly options: AssignmentOptions;
+    }
+
+    /** 1–4 processes of 1–3 threads; threads of a process report its lags, give or take a few records. */
+    const scenarioArb: fc.Arbitrary<Scenario> = fc
+      .record({
+        partitions: fc.integer({ min: 1, max: 12 }),
+        stateless: fc.integer({ min: 0, max: 4 }),
+        options: fc.record({
+          numStandbyReplicas: fc.integer({ min: 0, max: 3 }),
+          acceptableRecoveryLag: fc.integer({ min: 0, max: 100 }),
+          maxWarmupReplicas: fc.integer({ min: 1, max: 4 }),
+        }),
+      })
+      .chain(({ partitions, stateless, options }) => {
+        const tasks = [
+          ...statefulTasks(1, partitions),
+          ...Array.from({ length: stateless }, (_, p) => ({ id: `1_${p}`, stateful: false })),
+        ];
+        const ids = tasks.map((t) => t.id);
+        const processArb = fc.record({
+          lags: fc.dictionary(fc.constantFrom(...ids), fc.oneof(fc.constant(0), fc.nat(200), fc.nat(1e6))),
+          threads: fc.array(fc.record({ previous: fc.subarray(ids), jitter: fc.nat(5) }), {
+            minLength: 1,
+            maxLength: 3,
+          }),
+        });
+        return fc.record({
+          tasks: fc.constant(tasks),
+          options: fc.constant(options),
+          members: fc
+            .array(processArb, { minLength: 1, maxLength: 4 })
+            .map((processes) =>
+              processes.flatMap((p, pod) =>
+                p.threads.map((t, i) =>
+                  thread(
+                    pod,
+                    i + 1,
+                    Object.fromEntries(Object.entries(p.lags).map(([id, lag]) => [id, lag + t.jitter])),
+                    { previousActive: t.previous },
+                  ),
+                ),
+              ),
+            ),
+        });
+      });
+
+    it('never puts a replica on the process of its active, warm-up or another standby', () => {
+      fc.assert(
+        fc.property(scenarioArb, ({ members, tasks, options }) => {
+          const plan = assignTasks({ members, tasks, options });
+          checkPlacement(members, tasks, plan);
+          checkProcesses(members, plan);
+          const processes = new Set(members.map((m) => m.processId)).size;
+          const { standbys, warmup } = replicaProcesses(members, plan);
+          for (const task of tasks.filter((t) => t.stateful)) {
+            const eligible = processes - 1 - (warmup.has(task.id) ? 1 : 0);
+            expect(standbys.get(task.id) ?? []).toHaveLength(Math.min(options.numStandbyReplicas, eligible));
+          }
+          if (!plan.probingRebalanceNeeded) {
+            expect(spread([...plan.members.values()].map((m) => m.active.length))).toBeLessThanOrEqual(1);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});
