@@ -1,12 +1,30 @@
-// The lock of a task directory: a file holding the owner's pid, created exclusively; a dead owner's lock is taken over.
+// The lock of a task directory: a file naming the owner process (pid and run token), created exclusively; a dead
+// owner's lock is taken over.
+import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateStoreError } from '../errors.js';
 
 export const LOCK_FILE = '.lock';
 
-/** Lock files this process holds: a file naming our pid that is not in here was left by an earlier process. */
+/** Lock files this thread holds. */
 const heldHere = new Set<string>();
+
+/**
+ * Names this run of the process, shared by its worker threads (they inherit the environment of the thread that
+ * starts them, and each has its own `heldHere`): a lock naming our pid and this token is held by a live thread of
+ * this process; our pid with another token (or none) was left by an earlier process that had the same pid. The pid
+ * prefix tells a value inherited from a parent process apart from our own.
+ */
+const RUN_TOKEN_VARIABLE = 'EDDY_STATE_LOCK_RUN';
+
+function runToken(): string {
+  const current = process.env[RUN_TOKEN_VARIABLE];
+  if (current?.startsWith(`${process.pid}:`)) return current;
+  const token = `${process.pid}:${randomUUID()}`;
+  process.env[RUN_TOKEN_VARIABLE] = token;
+  return token;
+}
 
 export class TaskLock {
   private held = false;
@@ -31,11 +49,12 @@ export class TaskLock {
           cause: err,
         });
       }
-      const owner = readOwner(this.path);
-      // In a container the app is often pid 1 in every incarnation: our own pid on a lock we do not hold means
-      // the previous incarnation died holding it.
+      const { pid: owner, token } = readOwner(this.path);
+      // In a container the app is often pid 1 in every incarnation: our own pid with another run token means the
+      // previous incarnation died holding it; with our token, a thread of this process holds it.
       const stale =
-        owner !== undefined && (owner === process.pid ? !heldHere.has(this.path) : !isAlive(owner));
+        owner !== undefined &&
+        (owner === process.pid ? token !== runToken() && !heldHere.has(this.path) : !isAlive(owner));
       if (mayTakeOver && stale) {
         rmSync(this.path, { force: true });
         this.take(false);
@@ -48,7 +67,7 @@ export class TaskLock {
       );
     }
     try {
-      writeSync(fd, String(process.pid));
+      writeSync(fd, `${process.pid} ${runToken()}`);
     } finally {
       closeSync(fd);
     }
@@ -65,12 +84,15 @@ export class TaskLock {
   }
 }
 
-function readOwner(path: string): number | undefined {
+/** The owner a lock file names: `<pid> <run token>`, or a bare pid as older versions wrote it. */
+function readOwner(path: string): { pid?: number; token?: string } {
   try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [first, token] = readFileSync(path, 'utf8').trim().split(' ');
+    const pid = Number.parseInt(first ?? '', 10);
+    if (!Number.isInteger(pid) || pid <= 0) return {};
+    return token === undefined ? { pid } : { pid, token };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

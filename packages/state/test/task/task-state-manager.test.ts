@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -408,6 +408,36 @@ describe('task directory lock left by an earlier process with our pid', () => {
     const second = new TaskStateManager({ applicationId: 'app', taskId: '0_1', partition: 1, stateDir: dir });
     expect(await codeOf(() => second.open())).toBe('STORE_LOCKED');
     await manager.close();
+  });
+});
+
+describe('task directory lock of another thread of this process', () => {
+  const open = async (dir: string) => {
+    const manager = new TaskStateManager({
+      applicationId: 'app',
+      taskId: '0_2',
+      partition: 2,
+      stateDir: dir,
+    });
+    return { manager, code: await codeOf(() => manager.open()) };
+  };
+
+  it('is respected: a worker thread shares the pid and the run token, not the set of locks held', async () => {
+    const dir = stateDir();
+    const holder = await open(dir);
+    expect(holder.code).toBe('no error');
+    const lockFile = join(dir, 'app', '0_2', '.lock');
+    const content = readFileSync(lockFile, 'utf8');
+    expect(content).toBe(`${process.pid} ${process.env.EDDY_STATE_LOCK_RUN}`);
+    await holder.manager.close();
+    // What a sibling thread leaves while it holds the task: our pid and our run token, not in our own set.
+    writeFileSync(lockFile, content);
+    expect((await open(dir)).code).toBe('STORE_LOCKED');
+    // An earlier process with our pid wrote another token: taken over.
+    writeFileSync(lockFile, `${process.pid} ${process.pid}:another-run`);
+    const taken = await open(dir);
+    expect(taken.code).toBe('no error');
+    await taken.manager.close();
   });
 });
 
