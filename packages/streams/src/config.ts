@@ -127,6 +127,12 @@ export interface StreamsConfig {
    */
   numStandbyReplicas?: number;
   /**
+   * Stream threads this instance runs, each on a worker thread with its own consumer, producer and tasks, so that
+   * processing uses more than one core: the group gives tasks to instances first, then to their threads. More than
+   * 1 needs the app started from a module with `ThreadedStreamsApp.load`. Default 1.
+   */
+  numStreamThreads?: number;
+  /**
    * An instance whose state for a task is at most this many changelog records behind counts as caught up: it may
    * take the task over at once. A task whose state is further behind everywhere but on an overloaded instance gets
    * a warm-up replica first. Default 10000.
@@ -237,7 +243,15 @@ export type ResolvedConfig = Required<
   instanceId: string | undefined;
   applicationServer: string | undefined;
   rackId: string | undefined;
+  /**
+   * Set on stream thread k > 1 of a threaded app: `.t<k>`, appended to its group identity, client id and the files
+   * of its own in the state directory (global stores, crash-loop record). Empty otherwise.
+   */
+  threadSuffix: string;
 };
+
+/** The most stream threads one instance runs. */
+export const MAX_STREAM_THREADS = 64;
 
 const ID = /^[A-Za-z0-9._-]{1,200}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
@@ -248,6 +262,17 @@ function count(name: string, value: unknown, fallback: number, min: number): num
     throw new StreamsError('INVALID_CONFIG', `${name} must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
+}
+
+function streamThreads(value: unknown): number {
+  const threads = count('numStreamThreads', value, 1, 1);
+  if (threads > MAX_STREAM_THREADS) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `numStreamThreads must be at most ${MAX_STREAM_THREADS}, got ${threads}`,
+    );
+  }
+  return threads;
 }
 
 /** -1 (the broker's default) or a replication factor Kafka accepts (an int16 of at least 1). */
@@ -600,6 +625,8 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
     tracing: resolveTracing(config.tracing),
     instanceId,
     numStandbyReplicas: count('numStandbyReplicas', config.numStandbyReplicas, 0, 0),
+    numStreamThreads: streamThreads(config.numStreamThreads),
+    threadSuffix: '',
     acceptableRecoveryLag: count('acceptableRecoveryLag', config.acceptableRecoveryLag, 10_000, 0),
     maxWarmupReplicas: count('maxWarmupReplicas', config.maxWarmupReplicas, 2, 1),
     maxRecordBytes: count('maxRecordBytes', config.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, 1),

@@ -88,6 +88,13 @@ export const STREAMS_ERROR_CODES = [
    * volume: deleting `<stateDir>/<applicationId>/crash-loop.json` resets it.
    */
   'POISON_RECORD',
+  /**
+   * `ThreadedStreamsApp.load` could not use its module: it does not load, its export is not a function, or the
+   * function did not return `{ topology, config }`.
+   */
+  'INVALID_APP_MODULE',
+  /** A stream thread of a threaded app stopped outside the app's own lifecycle (its worker thread exited or threw). */
+  'STREAM_THREAD_FAILED',
 ] as const;
 
 export type StreamsErrorCode = (typeof STREAMS_ERROR_CODES)[number];

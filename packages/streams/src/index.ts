@@ -21,6 +21,17 @@ export {
   type StreamsState,
   type TaskAssignment,
 } from './runtime/streams-app.js';
+export {
+  type AppDefinition,
+  type AppDefinitionContext,
+  type AppDefinitionResult,
+  defineStreamsApp,
+} from './runtime/threads/app-module.js';
+export {
+  type StreamThreadView,
+  ThreadedStreamsApp,
+  type ThreadedStreamsAppOptions,
+} from './runtime/threads/threaded-streams-app.js';
 export type { TracingOptions } from './runtime/tracing.js';
 export {
   type BuiltinSerde,

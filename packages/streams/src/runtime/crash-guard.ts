@@ -30,7 +30,8 @@ export interface TaskInFlight {
   readonly poison: { topic: string; offset: string; crashes: number } | undefined;
 }
 
-const RECORD_FILE = 'crash-loop.json';
+// A stream thread k > 1 of a threaded app keeps its own (`crash-loop.t<k>.json`, `in-flight.t<k>`).
+const RECORD_FILE = 'crash-loop';
 const MARKER_FILE = 'in-flight';
 const IDLE = '{}';
 
@@ -45,29 +46,35 @@ export class CrashGuard {
   private record: CrashLoopRecord;
   private poisoned: ReturnType<typeof poisonRecord>;
   private readonly dir: string;
+  private readonly recordFile: string;
 
   private constructor(
     private readonly options: ResolvedCrashLoop,
-    config: Pick<ResolvedConfig, 'stateDir' | 'applicationId' | 'logger'>,
+    config: Pick<ResolvedConfig, 'stateDir' | 'applicationId' | 'logger'> &
+      Partial<Pick<ResolvedConfig, 'threadSuffix'>>,
     now: number,
   ) {
     this.dir = join(config.stateDir, config.applicationId);
+    const suffix = config.threadSuffix ?? '';
+    this.recordFile = `${RECORD_FILE}${suffix}.json`;
+    const markerFile = `${MARKER_FILE}${suffix}`;
     mkdirSync(this.dir, { recursive: true });
-    const previous = readJson<CrashLoopRecord>(join(this.dir, RECORD_FILE), config) ?? EMPTY_RECORD;
-    const marker = readJson<Partial<InFlight>>(join(this.dir, MARKER_FILE), config);
+    const previous = readJson<CrashLoopRecord>(join(this.dir, this.recordFile), config) ?? EMPTY_RECORD;
+    const marker = readJson<Partial<InFlight>>(join(this.dir, markerFile), config);
     const inFlight =
       marker?.task !== undefined && Array.isArray(marker.ranges) ? (marker as InFlight) : undefined;
     this.record = afterRestart(previous, inFlight, now, options.restartWindowMs);
     this.poisoned = poisonRecord(this.record, options.maxCrashes);
     this.save();
-    this.fd = openSync(join(this.dir, MARKER_FILE), 'w');
+    this.fd = openSync(join(this.dir, markerFile), 'w');
     this.mark(IDLE);
   }
 
   /** Reads what the last runs left on the volume and marks this run as under way. */
   static open(
     options: ResolvedCrashLoop,
-    config: Pick<ResolvedConfig, 'stateDir' | 'applicationId' | 'logger'>,
+    config: Pick<ResolvedConfig, 'stateDir' | 'applicationId' | 'logger'> &
+      Partial<Pick<ResolvedConfig, 'threadSuffix'>>,
     now = Date.now(),
   ): CrashGuard {
     return new CrashGuard(options, config, now);
@@ -152,7 +159,7 @@ export class CrashGuard {
   }
 
   private save(): void {
-    const path = join(this.dir, RECORD_FILE);
+    const path = join(this.dir, this.recordFile);
     writeFileSync(`${path}.tmp`, JSON.stringify(this.record));
     renameSync(`${path}.tmp`, path);
   }

@@ -26,6 +26,8 @@ export const GLOBAL_TASK_ID = 'global';
 export interface GlobalStateConfig {
   applicationId: string;
   stateDir: string;
+  /** A thread k > 1 of a threaded app keeps its own copy of the global stores (`global.t<k>`). */
+  threadSuffix?: string;
   deserializationErrors: ErrorMode;
   processingErrors: ErrorMode;
   logger: Logger;
@@ -165,7 +167,7 @@ export class GlobalState {
   ) {
     this.state = new TaskStateManager({
       applicationId: config.applicationId,
-      taskId: GLOBAL_TASK_ID,
+      taskId: `${GLOBAL_TASK_ID}${config.threadSuffix ?? ''}`,
       partition: 0,
       stateDir: config.stateDir,
       clock,

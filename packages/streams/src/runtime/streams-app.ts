@@ -111,6 +111,31 @@ export interface CloseOptions {
   leaveGroup?: boolean;
 }
 
+/** Which stream thread of a threaded app (`ThreadedStreamsApp`) an app is; set by the worker that runs it. */
+export const STREAM_THREAD = Symbol('eddy.streamThread');
+
+/** Stream thread `index` (from 1) of `count`. */
+export interface StreamThreadIdentity {
+  readonly index: number;
+  readonly count: number;
+}
+
+type InternalOptions = StreamsAppOptions & { [STREAM_THREAD]?: StreamThreadIdentity };
+
+/**
+ * Makes `config` that of stream thread `thread.index`: thread 1 keeps the instance's names (an instance going from
+ * one thread to more keeps its tasks on thread 1); thread k > 1 appends `.t<k>` to its group identity, client id
+ * and its own files in the state directory. The operations server and the metrics are the threaded app's.
+ */
+function asStreamThread(config: ResolvedConfig, thread: StreamThreadIdentity): void {
+  const suffix = thread.index === 1 ? '' : `.t${thread.index}`;
+  config.threadSuffix = suffix;
+  config.clientId = `${config.clientId}${suffix}`;
+  if (config.instanceId !== undefined) config.instanceId = `${config.instanceId}${suffix}`;
+  config.http = undefined;
+  config.metrics = undefined;
+}
+
 /** Raised inside start when close() was called meanwhile: start stops at its next step. */
 class StartAborted extends Error {}
 
@@ -182,6 +207,14 @@ export class StreamsApp {
   ) {
     this.onCommitPhase = options.onCommitPhase;
     this.config = resolveConfig(config);
+    const thread = (options as InternalOptions)[STREAM_THREAD];
+    if (thread !== undefined) asStreamThread(this.config, thread);
+    else if (this.config.numStreamThreads > 1) {
+      throw new StreamsError(
+        'INVALID_CONFIG',
+        `numStreamThreads ${this.config.numStreamThreads} runs the stream threads on worker threads: start the app from a module with ThreadedStreamsApp.load()`,
+      );
+    }
     this.graph = topology.seal(this.config.applicationId);
     const { metrics, http } = this.config;
     if (metrics !== undefined || http !== undefined) {
@@ -673,7 +706,7 @@ export class StreamsApp {
       graph,
       layout,
       lags: parts.lags,
-      identity: config.instanceId ?? processId,
+      identity: config.instanceId ?? `${processId}${config.threadSuffix}`,
       processId,
       onAssignment: (assignment) => {
         if (this.currentState === 'REBALANCING') this.transition('RUNNING');

@@ -1,0 +1,31 @@
+// Starts the worker thread of one stream thread, from the built package or, in this repository, from its sources.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ThreadWorkerData } from './thread-messages.js';
+
+/**
+ * The worker runs `thread-worker` next to this module. Built, that is plain JavaScript. Run from the TypeScript
+ * sources (tests, `tsx`), a worker thread does not inherit the loader of the thread that starts it, so it registers
+ * tsx itself and resolves the workspace packages to their sources, as the tests do.
+ */
+export function spawnThread(data: ThreadWorkerData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) {
+    return new Worker(new URL('./thread-worker.js', here), { workerData: data });
+  }
+  // tsx's ESM entry sits beside the CommonJS one that require.resolve finds.
+  const tsxApi = join(dirname(createRequire(here).resolve('tsx/esm/api')), 'index.mjs');
+  const worker = new URL('./thread-worker.ts', here).href;
+  const bootstrap = [
+    `const { register } = await import(${JSON.stringify(pathToFileURL(tsxApi).href)});`,
+    'register();',
+    `await import(${JSON.stringify(worker)});`,
+  ].join('\n');
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: data,
+    execArgv: [...process.execArgv, '--conditions=eddy-source'],
+  });
+}

@@ -1,0 +1,64 @@
+// A stream thread of a threaded app: the worker that builds the app from its module and runs it as told.
+import { parentPort, workerData } from 'node:worker_threads';
+import { STREAM_THREAD, StreamsApp, type StreamsAppOptions } from '../streams-app.js';
+import { defineFor, loadAppDefinition } from './app-module.js';
+import { type FromThread, serializeError, type ThreadWorkerData, type ToThread } from './thread-messages.js';
+
+/** How often the thread sends its counters to the main thread (ms). */
+const METRICS_INTERVAL_MS = 250;
+
+const port = parentPort;
+if (port === null) throw new Error('thread-worker runs only as a worker thread');
+const data = workerData as ThreadWorkerData;
+const post = (message: FromThread) => port.postMessage(message);
+
+let app: StreamsApp;
+try {
+  const definition = await loadAppDefinition(data.href, data.exportName);
+  const { topology, config, options } = await defineFor(
+    definition,
+    { thread: data.index, args: data.args },
+    data.href,
+  );
+  const threadOptions: StreamsAppOptions = {
+    ...options,
+    [STREAM_THREAD]: { index: data.index, count: data.count },
+  } as StreamsAppOptions;
+  app = new StreamsApp(topology, config, threadOptions);
+} catch (err) {
+  post({ type: 'created', error: serializeError(err) });
+  port.close();
+  throw err;
+}
+
+const sendMetrics = () => post({ type: 'metrics', metrics: app.metrics });
+const metricsTimer = setInterval(sendMetrics, METRICS_INTERVAL_MS);
+app.onStateChange((state) => {
+  sendMetrics();
+  post({ type: 'state', state });
+});
+app.onAssignment((assignment) => post({ type: 'assignment', assignment }));
+app.onError((error) => post({ type: 'error', error: serializeError(error) }));
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'start') {
+    app.start().then(
+      () => post({ type: 'started' }),
+      (err: unknown) => post({ type: 'started', error: serializeError(err) }),
+    );
+  } else {
+    app
+      .close(message.options)
+      .then(
+        () => undefined,
+        (err: unknown) => serializeError(err),
+      )
+      .then((error) => {
+        clearInterval(metricsTimer);
+        sendMetrics();
+        post(error === undefined ? { type: 'closed' } : { type: 'closed', error });
+        port.close();
+      });
+  }
+});
+post({ type: 'created' });
