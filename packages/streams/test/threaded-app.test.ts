@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Serdes, StreamsApp, StreamsBuilder, StreamsError, ThreadedStreamsApp } from '../src/index.js';
 import { codeOf } from './error-codes.js';
 
@@ -80,6 +80,29 @@ describe('ThreadedStreamsApp.start', () => {
     expect(states).toContain('ERROR');
     for (const state of states) expect(['ERROR', 'NOT_RUNNING']).toContain(state);
     await expect(app.start()).rejects.toThrow(/needs state CREATED/);
+  }, 60_000);
+
+  it('close during start: start rejects with CLOSED_DURING_START, the app ends NOT_RUNNING, no error is reported', async () => {
+    const app = await ThreadedStreamsApp.load(MODULE, {
+      exportName: 'retriesForever',
+      args: ['2', stateDir()],
+    });
+    const errors: StreamsError[] = [];
+    app.onError((e) => errors.push(e));
+    const started = app.start().catch((e: unknown) => e);
+    // Both threads are up and trying to reach the brokers.
+    await vi.waitFor(
+      () => {
+        const states = app.streamThreads.map((t) => t.state);
+        if (states.length !== 2 || states.some((s) => s !== 'REBALANCING'))
+          throw new Error(`threads ${states}`);
+      },
+      { timeout: 30_000, interval: 20 },
+    );
+    await app.close();
+    expect(((await started) as StreamsError).code).toBe('CLOSED_DURING_START');
+    expect(app.state).toBe('NOT_RUNNING');
+    expect(errors).toEqual([]);
   }, 60_000);
 
   it('close before start ends in NOT_RUNNING without starting a thread', async () => {

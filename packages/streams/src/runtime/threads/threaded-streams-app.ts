@@ -46,6 +46,9 @@ interface Thread {
   terminating: boolean;
 }
 
+/** How much longer than the close timeout the main thread waits for its threads' answers (ms). */
+const CLOSE_GRACE_MS = 5_000;
+
 const NO_METRICS: StreamsMetrics = {
   processed: 0,
   sent: 0,
@@ -202,7 +205,8 @@ export class ThreadedStreamsApp {
               'STREAM_THREAD_FAILED',
               `starting the stream threads failed: ${errorMessage(err)}`,
             );
-      this.failure ??= error;
+      // A thread that close() stopped while it started answers CLOSED_DURING_START: no failure.
+      if (this.closing === undefined || error.code !== 'CLOSED_DURING_START') this.failure ??= error;
     } finally {
       this.startDone = true;
     }
@@ -267,8 +271,9 @@ export class ThreadedStreamsApp {
     // Every thread's close, also after another one failed.
     const closed = await Promise.race([
       Promise.allSettled(this.threads.map((t) => this.replyOf(t, 'closed'))).then(() => true),
+      // Each thread bounds its own close by `timeoutMs` and answers: a little longer here.
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
+        timer = setTimeout(() => resolve(false), timeoutMs + CLOSE_GRACE_MS);
       }),
     ]);
     clearTimeout(timer);
