@@ -1,31 +1,23 @@
-// The Eddy side of the peers benchmark, in a process of its own: the word-count StreamsApp (LevelDB store, no cache),
-// run until SIGTERM. Usage: eddy-app.ts <brokers> <application id> <input> <output> <guarantee> <commit ms> <state dir>
-// [kafkajs|platformatic]
-import { StreamsApp } from '@eddy/streams';
-import { wordCountTopology } from '../../examples/word-count/topology.js';
+// The Eddy side of the peers benchmark, in a process of its own: the word-count app of eddy-threaded-app.ts (LevelDB
+// store, no cache), run until SIGTERM. One stream thread is a StreamsApp; more, a ThreadedStreamsApp of that module.
+// Usage: eddy-app.ts <brokers> <application id> <input> <output> <guarantee> <commit ms> <state dir>
+// [kafkajs|platformatic] [stream threads]
+import { StreamsApp, ThreadedStreamsApp } from '@eddy/streams';
+import { EDDY_USAGE, eddyCount, parseEddyArgs } from './eddy-threaded-app.js';
 
-const [brokers, applicationId, input, output, guarantee, commitMs, stateDir, client = 'kafkajs'] =
-  process.argv.slice(2);
-if (
-  !stateDir ||
-  (guarantee !== 'at-least-once' && guarantee !== 'exactly-once') ||
-  !(Number(commitMs) > 0) ||
-  (client !== 'kafkajs' && client !== 'platformatic')
-) {
-  process.stderr.write(
-    'usage: eddy-app.ts <brokers> <application id> <input> <output> <at-least-once|exactly-once> <commit ms> <state dir> [kafkajs|platformatic]\n',
-  );
+const args = process.argv.slice(2);
+const parsed = parseEddyArgs(args);
+if (parsed === undefined) {
+  process.stderr.write(`${EDDY_USAGE}\n`);
   process.exit(2);
 }
-const app = new StreamsApp(wordCountTopology(input!, output!), {
-  applicationId: applicationId!,
-  brokers: brokers!.split(','),
-  stateDir,
-  processingGuarantee: guarantee,
-  commitIntervalMs: Number(commitMs),
-  client,
-  logger: { debug() {}, info() {}, warn() {}, error: (m) => process.stderr.write(`${m}\n`) },
-});
+let app: StreamsApp | ThreadedStreamsApp;
+if (parsed.threads > 1) {
+  app = await ThreadedStreamsApp.load(new URL('./eddy-threaded-app.ts', import.meta.url), { args });
+} else {
+  const { topology, config } = eddyCount(parsed);
+  app = new StreamsApp(topology, config);
+}
 app.onError((error) => {
   process.stdout.write(`FAILED ${error.message}\n`);
   process.exit(1);

@@ -79,11 +79,13 @@ function kafkaStreams(guarantee: Guarantee, threads: number): Peer {
   };
 }
 
-function eddy(guarantee: Guarantee, client: 'kafkajs' | 'platformatic' = 'kafkajs'): Peer {
+function eddy(guarantee: Guarantee, client: 'kafkajs' | 'platformatic' = 'kafkajs', threads = 1): Peer {
   const onPlatformatic = client === 'platformatic';
+  const suffix = `${guarantee === 'at-least-once' ? 'alos' : 'eos'}${onPlatformatic ? '-platformatic' : ''}`;
   return {
-    id: `eddy-${guarantee === 'at-least-once' ? 'alos' : 'eos'}${onPlatformatic ? '-platformatic' : ''}`,
-    label: `Eddy ${guarantee}${onPlatformatic ? ' on @platformatic/kafka' : ''}`,
+    // As Kafka Streams': the one-thread ids stay as they were.
+    id: threads === 1 ? `eddy-${suffix}` : `eddy-${threads}-threads-${suffix}`,
+    label: `Eddy ${guarantee}${onPlatformatic ? ' on @platformatic/kafka' : ''}${threads === 1 ? '' : `, ${threads} threads`}`,
     client: onPlatformatic ? 'Eddy on @platformatic/kafka' : 'Eddy',
     guarantee,
     command: (run) =>
@@ -96,6 +98,7 @@ function eddy(guarantee: Guarantee, client: 'kafkajs' | 'platformatic' = 'kafkaj
         String(COMMIT_INTERVAL_MS[guarantee]),
         run.stateDir,
         client,
+        String(threads),
       ]),
   };
 }
@@ -114,9 +117,11 @@ export const PEERS: Peer[] = [
   kafkaStreams('at-least-once', 1),
   rawKafkajs,
   eddy('at-least-once'),
+  eddy('at-least-once', 'kafkajs', 2),
   eddy('at-least-once', 'platformatic'),
   kafkaStreams('exactly-once', 1),
   eddy('exactly-once'),
+  eddy('exactly-once', 'kafkajs', 2),
   eddy('exactly-once', 'platformatic'),
 ];
 
@@ -140,4 +145,7 @@ export const RATIOS: Ratio[] = [
     against: 'eddy-alos',
   },
   { name: 'e2e.count.eos.platformatic.ratio-vs-kafkajs', of: 'eddy-eos-platformatic', against: 'eddy-eos' },
+  // Goal (benchmarks/README.md, Figures): ≥ 1.6 for at-least-once.
+  { name: 'e2e.count.threads-2.ratio-vs-threads-1', of: 'eddy-2-threads-alos', against: 'eddy-alos' },
+  { name: 'e2e.count.eos.threads-2.ratio-vs-threads-1', of: 'eddy-2-threads-eos', against: 'eddy-eos' },
 ];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PeersArgumentError, parseOptions } from '../peers/options.js';
+import { PEERS, RATIOS } from '../peers/peers.js';
 
 const KNOWN = ['kafka-streams-alos', 'raw-kafkajs', 'eddy-alos'];
 
@@ -35,5 +36,33 @@ describe('parseOptions', () => {
 
   it('refuses an unknown argument', () => {
     expect(() => parseOptions(['--recrods', '5'], KNOWN)).toThrow(/unknown argument --recrods/);
+  });
+});
+
+describe('the peers list', () => {
+  const ids = PEERS.map((p) => p.id);
+
+  it('has unique ids of lower-case letters, digits and dashes, the 2-thread Eddy apps among them', () => {
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-z0-9-]+$/);
+    expect(parseOptions(['--peers', 'eddy-2-threads-alos,eddy-alos'], ids).peers).toEqual([
+      'eddy-alos',
+      'eddy-2-threads-alos',
+    ]);
+  });
+
+  it('names only known apps in its ratios', () => {
+    for (const r of RATIOS) expect(ids).toEqual(expect.arrayContaining([r.of, r.against]));
+  });
+
+  it('runs the 2-thread Eddy apps with the thread count as eddy-app.ts’s last argument', () => {
+    const run = { brokers: 'b', applicationId: 'a', input: 'i', output: 'o', stateDir: 's' };
+    const two = PEERS.find((p) => p.id === 'eddy-2-threads-eos')!.command(run).args;
+    expect(two.slice(-3)).toEqual(['s', 'kafkajs', '2']);
+    expect(
+      PEERS.find((p) => p.id === 'eddy-alos')!
+        .command(run)
+        .args.at(-1),
+    ).toBe('1');
   });
 });
