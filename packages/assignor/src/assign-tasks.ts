@@ -11,19 +11,26 @@ import type {
   MemberAssignment,
 } from './plan.js';
 import { DEFAULT_ASSIGNMENT_OPTIONS } from './plan.js';
+import type { Processes } from './processes.js';
+import { groupProcesses } from './processes.js';
+import { lighter, Quota } from './quota.js';
 import { compareTaskIds } from './task-id.js';
+import type { Placement } from './threads.js';
+import { placeOnThreads } from './threads.js';
 
 const NONE = -1;
 
 /**
  * Places every task on exactly one member as active, plus standby and warm-up replicas of stateful
  * tasks. The same input gives the same plan whatever the order of `members` and `tasks`.
- * Rules (see the package README): stateful tasks go to a caught-up member, preferring the previous
- * owner then the lowest lag; active counts differ by at most one unless state holds balance back,
- * in which case warm-ups are placed and `probingRebalanceNeeded` is set.
  * Members with the same `processId` are the stream threads of one instance (one pod, one state
- * directory): actives are balanced per member, but a task's standbys and warm-up are never placed
- * on the process of its active, nor a standby on the process of its warm-up or of another standby.
+ * directory). The placement is by instance first, then by thread:
+ * - Phase A places tasks on processes, each weighted by its number of threads. Stateful tasks go to
+ *   a caught-up process, preferring the previous owner then the lowest lag; active counts stay within
+ *   the weighted quota unless state holds balance back, in which case warm-ups are placed and
+ *   `probingRebalanceNeeded` is set. Standbys and warm-ups go to other processes than the active's.
+ * - Phase B (`placeOnThreads`) shares out each process's tasks among its threads.
+ * Rules: see the package README. With one member per process both phases are the per-member rules.
  */
 export function assignTasks(input: AssignmentInput): AssignmentPlan {
   const options = resolveOptions(input.options);
@@ -37,27 +44,28 @@ export function assignTasks(input: AssignmentInput): AssignmentPlan {
   const probing = placeStatefulActives(state);
   placeStatelessActives(state);
   placeStandbys(state, options.numStandbyReplicas);
-  return buildPlan(state, probing);
+  return buildPlan(members, tasks, placeOnThreads(members, tasks, state.processes, state), probing);
 }
 
-/** Everything the phases share, by member index (in member order) and task index (in task order). */
-interface State {
-  readonly members: readonly AssignmentMember[];
+/**
+ * Everything phase A shares, by process index (processes in the order of their first member) and
+ * task index (in task order). "Loaded" compares counts relative to the processes' capacities.
+ */
+interface State extends Placement {
   readonly tasks: readonly AssignmentTask[];
+  readonly processes: Processes;
+  /** The number of processes. */
   readonly n: number;
-  /** member → its process (members with the same `processId`), numbered in member order. */
-  readonly processOf: Int32Array;
-  /** The number of distinct processes. */
-  readonly processes: number;
+  /** process → its number of threads. */
+  readonly capacities: Int32Array;
   readonly acceptableRecoveryLag: number;
   readonly maxWarmupReplicas: number;
-  /** key task * n + member → lag. */
+  /** key task * n + process → the lowest lag of its members. */
   readonly lags: Map<number, number>;
-  /** task → members with state for it, best first (previous owner, then lag, then member order). */
+  /** task → processes with state for it, best first (previous owner, then lag, then process order). */
   readonly holders: number[][];
+  /** task → the process of the first member that ran it (`previousActive`), or NONE. */
   readonly previousOwner: Int32Array;
-  readonly activeOf: Int32Array;
-  readonly warmupOf: Int32Array;
   readonly standbysOf: number[][];
 }
 
@@ -113,26 +121,19 @@ function indexState(
   tasks: readonly AssignmentTask[],
   options: AssignmentOptions,
 ): State {
-  const n = members.length;
-  const processIndex = new Map<string, number>();
-  const processOf = new Int32Array(n);
-  members.forEach((member, m) => {
-    let p = processIndex.get(member.processId);
-    if (p === undefined) {
-      p = processIndex.size;
-      processIndex.set(member.processId, p);
-    }
-    processOf[m] = p;
-  });
+  const processes = groupProcesses(members);
+  const { processOf, capacities } = processes;
+  const n = processes.list.length;
   const taskIndex = new Map<string, number>();
   for (const [t, task] of tasks.entries()) taskIndex.set(task.id, t);
   const previousOwner = new Int32Array(tasks.length).fill(NONE);
   const lags = new Map<number, number>();
   const holders: number[][] = tasks.map(() => []);
   members.forEach((member, m) => {
+    const p = processOf[m]!;
     for (const id of member.previousActive ?? []) {
       const t = taskIndex.get(id);
-      if (t !== undefined && previousOwner[t] === NONE) previousOwner[t] = m;
+      if (t !== undefined && previousOwner[t] === NONE) previousOwner[t] = p;
     }
     for (const [id, lag] of lagEntries(member)) {
       if (typeof lag !== 'number' || Number.isNaN(lag) || lag < 0) {
@@ -140,8 +141,9 @@ function indexState(
       }
       const t = taskIndex.get(id);
       if (t === undefined || !tasks[t]!.stateful) continue;
-      lags.set(t * n + m, lag);
-      holders[t]!.push(m);
+      const known = lags.get(t * n + p);
+      if (known === undefined) holders[t]!.push(p);
+      if (known === undefined || lag < known) lags.set(t * n + p, lag);
     }
   });
   holders.forEach((list, t) => {
@@ -152,11 +154,10 @@ function indexState(
     });
   });
   return {
-    members,
     tasks,
+    processes,
     n,
-    processOf,
-    processes: processIndex.size,
+    capacities,
     acceptableRecoveryLag: options.acceptableRecoveryLag,
     maxWarmupReplicas: options.maxWarmupReplicas,
     lags,
@@ -174,47 +175,28 @@ function taskIndices(tasks: readonly AssignmentTask[], stateful: boolean): numbe
   return indices;
 }
 
-/** Per-member counts against a balanced quota: `floor` each, `remainder` of them may hold one more. */
-class Quota {
-  readonly counts: Int32Array;
-  private readonly floor: number;
-  private readonly remainder: number;
-  private aboveFloor = 0;
-
-  constructor(n: number, total: number, counts = new Int32Array(n)) {
-    this.counts = counts;
-    this.floor = Math.floor(total / n);
-    this.remainder = total % n;
-    for (const count of counts) if (count > this.floor) this.aboveFloor++;
-  }
-
-  hasRoom(m: number): boolean {
-    const count = this.counts[m]!;
-    return count < this.floor || (count === this.floor && this.aboveFloor < this.remainder);
-  }
-
-  add(m: number): void {
-    if (this.counts[m] === this.floor) this.aboveFloor++;
-    this.counts[m]!++;
-  }
+function lagOf(state: State, t: number, p: number): number {
+  return state.lags.get(t * state.n + p) ?? Number.POSITIVE_INFINITY;
 }
 
-function lagOf(state: State, t: number, m: number): number {
-  return state.lags.get(t * state.n + m) ?? Number.POSITIVE_INFINITY;
+/** True when process `p` is less loaded than process `q` by `counts`, relative to their capacities. */
+function lessLoaded(state: State, counts: Int32Array, p: number, q: number): boolean {
+  return lighter(counts[p]!, state.capacities[p]!, counts[q]!, state.capacities[q]!);
 }
 
-/** Returns true when balance had to wait for state (warm-ups placed or a member left over quota). */
+/** Returns true when balance had to wait for state (warm-ups placed or a process left over quota). */
 function placeStatefulActives(state: State): boolean {
-  const { tasks, n, holders, activeOf, warmupOf, acceptableRecoveryLag } = state;
+  const { tasks, n, capacities, holders, activeOf, warmupOf, acceptableRecoveryLag } = state;
   const stateful = taskIndices(tasks, true);
-  // `planned` counts where actives will be once warm-ups are done; balance is judged on it.
-  const planned = new Quota(n, stateful.length);
-  const caughtUp = (t: number, m: number) => lagOf(state, t, m) <= acceptableRecoveryLag;
+  // `planned` counts where actives will be once warm-ups are done; balance is judged on it. The
+  // stateful actives must also leave the totals a balanced split: both quotas bound them.
+  const planned = new Quota(capacities, [stateful.length, tasks.length]);
+  const caughtUp = (t: number, p: number) => lagOf(state, t, p) <= acceptableRecoveryLag;
   const placedOn: number[][] = Array.from({ length: n }, () => []);
-  const place = (t: number, m: number) => {
-    activeOf[t] = m;
-    planned.add(m);
-    placedOn[m]!.push(t);
+  const place = (t: number, p: number) => {
+    activeOf[t] = p;
+    planned.add(p);
+    placedOn[p]!.push(t);
   };
 
   // 1. Each task stays with its previous owner while that owner is caught up and has room.
@@ -226,48 +208,42 @@ function placeStatefulActives(state: State): boolean {
   // caught-up holders go first so that a flexible task does not take a constrained one's place.
   const pending = stateful
     .filter((t) => activeOf[t] === NONE)
-    .map((t) => ({ t, candidates: holders[t]!.filter((m) => caughtUp(t, m)) }))
-    .filter((p) => p.candidates.length > 0)
+    .map((t) => ({ t, candidates: holders[t]!.filter((p) => caughtUp(t, p)) }))
+    .filter((c) => c.candidates.length > 0)
     .sort((a, b) => a.candidates.length - b.candidates.length || a.t - b.t);
   for (const { t, candidates } of pending) {
     let best = NONE;
-    for (const m of candidates) {
-      if (!planned.hasRoom(m)) continue;
+    for (const p of candidates) {
+      if (!planned.hasRoom(p)) continue;
       if (
         best === NONE ||
-        lagOf(state, t, m) < lagOf(state, t, best) ||
-        (lagOf(state, t, m) === lagOf(state, t, best) && planned.counts[m]! < planned.counts[best]!)
+        lagOf(state, t, p) < lagOf(state, t, best) ||
+        (lagOf(state, t, p) === lagOf(state, t, best) && lessLoaded(state, planned.counts, p, best))
       ) {
-        best = m;
+        best = p;
       }
     }
     if (best !== NONE) place(t, best);
   }
   // 3. The rest go where balance wants them, unless the state is elsewhere: then a warm-up.
-  // Threads of one process share its state directory: a destination on the state holder's process
-  // holds the state too, so the task goes there (their lags are equal anyway).
   let warmups = 0;
   let heldBack = false;
   for (const t of stateful) {
     if (activeOf[t] !== NONE) continue;
     const stateHolder = bestStateHolder(state, t);
     const wanted = balanceDestination(state, planned, t);
-    if (
-      stateHolder === NONE ||
-      state.processOf[wanted] === state.processOf[stateHolder] ||
-      lagOf(state, t, wanted) <= lagOf(state, t, stateHolder)
-    ) {
+    if (stateHolder === NONE || lagOf(state, t, wanted) <= lagOf(state, t, stateHolder)) {
       place(t, wanted);
       continue;
     }
     // The state holder keeps the task active beyond its quota. Its excess is always its highest
-    // tasks, which is what step 1 lets go at the next rebalance: the warm-up goes to that task,
-    // on a member of another process (a warm-up on the active's process would restore nothing).
+    // tasks, which is what step 1 lets go at the next rebalance: the warm-up goes to that task, on
+    // another process (the state holder has that task's state already).
     heldBack = true;
     const excess = swapForHighest(state, stateHolder, placedOn[stateHolder]!, t);
     activeOf[t] = stateHolder;
     if (warmups < state.maxWarmupReplicas) {
-      const dest = balanceDestination(state, planned, excess, state.processOf[stateHolder]!);
+      const dest = balanceDestination(state, planned, excess, stateHolder);
       if (dest !== NONE) {
         warmupOf[excess] = dest;
         planned.add(dest);
@@ -279,35 +255,35 @@ function placeStatefulActives(state: State): boolean {
 }
 
 /**
- * When `t` is caught up on the member and ranks below the member's highest caught-up task, `t`
+ * When `t` is caught up on the process and ranks below the process's highest caught-up task, `t`
  * takes that task's place in `placed` and the highest becomes the excess. Returns the excess.
  */
-function swapForHighest(state: State, m: number, placed: number[], t: number): number {
+function swapForHighest(state: State, p: number, placed: number[], t: number): number {
   let highest = NONE;
   let at = NONE;
   for (const [i, u] of placed.entries()) {
-    if (u > highest && lagOf(state, u, m) <= state.acceptableRecoveryLag) {
+    if (u > highest && lagOf(state, u, p) <= state.acceptableRecoveryLag) {
       highest = u;
       at = i;
     }
   }
-  if (highest < t || lagOf(state, t, m) > state.acceptableRecoveryLag) return t;
+  if (highest < t || lagOf(state, t, p) > state.acceptableRecoveryLag) return t;
   placed[at] = t;
   return highest;
 }
 
 /**
- * Among members with room, outside process `excludedProcess` if given: lowest lag for the task (a
- * warm-up in progress), least loaded, first. NONE when no such member has room.
+ * Among processes with room other than `excluded`: lowest lag for the task (a warm-up in progress),
+ * least loaded, first. NONE when no such process has room.
  */
-function balanceDestination(state: State, planned: Quota, t: number, excludedProcess = NONE): number {
+function balanceDestination(state: State, planned: Quota, t: number, excluded = NONE): number {
   let dest = NONE;
   let destLag = Number.POSITIVE_INFINITY;
-  for (let m = 0; m < state.n; m++) {
-    if (!planned.hasRoom(m) || state.processOf[m] === excludedProcess) continue;
-    const lag = lagOf(state, t, m);
-    if (dest === NONE || lag < destLag || (lag === destLag && planned.counts[m]! < planned.counts[dest]!)) {
-      dest = m;
+  for (let p = 0; p < state.n; p++) {
+    if (p === excluded || !planned.hasRoom(p)) continue;
+    const lag = lagOf(state, t, p);
+    if (dest === NONE || lag < destLag || (lag === destLag && lessLoaded(state, planned.counts, p, dest))) {
+      dest = p;
       destLag = lag;
     }
   }
@@ -320,18 +296,18 @@ function balanceDestination(state: State, planned: Quota, t: number, excludedPro
 function bestStateHolder(state: State, t: number): number {
   const list = state.holders[t]!;
   let best = NONE;
-  for (const m of list) {
-    if (lagOf(state, t, m) <= state.acceptableRecoveryLag) return m;
-    if (best === NONE || lagOf(state, t, m) < lagOf(state, t, best)) best = m;
+  for (const p of list) {
+    if (lagOf(state, t, p) <= state.acceptableRecoveryLag) return p;
+    if (best === NONE || lagOf(state, t, p) < lagOf(state, t, best)) best = p;
   }
   return best;
 }
 
 function placeStatelessActives(state: State): void {
-  const { tasks, n, activeOf, previousOwner } = state;
+  const { tasks, n, capacities, activeOf, previousOwner } = state;
   const counts = new Int32Array(n);
-  for (const m of activeOf) if (m !== NONE) counts[m]!++;
-  const totals = new Quota(n, tasks.length, counts);
+  for (const p of activeOf) if (p !== NONE) counts[p]!++;
+  const totals = new Quota(capacities, [tasks.length], counts);
   const stateless = taskIndices(tasks, false);
   for (const t of stateless) {
     const prev = previousOwner[t]!;
@@ -342,59 +318,72 @@ function placeStatelessActives(state: State): void {
   }
   for (const t of stateless) {
     if (activeOf[t] !== NONE) continue;
-    let least = 0;
-    for (let m = 1; m < n; m++) if (counts[m]! < counts[least]!) least = m;
+    // The least loaded process with room; when a held-back process leaves none, the least loaded.
+    let least = NONE;
+    let withRoom = false;
+    for (let p = 0; p < n; p++) {
+      const room = totals.hasRoom(p);
+      if (
+        least === NONE ||
+        (room && !withRoom) ||
+        (room === withRoom && lessLoaded(state, counts, p, least))
+      ) {
+        least = p;
+        withRoom = room;
+      }
+    }
     activeOf[t] = least;
     totals.add(least);
   }
 }
 
 /**
- * Standbys go to members of processes other than those of the task's active, its warm-up and its
- * standbys already chosen: a replica on the same process (same pod, same state directory) protects
- * nothing. So a task has at most (distinct processes - 1) standbys.
+ * Standbys go to processes other than those of the task's active, its warm-up and its standbys
+ * already chosen: a replica on the same process (same pod, same state directory) protects nothing.
+ * So a task has at most (processes - 1) standbys.
  */
 function placeStandbys(state: State, replicas: number): void {
-  const { tasks, n, members, processOf, processes, activeOf, warmupOf, standbysOf } = state;
-  if (replicas === 0 || processes < 2) return;
-  const perTask = Math.min(replicas, processes - 1);
+  const { tasks, n, capacities, processes, activeOf, warmupOf, standbysOf, lags } = state;
+  if (replicas === 0 || n < 2) return;
+  const perTask = Math.min(replicas, n - 1);
   const statefulCount = tasks.reduce((sum, task) => sum + (task.stateful ? 1 : 0), 0);
-  // Every member can hold standbys (of the other processes' tasks): spread them evenly over all.
-  const cap = Math.ceil((statefulCount * perTask) / n);
+  // Every thread can hold standbys (of the other processes' tasks): spread them evenly over all,
+  // so a process's cap is its share ⌈S·r·w/W⌉.
+  let capacity = 0;
+  for (const w of capacities) capacity += w;
+  const caps = capacities.map((w) => Math.ceil((statefulCount * perTask * w) / capacity));
   const load = new Int32Array(n);
+  const racks = processes.list.map((process) => process.rack);
   for (let t = 0; t < tasks.length; t++) {
     if (!tasks[t]!.stateful) continue;
     const active = activeOf[t]!;
-    const activeRack = members[active]!.rack;
-    const warmup = warmupOf[t]!;
+    const activeRack = racks[active];
     const chosen = standbysOf[t]!;
-    const taken = (m: number) =>
-      processOf[m] === processOf[active] ||
-      (warmup !== NONE && processOf[m] === processOf[warmup]) ||
-      chosen.some((s) => processOf[s] === processOf[m]);
     for (let r = 0; r < perTask; r++) {
-      // Lexicographic score: rack penalty, over the cap, lag (stickiness), standby load, member order.
+      // Lexicographic score: rack penalty, over the cap, lag (stickiness), standby load, process order.
       let best = NONE;
       let bestRack = 0;
       let bestOver = 0;
       let bestLag = 0;
-      for (let m = 0; m < n; m++) {
-        if (taken(m)) continue;
-        const rack = members[m]!.rack;
+      for (let p = 0; p < n; p++) {
+        if (p === active || p === warmupOf[t] || chosen.includes(p)) continue;
+        const rack = racks[p];
         const rackPenalty =
           rack === undefined
             ? 0
-            : (rack === activeRack ? 2 : 0) + (chosen.some((s) => members[s]!.rack === rack) ? 1 : 0);
-        const over = load[m]! >= cap ? 1 : 0;
-        const lag = lagOf(state, t, m);
+            : (rack === activeRack ? 2 : 0) + (chosen.some((s) => racks[s] === rack) ? 1 : 0);
+        const over = load[p]! >= caps[p]! ? 1 : 0;
+        const lag = lags.get(t * n + p) ?? Number.POSITIVE_INFINITY;
         if (
           best === NONE ||
           rackPenalty < bestRack ||
           (rackPenalty === bestRack &&
             (over < bestOver ||
-              (over === bestOver && (lag < bestLag || (lag === bestLag && load[m]! < load[best]!)))))
+              (over === bestOver &&
+                (lag < bestLag ||
+                  (lag === bestLag && load[p]! * capacities[best]! < load[best]! * capacities[p]!)))))
         ) {
-          best = m;
+          best = p;
           bestRack = rackPenalty;
           bestOver = over;
           bestLag = lag;
@@ -407,8 +396,14 @@ function placeStandbys(state: State, replicas: number): void {
   }
 }
 
-function buildPlan(state: State, probingRebalanceNeeded: boolean): AssignmentPlan {
-  const { members, tasks, activeOf, warmupOf, standbysOf } = state;
+/** The plan per member, from the placement on members (phase B). */
+function buildPlan(
+  members: readonly AssignmentMember[],
+  tasks: readonly AssignmentTask[],
+  placement: Placement,
+  probingRebalanceNeeded: boolean,
+): AssignmentPlan {
+  const { activeOf, warmupOf, standbysOf } = placement;
   const lists = members.map(() => ({
     active: [] as string[],
     standby: [] as string[],

@@ -14,8 +14,9 @@ export interface AssignmentMember {
   readonly identity: string;
   /**
    * The UUID persisted in the instance's state directory. Members with the same `processId` are the
-   * threads of one instance: they share its state (and report the same lags), so a standby or warm-up
-   * of a task is never placed on the process of its active.
+   * threads of one instance: they share its state (and report the same lags). Tasks are balanced over
+   * processes, weighted by their number of threads, then over the threads of each process; a standby
+   * or warm-up of a task is never placed on the process of its active.
    */
   readonly processId: string;
   /**
@@ -23,11 +24,17 @@ export interface AssignmentMember {
    * a task that is absent has no local state on this member.
    */
   readonly taskLags: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
-  /** Tasks the member ran as active before this rebalance, when known. Keeps stateless tasks sticky. */
+  /**
+   * Tasks the member ran as active before this rebalance, when known. Keeps tasks sticky: on the
+   * process (a task any of its threads ran counts as the process's), then on this thread.
+   */
   readonly previousActive?: readonly string[];
   /** Interactive-query endpoint, `host:port`. */
   readonly endpoint?: string;
-  /** Rack or zone; standbys avoid the rack of their active when another rack is available. */
+  /**
+   * Rack or zone; standbys avoid the rack of their active when another rack is available. A process's
+   * rack is the rack of its first member.
+   */
   readonly rack?: string;
 }
 

@@ -1,93 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AssignmentMember, AssignmentOptions, AssignmentPlan, AssignmentTask } from '../src/index.js';
+import type { AssignmentMember, AssignmentOptions, AssignmentTask } from '../src/index.js';
 import { assignTasks } from '../src/index.js';
 import { byIdentity, checkPlacement, spread, statefulTasks } from './helpers.js';
+import {
+  afterSharedCatchUp,
+  checkProcesses,
+  instances,
+  replicaProcesses,
+  shuffled,
+  thread,
+} from './thread-helpers.js';
 
 const options = { numStandbyReplicas: 1, acceptableRecoveryLag: 100, maxWarmupReplicas: 2 };
-
-/** Thread `thread` (1-based) of instance `app-<pod>`: its own member id and identity, the pod's process id. */
-function thread(
-  pod: number,
-  thread: number,
-  lags: Record<string, number> = {},
-  extra: Partial<AssignmentMember> = {},
-): AssignmentMember {
-  const identity = thread === 1 ? `app-${pod}` : `app-${pod}.t${thread}`;
-  return { memberId: `${identity}-member`, identity, processId: `pid-app-${pod}`, taskLags: lags, ...extra };
-}
-
-/** The threads of instances with the given thread counts, each instance reporting `lagsOf(pod)`. */
-function instances(
-  threadCounts: readonly number[],
-  lagsOf: (pod: number) => Record<string, number> = () => ({}),
-): AssignmentMember[] {
-  return threadCounts.flatMap((count, pod) =>
-    Array.from({ length: count }, (_, i) => thread(pod, i + 1, lagsOf(pod))),
-  );
-}
-
-/** Where each task's active, standbys and warm-up are, as process ids. */
-function replicaProcesses(members: readonly AssignmentMember[], plan: AssignmentPlan) {
-  const processOf = new Map(members.map((m) => [m.memberId, m.processId]));
-  const active = new Map<string, string>();
-  const standbys = new Map<string, string[]>();
-  const warmup = new Map<string, string>();
-  for (const [memberId, own] of plan.members) {
-    const process = processOf.get(memberId)!;
-    for (const t of own.active) active.set(t, process);
-    for (const t of own.standby) standbys.set(t, [...(standbys.get(t) ?? []), process]);
-    for (const t of own.warmup) warmup.set(t, process);
-  }
-  return { active, standbys, warmup };
-}
-
-/** Throws unless no replica shares a process with its task's active, warm-up or another standby. */
-function checkProcesses(members: readonly AssignmentMember[], plan: AssignmentPlan): void {
-  const { active, standbys, warmup } = replicaProcesses(members, plan);
-  for (const [task, process] of warmup) {
-    if (process === active.get(task)) throw new Error(`warm-up of ${task} on its active's process`);
-  }
-  for (const [task, processes] of standbys) {
-    const others = [active.get(task), warmup.get(task), ...processes];
-    if (new Set(others).size !== others.length) throw new Error(`standby of ${task} on a process twice`);
-  }
-}
-
-/**
- * The members as they subscribe after running `plan` until their replicas caught up, with threads
- * sharing their process's state: a task held by any thread of a process is at lag 0 for all of them.
- */
-function afterSharedCatchUp(members: readonly AssignmentMember[], plan: AssignmentPlan): AssignmentMember[] {
-  const lagsOf = new Map<string, Record<string, number>>();
-  for (const m of members) {
-    const lags = lagsOf.get(m.processId) ?? {};
-    for (const [task, lag] of Object.entries(m.taskLags as Record<string, number>)) {
-      lags[task] = Math.min(lags[task] ?? Number.POSITIVE_INFINITY, lag + 1_000_000);
-    }
-    lagsOf.set(m.processId, lags);
-  }
-  for (const m of members) {
-    const own = plan.members.get(m.memberId)!;
-    for (const task of [...own.active, ...own.standby, ...own.warmup]) lagsOf.get(m.processId)![task] = 0;
-  }
-  return members.map((m) => ({
-    ...m,
-    taskLags: { ...lagsOf.get(m.processId)! },
-    previousActive: plan.members.get(m.memberId)!.active,
-  }));
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe('assignTasks with several threads per process', () => {
   it('2 processes × 2 threads: two actives per thread, one standby per task on the other process', () => {
@@ -127,7 +52,7 @@ describe('assignTasks with several threads per process', () => {
     for (const task of tasks) expect(standbys.get(task.id)).toHaveLength(2);
   });
 
-  it('3 processes with 1, 2 and 3 threads: actives balanced per thread, standbys off the active process', () => {
+  it('3 processes with 1, 2 and 3 threads: actives weighted by threads, standbys off the active process', () => {
     const members = instances([1, 2, 3]);
     const tasks = [
       ...statefulTasks(2, 7),
@@ -140,7 +65,7 @@ describe('assignTasks with several threads per process', () => {
     expect(spread(own.map((m) => m.active.length))).toBeLessThanOrEqual(1);
     const stateful = new Set(tasks.filter((t) => t.stateful).map((t) => t.id));
     expect(spread(own.map((m) => m.active.filter((t) => stateful.has(t)).length))).toBeLessThanOrEqual(1);
-    // Per process: proportional to its threads (19 tasks over 6 threads, 3 or 4 each).
+    // Per process: proportional to its threads (19 tasks over 6 threads: ⌊19·w/6⌋ or one more).
     const byProcess = new Map<string, number>();
     for (const m of members) {
       const count = plan.members.get(m.memberId)!.active.length;
@@ -179,7 +104,9 @@ describe('assignTasks with several threads per process', () => {
 
   describe('warm-ups', () => {
     it('never lands on the active process, even when its threads report slightly different lags', () => {
-      // Both threads of app-0 read the same (far behind) state, at moments a few records apart.
+      // Both threads of app-0 read the same (far behind) state, at moments a few records apart. The
+      // process's lag is the lowest of its threads'; it keeps its share active on both threads and
+      // holds the rest back while app-1 warms them up.
       const tasks = statefulTasks(1, 4);
       const lags = (lag: number) => Object.fromEntries(tasks.map((t) => [t.id, lag]));
       const members = [thread(0, 1, lags(5_000)), thread(0, 2, lags(5_003)), thread(1, 1), thread(1, 2)];
@@ -187,30 +114,36 @@ describe('assignTasks with several threads per process', () => {
       checkPlacement(members, tasks, plan);
       checkProcesses(members, plan);
       const own = byIdentity(members, plan);
-      // The second thread of app-0 shares the state: it takes a task active instead of warming it up.
-      expect(own.get('app-0.t2')!.active).toHaveLength(1);
+      // The second thread of app-0 shares the state: it runs tasks active instead of warming them up.
+      expect(own.get('app-0')!.active).toEqual(['0_0', '0_2']);
+      expect(own.get('app-0.t2')!.active).toEqual(['0_1', '0_3']);
       expect(own.get('app-0.t2')!.warmup).toEqual([]);
       expect(own.get('app-0')!.warmup).toEqual([]);
-      expect(own.get('app-1')!.warmup).toHaveLength(1);
-      expect(own.get('app-1.t2')!.warmup).toHaveLength(1);
+      expect(own.get('app-1')!.warmup).toEqual(['0_2']);
+      expect(own.get('app-1.t2')!.warmup).toEqual(['0_3']);
       expect(plan.probingRebalanceNeeded).toBe(true);
     });
 
     it('goes to another process than the active when a sibling thread of the active is closest', () => {
-      // 0_0 is held back on app-0 (caught up) over B's lag; its excess 0_1 is caught up on app-0.t2
-      // too, which has room, but a warm-up there would restore nothing: it goes to app-1.
-      const tasks = statefulTasks(1, 2);
+      // app-0 (2 threads) is caught up on all three tasks and keeps 0_0 and 0_1 sticky; 0_2 exceeds
+      // its share and is held back there. app-0.t2 reports the closest state, but it shares the
+      // active's state directory: the warm-up goes to app-1.
+      const tasks = statefulTasks(1, 3);
+      const all = (lag: number) => Object.fromEntries(tasks.map((t) => [t.id, lag]));
       const members = [
-        thread(0, 1, { '0_0': 99, '0_1': 0 }, { previousActive: ['0_1'] }),
-        thread(0, 2, { '0_0': 102, '0_1': 3 }),
-        thread(1, 1, { '0_0': 101 }),
+        thread(0, 1, all(0), { previousActive: ['0_0', '0_1', '0_2'] }),
+        thread(0, 2, all(3)),
+        thread(1, 1, { '0_2': 101 }),
       ];
       const plan = assignTasks({ members, tasks, options: { ...options, numStandbyReplicas: 0 } });
+      checkPlacement(members, tasks, plan);
       checkProcesses(members, plan);
       const own = byIdentity(members, plan);
       expect(own.get('app-0')!.active).toEqual(['0_0', '0_1']);
+      expect(own.get('app-0.t2')!.active).toEqual(['0_2']);
       expect(own.get('app-0.t2')!.warmup).toEqual([]);
-      expect(own.get('app-1')!.warmup).toEqual(['0_1']);
+      expect(own.get('app-1')!.warmup).toEqual(['0_2']);
+      expect(plan.probingRebalanceNeeded).toBe(true);
     });
 
     it('scaling out from one process to two warms up only the new process, then settles balanced', () => {
