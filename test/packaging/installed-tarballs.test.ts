@@ -121,6 +121,55 @@ describe('packed packages installed into a project outside the workspace', () =>
     expect(states).toContain('RUNNING');
   });
 
+  it('runs word-count with plain node on two stream threads (worker threads from the built package): exact counts', async () => {
+    const input = uniqueName('installed-threads-in');
+    const output = uniqueName('installed-threads-out');
+    await createTopics([
+      { topic: input, numPartitions: 4 },
+      { topic: output, numPartitions: 4 },
+    ]);
+    const stateDir = apps.stateDir();
+    const env = {
+      KAFKA_BROKERS: brokerList().join(','),
+      APPLICATION_ID: uniqueName('installed-threads'),
+      STATE_DIR: stateDir,
+      COMMIT_INTERVAL_MS: '200',
+      NUM_STREAM_THREADS: '2',
+    };
+    const app = startNode(['word-count/app.js', input, output], { cwd: project, env });
+    try {
+      // Once both threads have their tasks (the instance's assignment covers all four), the input comes.
+      await waitFor(() => app.output().includes('"state":"RUNNING"'), { what: 'the threaded app to run' });
+      const expected = new Map<string, number>();
+      const producer = testKafka().producer();
+      await producer.connect();
+      try {
+        const messages = Array.from({ length: 400 }, (_, i) => {
+          const key = `w${i % 40}`;
+          expected.set(key, (expected.get(key) ?? 0) + 1);
+          return { key, value: key };
+        });
+        await producer.send({ topic: input, messages });
+      } finally {
+        await producer.disconnect();
+      }
+      const latest = new Map<string, number>();
+      for (const r of await readAll(output, 400, { timeoutMs: 60_000 })) latest.set(r.key!, Number(r.value));
+      expect(latest).toEqual(expected);
+      // The four tasks' stores, whichever thread ran them, are in the one state directory.
+      expect(filesNamed(stateDir, 'CURRENT').filter((p) => p.includes('counts'))).toHaveLength(4);
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+    expect(await app.exited, app.output()).toBe(0);
+    const assigned = app
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{"event":"assigned"'))
+      .map((line) => JSON.parse(line) as { tasks: string[] });
+    expect(assigned.at(-1)?.tasks).toEqual(['0_0', '0_1', '0_2', '0_3']);
+  });
+
   it('runs eddy-schema-gate from the installed @eddy/avro with plain node: a decision, or exit 3 without a registry', async () => {
     // A service's topology module: an Avro output, its serde's registry from the environment.
     writeFileSync(

@@ -20,50 +20,55 @@ import {
 const apps = appProcesses();
 
 describe('replicas', () => {
-  it('standby: the standby of a killed pod takes its task over, restoring at most the tail', async () => {
-    const sts = await statefulSet(apps, {
-      // A short session, so that the group notices the killed pod soon.
-      env: { NUM_STANDBY_REPLICAS: '1', SESSION_TIMEOUT_MS: '8000' },
-      settledWhen: (latest) => {
-        const standbys = latest.flatMap((a) => a.standby);
-        return standbys.length === TASKS && new Set(standbys).size === TASKS;
-      },
-    });
-    try {
-      const before = sts.before as Assigned[];
-      // Standbys are never on the member of their active.
-      for (const a of before) for (const t of a.standby) expect(a.tasks).not.toContain(t);
-      const victim = 1;
-      const standbyHolder = new Map(before.flatMap((a, i) => a.standby.map((t) => [t, i] as const)));
-      // Where the changelogs ended a while before the kill: standbys read their tail every second, so by the kill they
-      // hold at least this much.
-      const endsBefore = await changelogEnds(sts);
-      await new Promise((r) => setTimeout(r, 6_000));
-      sts.pods[victim]!.child.kill('SIGKILL');
-      await sts.pods[victim]!.exited;
-      const survivors = sts.pods.filter((_, i) => i !== victim);
-      await waitSettled(survivors, 'the two other pods to take over the killed pod’s tasks');
-      let tookOver = 0;
-      for (const task of before[victim]!.tasks) {
-        const holder = standbyHolder.get(task)!;
-        const owner = sts.pods.findIndex((p, i) => i !== victim && last(p)!.tasks.includes(task));
-        if (owner !== holder) continue;
-        tookOver++;
-        const partition = partitionOf(task);
-        const floor = endsBefore.get(partition)!;
-        expect(floor).toBeGreaterThan(0n);
-        // Any restore of the task on its new owner starts at or after where the standby had already been.
-        for (const r of restores(sts.pods[owner]!).filter((x) => x.partition === partition)) {
-          expect(BigInt(r.start), `restore of ${task} on app-${owner}`).toBeGreaterThanOrEqual(floor);
+  // With two stream threads per pod, each thread is a group member: the standby must still be on another pod.
+  it.each([1, 2])(
+    'standby (%i stream thread(s) per pod): the standby of a killed pod takes its task over, restoring at most the tail',
+    async (threads) => {
+      const sts = await statefulSet(apps, {
+        // A short session, so that the group notices the killed pod soon.
+        env: { NUM_STANDBY_REPLICAS: '1', SESSION_TIMEOUT_MS: '8000', NUM_STREAM_THREADS: String(threads) },
+        settledWhen: (latest) => {
+          const standbys = latest.flatMap((a) => a.standby);
+          return standbys.length === TASKS && new Set(standbys).size === TASKS;
+        },
+      });
+      try {
+        const before = sts.before as Assigned[];
+        // Standbys are never on the member of their active.
+        for (const a of before) for (const t of a.standby) expect(a.tasks).not.toContain(t);
+        const victim = 1;
+        const standbyHolder = new Map(before.flatMap((a, i) => a.standby.map((t) => [t, i] as const)));
+        // Where the changelogs ended a while before the kill: standbys read their tail every second, so by the kill they
+        // hold at least this much.
+        const endsBefore = await changelogEnds(sts);
+        await new Promise((r) => setTimeout(r, 6_000));
+        sts.pods[victim]!.child.kill('SIGKILL');
+        await sts.pods[victim]!.exited;
+        const survivors = sts.pods.filter((_, i) => i !== victim);
+        await waitSettled(survivors, 'the two other pods to take over the killed pod’s tasks');
+        let tookOver = 0;
+        for (const task of before[victim]!.tasks) {
+          const holder = standbyHolder.get(task)!;
+          const owner = sts.pods.findIndex((p, i) => i !== victim && last(p)!.tasks.includes(task));
+          if (owner !== holder) continue;
+          tookOver++;
+          const partition = partitionOf(task);
+          const floor = endsBefore.get(partition)!;
+          expect(floor).toBeGreaterThan(0n);
+          // Any restore of the task on its new owner starts at or after where the standby had already been.
+          for (const r of restores(sts.pods[owner]!).filter((x) => x.partition === partition)) {
+            expect(BigInt(r.start), `restore of ${task} on app-${owner}`).toBeGreaterThanOrEqual(floor);
+          }
         }
+        // Each survivor has room for one more task, so at least one of the two goes to its standby.
+        expect(tookOver).toBeGreaterThanOrEqual(1);
+        await expectExactCounts(sts);
+      } finally {
+        await sts.stop().catch(() => undefined);
       }
-      // Each survivor has room for one more task, so at least one of the two goes to its standby.
-      expect(tookOver).toBeGreaterThanOrEqual(1);
-      await expectExactCounts(sts);
-    } finally {
-      await sts.stop().catch(() => undefined);
-    }
-  }, 240_000);
+    },
+    240_000,
+  );
 
   it('warm-up: a new pod warms up its tasks first; probing rebalances move them once it is caught up', async () => {
     const acceptableLag = 60;

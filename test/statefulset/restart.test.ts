@@ -2,7 +2,8 @@
 // volume), under a steady input stream. Restarting a pod under the same name within the session timeout gives it
 // exactly its previous tasks with no rebalance (the other members see no new assignment): after a SIGTERM with its
 // volume, after a SIGKILL with its volume (it restores only the changelog's tail), and with an empty volume (it
-// restores everything). The counts stay exact.
+// restores everything). The counts stay exact. Each case runs with one stream thread per pod and with two (a threaded
+// app: each thread a static member of its own, `app-1` and `app-1.t2`).
 import { describe, expect, it } from 'vitest';
 import { waitFor, withAdmin } from '../support/kafka.js';
 import { type AppProcess, appProcesses } from '../support/processes.js';
@@ -13,7 +14,7 @@ import {
   last,
   partitionOf,
   restores,
-  statefulSet,
+  statefulSet as statefulSetOf,
   waitSettled,
 } from './harness.js';
 
@@ -47,7 +48,9 @@ async function expectNoRebalance(sts: Harness, restarted: AppProcess, ordinal: n
   });
 }
 
-describe('a StatefulSet with static membership', () => {
+describe.each([1, 2])('a StatefulSet with static membership, %i stream thread(s) per pod', (threads) => {
+  const statefulSet = (a: typeof apps) => statefulSetOf(a, { env: { NUM_STREAM_THREADS: String(threads) } });
+
   it('restart (SIGTERM): the pod gets its own tasks back without a rebalance and restores nothing', async () => {
     const sts = await statefulSet(apps);
     try {
