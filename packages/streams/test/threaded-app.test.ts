@@ -32,7 +32,6 @@ describe('ThreadedStreamsApp.load', () => {
   it('checks the configuration on the main thread', async () => {
     expect(await loadCode(undefined, ['0'])).toBe('INVALID_CONFIG');
     expect(await loadCode(undefined, ['65'])).toBe('INVALID_CONFIG');
-    expect(await loadCode('withHttp')).toBe('INVALID_CONFIG');
     expect(await loadCode(undefined, ['3'])).toBeUndefined();
   });
 

@@ -2,6 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { eddyGroupProtocol, loadOrCreateProcessId } from '@eddy/assignor';
+import { Registry } from 'prom-client';
 import { type ResolvedConfig, resolveConfig, type StreamsConfig } from '../config.js';
 import { describePosition, errorMessage, StreamsError } from '../errors.js';
 import { kafkajsClientFactory } from '../kafka/kafkajs/index.js';
@@ -16,11 +17,15 @@ import type {
   ProducerPort,
   TopicPartitionOffset,
 } from '../kafka/port.js';
+import type { Logger } from '../logger.js';
 import { AppMetrics, RestoreProgress } from '../ops/app-metrics.js';
+import type { AppView } from '../ops/app-view.js';
+import type { ResolvedHttpOptions } from '../ops/ops-options.js';
 import { OpsServer } from '../ops/ops-server.js';
 import { runningAppView } from '../ops/running-app-view.js';
 import type { Serializer } from '../serdes/serde.js';
 import type { SealedTopology, Topology } from '../topology/topology.js';
+import { closeOnSignals } from './close-on-signals.js';
 import { AtLeastOnceCommit } from './commit/at-least-once-commit.js';
 import type { CommitPhase, CommitProtocol } from './commit/commit-protocol.js';
 import { ExactlyOnceCommit } from './commit/exactly-once-commit.js';
@@ -122,18 +127,30 @@ export interface StreamThreadIdentity {
 
 type InternalOptions = StreamsAppOptions & { [STREAM_THREAD]?: StreamThreadIdentity };
 
+/** The operations of a stream thread's app, read by its threaded app (`[THREAD_OPS]()`). */
+export const THREAD_OPS = Symbol('eddy.threadOps');
+
+export interface ThreadAppOps {
+  view: AppView;
+  /** The thread's own metrics registry, when the app has `metrics`. */
+  registry: Registry | undefined;
+  /** The `http` options (store queries), when the app has `http`. */
+  http: ResolvedHttpOptions | undefined;
+  logger: Logger;
+}
+
 /**
  * Makes `config` that of stream thread `thread.index`: thread 1 keeps the instance's names (an instance going from
  * one thread to more keeps its tasks on thread 1); thread k > 1 appends `.t<k>` to its group identity, client id
- * and its own files in the state directory. The operations server and the metrics are the threaded app's.
+ * and its own files in the state directory. The operations server is the threaded app's, on the main thread.
  */
 function asStreamThread(config: ResolvedConfig, thread: StreamThreadIdentity): void {
   const suffix = thread.index === 1 ? '' : `.t${thread.index}`;
   config.threadSuffix = suffix;
   config.clientId = `${config.clientId}${suffix}`;
   if (config.instanceId !== undefined) config.instanceId = `${config.instanceId}${suffix}`;
-  config.http = undefined;
-  config.metrics = undefined;
+  // Its metrics on a registry of its own, which its threaded app sums over the threads at each scrape.
+  if (config.metrics !== undefined) config.metrics = { registry: new Registry() };
 }
 
 /** Raised inside start when close() was called meanwhile: start stops at its next step. */
@@ -199,6 +216,8 @@ export class StreamsApp {
   /** Prometheus metrics and the operations HTTP server, when configured (`metrics`, `http`). */
   private readonly appMetrics: AppMetrics | undefined;
   private readonly opsServer: OpsServer | undefined;
+  /** What the metrics and the operations server read of this app. */
+  private readonly opsView: AppView | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -231,9 +250,11 @@ export class StreamsApp {
         this.config.restoreListener = progress;
         this.appMetrics = new AppMetrics(metrics.registry, view, progress);
       }
-      if (http !== undefined) {
+      // A stream thread's operations server is its threaded app's, on the main thread (`[THREAD_OPS]`).
+      if (http !== undefined && thread === undefined) {
         this.opsServer = new OpsServer(http, view, metrics?.registry, this.config.logger);
       }
+      this.opsView = view;
     }
     const clientOptions: ClientOptions = {
       clientId: this.config.clientId,
@@ -255,6 +276,13 @@ export class StreamsApp {
 
   get state(): StreamsState {
     return this.currentState;
+  }
+
+  /** A stream thread's operations, for its threaded app: undefined unless the app has `metrics` or `http`. */
+  [THREAD_OPS](): ThreadAppOps | undefined {
+    const { opsView: view, config } = this;
+    if (view === undefined) return undefined;
+    return { view, registry: config.metrics?.registry, http: config.http, logger: config.logger };
   }
 
   /** Where the operations HTTP server listens (`http` option), once start() has begun; undefined otherwise. */
@@ -573,23 +601,10 @@ export class StreamsApp {
 
   /** Closes the app on SIGTERM and SIGINT (with `options`), then exits the process: 0, or 1 after a failure. */
   closeOnSignals(options: CloseOptions = {}): () => void {
-    const handler = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-      this.close(options).then(
-        () => process.exit(this.failure ? 1 : 0),
-        (err) => {
-          process.stderr.write(`close after ${signal} failed: ${errorMessage(err)}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', handler);
-    process.on('SIGINT', handler);
-    return () => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-    };
+    return closeOnSignals(
+      () => this.close(options),
+      () => this.failure !== undefined,
+    );
   }
 
   private get leaveGroup(): boolean {

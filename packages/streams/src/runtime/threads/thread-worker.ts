@@ -1,8 +1,16 @@
 // A stream thread of a threaded app: the worker that builds the app from its module and runs it as told.
 import { parentPort, workerData } from 'node:worker_threads';
-import { STREAM_THREAD, StreamsApp, type StreamsAppOptions } from '../streams-app.js';
+import { jsonAnswer } from '../../ops/ops-answer.js';
+import { STREAM_THREAD, StreamsApp, type StreamsAppOptions, THREAD_OPS } from '../streams-app.js';
 import { defineFor, loadAppDefinition } from './app-module.js';
-import { type FromThread, serializeError, type ThreadWorkerData, type ToThread } from './thread-messages.js';
+import {
+  type FromThread,
+  serializeError,
+  type ThreadReply,
+  type ThreadWorkerData,
+  type ToThread,
+} from './thread-messages.js';
+import { type ThreadOps, threadOps } from './thread-ops.js';
 
 /** How often the thread sends its counters to the main thread (ms). */
 const METRICS_INTERVAL_MS = 250;
@@ -13,6 +21,7 @@ const data = workerData as ThreadWorkerData;
 const post = (message: FromThread) => port.postMessage(message);
 
 let app: StreamsApp;
+let ops: ThreadOps | undefined;
 try {
   const definition = await loadAppDefinition(data.href, data.exportName);
   const { topology, config, options } = await defineFor(
@@ -25,13 +34,16 @@ try {
     [STREAM_THREAD]: { index: data.index, count: data.count },
   } as StreamsAppOptions;
   app = new StreamsApp(topology, config, threadOptions);
+  const appOps = app[THREAD_OPS]();
+  if (appOps !== undefined) ops = threadOps(appOps);
 } catch (err) {
   post({ type: 'created', error: serializeError(err) });
   port.close();
   throw err;
 }
 
-const sendMetrics = () => post({ type: 'metrics', metrics: app.metrics });
+const sendMetrics = () =>
+  post({ type: 'metrics', metrics: app.metrics, ...(ops === undefined ? {} : { probe: ops.probe() }) });
 const metricsTimer = setInterval(sendMetrics, METRICS_INTERVAL_MS);
 app.onStateChange((state) => {
   sendMetrics();
@@ -41,7 +53,18 @@ app.onAssignment((assignment) => post({ type: 'assignment', assignment }));
 app.onError((error) => post({ type: 'error', error: serializeError(error) }));
 
 port.on('message', (message: ToThread) => {
-  if (message.type === 'start') {
+  if (message.type === 'request') {
+    const { id, request } = message;
+    const answered: Promise<ThreadReply> =
+      ops?.answer(request) ??
+      Promise.resolve({
+        kind: 'answer',
+        answer: jsonAnswer(500, {
+          error: { code: 'INTERNAL', message: 'the stream thread has no operations' },
+        }),
+      });
+    void answered.then((reply) => post({ type: 'reply', id, reply }));
+  } else if (message.type === 'start') {
     app.start().then(
       () => post({ type: 'started' }),
       (err: unknown) => post({ type: 'started', error: serializeError(err) }),

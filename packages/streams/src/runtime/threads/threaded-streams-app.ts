@@ -1,8 +1,13 @@
 // A streams app on several stream threads: one worker thread each, with one lifecycle, listeners, metrics and close.
+
 import type { Worker } from 'node:worker_threads';
 import { compareTaskIds, loadOrCreateProcessId } from '@eddy/assignor';
 import { type ResolvedConfig, resolveConfig } from '../../config.js';
 import { errorMessage, StreamsError } from '../../errors.js';
+import { AggregatedMetrics, type MetricsJson, MetricsUnavailable } from '../../ops/aggregated-metrics.js';
+import { OpsServer, type RemoteStoresView } from '../../ops/ops-server.js';
+import type { SealedTopology } from '../../topology/topology.js';
+import { closeOnSignals } from '../close-on-signals.js';
 import type { TaskAssignment } from '../rebalance-handler.js';
 import type {
   AssignmentListener,
@@ -14,7 +19,16 @@ import type {
 } from '../streams-app.js';
 import { defineFor, loadAppDefinition, moduleHref } from './app-module.js';
 import { spawnThread } from './spawn-thread.js';
-import { deserializeError, type FromThread, type SerializedError, type ToThread } from './thread-messages.js';
+import {
+  deserializeError,
+  type FromThread,
+  type SerializedError,
+  type ThreadProbe,
+  type ThreadReply,
+  type ThreadRequest,
+  type ToThread,
+} from './thread-messages.js';
+import { ThreadStoreQueries, ThreadUnavailable } from './thread-queries.js';
 
 /** What the main thread knows of one stream thread (as of its last report). */
 export interface StreamThreadView {
@@ -39,6 +53,10 @@ interface Thread {
   state: StreamsState;
   metrics: StreamsMetrics | undefined;
   assignment: TaskAssignment | undefined;
+  /** What the probes read, as of the thread's last report (`at`: when it came). */
+  probe: (ThreadProbe & { at: number }) | undefined;
+  /** Whether the thread answers requests: its app is built and not closed. */
+  answering: boolean;
   /** Settles with the thread's answer to `created`, `started` and `closed`. */
   readonly replies: Map<'created' | 'started' | 'closed', (error: SerializedError | undefined) => void>;
   exited: boolean;
@@ -48,6 +66,22 @@ interface Thread {
 
 /** How much longer than the close timeout the main thread waits for its threads' answers (ms). */
 const CLOSE_GRACE_MS = 5_000;
+
+/** How long a scrape waits for each thread's metrics before it fails (503) (ms). */
+const SCRAPE_TIMEOUT_MS = 5_000;
+
+/**
+ * A thread reports every 250 ms; a report older than this says its event loop has not turned since (a processing
+ * loop stuck in one batch): the probes count the time since on top of what it reported (ms).
+ */
+const REPORT_LATE_MS = 1_000;
+
+interface PendingRequest {
+  readonly thread: Thread;
+  readonly resolve: (reply: ThreadReply) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
 
 const NO_METRICS: StreamsMetrics = {
   processed: 0,
@@ -81,12 +115,44 @@ export class ThreadedStreamsApp {
   private lastAssignedGeneration = -1;
   /** Set once start() has finished (started or failed). */
   private startDone = false;
+  private readonly requests = new Map<number, PendingRequest>();
+  private nextRequestId = 1;
+  /** The threads' metrics, summed at each scrape of the app's registry (`metrics`). */
+  private readonly aggregatedMetrics: AggregatedMetrics | undefined;
+  /** The operations server (`http`), on this thread: probes from the threads' reports, queries to the threads. */
+  private readonly opsServer: OpsServer | undefined;
+  private opsClosing: Promise<void> | undefined;
 
   private constructor(
     private readonly href: string,
     private readonly options: Required<ThreadedStreamsAppOptions>,
     private readonly config: ResolvedConfig,
-  ) {}
+    graph: SealedTopology,
+  ) {
+    const { metrics, http } = config;
+    if (metrics !== undefined) {
+      this.aggregatedMetrics = new AggregatedMetrics(metrics.registry, () => this.gatherMetrics());
+    }
+    if (http !== undefined) {
+      const view: RemoteStoresView = {
+        state: () => this.currentState,
+        pendingTasks: () => this.threads.reduce((n, t) => n + (t.probe?.pendingTasks ?? 0), 0),
+        stuckForMs: () => Math.max(0, ...this.threads.map((t) => this.stuckForMs(t))),
+        consumerLags: () => new Map(this.threads.flatMap((t) => [...(t.probe?.consumerLags ?? [])])),
+        stores: new ThreadStoreQueries(
+          {
+            state: () => this.currentState,
+            hasStore: (store) => graph.subtopologyOfStore.has(store),
+            answering: () => this.threads.filter((t) => t.answering),
+            request: (thread, request, timeoutMs) =>
+              this.request(this.threads[thread.index - 1]!, request, timeoutMs),
+          },
+          http,
+        ),
+      };
+      this.opsServer = new OpsServer(http, view, metrics?.registry, config.logger);
+    }
+  }
 
   /**
    * Loads the app `module` defines (see `defineStreamsApp`) and checks its configuration on this thread; start()
@@ -101,14 +167,13 @@ export class ThreadedStreamsApp {
     const definition = await loadAppDefinition(href, resolved.exportName);
     const { topology, config } = await defineFor(definition, { thread: 0, args: resolved.args }, href);
     const checked = resolveConfig(config);
-    if (checked.http !== undefined || checked.metrics !== undefined) {
-      throw new StreamsError(
-        'INVALID_CONFIG',
-        'http and metrics are not available on a threaded app yet: read its state, metrics and listeners instead',
-      );
-    }
-    topology.seal(checked.applicationId);
-    return new ThreadedStreamsApp(href, resolved, checked);
+    const graph = topology.seal(checked.applicationId);
+    return new ThreadedStreamsApp(href, resolved, checked, graph);
+  }
+
+  /** Where the operations HTTP server listens (`http` option), once start() has begun; undefined otherwise. */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.opsServer?.address;
   }
 
   get state(): StreamsState {
@@ -188,6 +253,8 @@ export class ThreadedStreamsApp {
     }
     this.transition('REBALANCING');
     try {
+      // First: probes answer (not ready) while the threads start; a port in use fails start at once.
+      await this.opsServer?.listen();
       // Before the threads: each would otherwise create its own process id at the same time.
       await loadOrCreateProcessId(this.config.stateDir, { onCorrupt: 'regenerate' });
       for (let index = 1; index <= this.config.numStreamThreads; index++)
@@ -213,6 +280,7 @@ export class ThreadedStreamsApp {
     if (this.failure !== undefined) {
       await this.stopThreads({});
       this.toError(this.failure);
+      await this.closeOps();
       throw this.failure;
     }
     if (this.closing !== undefined) {
@@ -224,29 +292,17 @@ export class ThreadedStreamsApp {
   /** Closes every thread (each commits and, as `options` say, leaves the group); idempotent. */
   close(options: CloseOptions = {}): Promise<void> {
     this.closeOptions ??= options;
-    this.closing ??= this.shutdown();
+    // The operations server answers (not ready) until the threads are closed.
+    this.closing ??= this.shutdown().finally(() => this.closeOps());
     return this.closing;
   }
 
   /** Closes the app on SIGTERM and SIGINT (with `options`), then exits the process: 0, or 1 after a failure. */
   closeOnSignals(options: CloseOptions = {}): () => void {
-    const handler = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-      this.close(options).then(
-        () => process.exit(this.failure ? 1 : 0),
-        (err) => {
-          process.stderr.write(`close after ${signal} failed: ${errorMessage(err)}\n`);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGTERM', handler);
-    process.on('SIGINT', handler);
-    return () => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-    };
+    return closeOnSignals(
+      () => this.close(options),
+      () => this.failure !== undefined,
+    );
   }
 
   private async shutdown(): Promise<void> {
@@ -280,6 +336,7 @@ export class ThreadedStreamsApp {
     for (const t of this.threads) {
       t.terminating = true;
       t.replies.clear();
+      this.endRequests(t);
     }
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
     return closed;
@@ -299,6 +356,8 @@ export class ThreadedStreamsApp {
       state: 'CREATED',
       metrics: undefined,
       assignment: undefined,
+      probe: undefined,
+      answering: false,
       replies: new Map(),
       exited: false,
       terminating: false,
@@ -307,6 +366,7 @@ export class ThreadedStreamsApp {
     worker.on('error', (err) => this.threadFailed(thread, err));
     worker.on('exit', (code) => {
       thread.exited = true;
+      this.endRequests(thread);
       if (!thread.terminating && (thread.replies.size > 0 || this.closing === undefined)) {
         this.threadFailed(thread, new Error(`its worker thread exited with code ${code}`));
       }
@@ -321,6 +381,8 @@ export class ThreadedStreamsApp {
       case 'closed': {
         const reply = thread.replies.get(message.type);
         thread.replies.delete(message.type);
+        if (message.type === 'created') thread.answering = message.error === undefined;
+        if (message.type === 'closed') this.endRequests(thread);
         reply?.(message.error);
         // A thread that failed stays in ERROR, though its close went well.
         if (message.type === 'closed' && thread.state !== 'ERROR') {
@@ -330,7 +392,16 @@ export class ThreadedStreamsApp {
       }
       case 'metrics':
         thread.metrics = message.metrics;
+        if (message.probe !== undefined) thread.probe = { ...message.probe, at: Date.now() };
         return;
+      case 'reply': {
+        const pending = this.requests.get(message.id);
+        if (pending === undefined) return;
+        this.requests.delete(message.id);
+        clearTimeout(pending.timer);
+        pending.resolve(message.reply);
+        return;
+      }
       case 'state':
         thread.state = message.state;
         this.followThreads();
@@ -391,6 +462,82 @@ export class ThreadedStreamsApp {
     if (this.currentState === 'ERROR') return;
     this.transition('ERROR');
     for (const l of this.errorListeners) l(error);
+    // As a one-thread app: a failed app's operations server stops (its liveness probe fails).
+    void this.closeOps();
+  }
+
+  /** Stops the operations server and takes the app's metrics off their registry; idempotent. */
+  private closeOps(): Promise<void> {
+    this.opsClosing ??= (async () => {
+      this.aggregatedMetrics?.close();
+      await this.opsServer?.close();
+    })();
+    return this.opsClosing;
+  }
+
+  /** Every answering thread's metrics; rejects with MetricsUnavailable when one does not answer in time. */
+  private gatherMetrics(): Promise<MetricsJson[]> {
+    return Promise.all(
+      this.threads
+        .filter((t) => t.answering)
+        .map((t) =>
+          this.request(t, { kind: 'metrics' }, SCRAPE_TIMEOUT_MS).then(
+            (reply) => (reply.kind === 'metrics' ? reply.metrics : []),
+            (err: unknown) => {
+              throw new MetricsUnavailable(`the metrics of ${errorMessage(err)}`);
+            },
+          ),
+        ),
+    );
+  }
+
+  /**
+   * How long the thread's processing loop has been stuck, as it reported; once its reports are late (its event
+   * loop has not turned), plus the time since its last one. 0 for a thread that runs no loop.
+   */
+  private stuckForMs(thread: Thread): number {
+    const probe = thread.probe;
+    if (
+      probe === undefined ||
+      thread.exited ||
+      (thread.state !== 'RUNNING' && thread.state !== 'REBALANCING')
+    ) {
+      return 0;
+    }
+    const late = Date.now() - probe.at;
+    return probe.stuckForMs + (late > REPORT_LATE_MS ? late : 0);
+  }
+
+  /** Asks `thread`; rejects with ThreadUnavailable without its answer within `timeoutMs`. */
+  private request(thread: Thread, request: ThreadRequest, timeoutMs: number): Promise<ThreadReply> {
+    if (!thread.answering || thread.exited) {
+      return Promise.reject(new ThreadUnavailable('gone', `stream thread ${thread.index}: it does not run`));
+    }
+    const id = this.nextRequestId++;
+    return new Promise<ThreadReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        reject(
+          new ThreadUnavailable(
+            'timeout',
+            `stream thread ${thread.index}: it did not answer within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.requests.set(id, { thread, resolve, reject, timer });
+      this.send(thread, { type: 'request', id, request });
+    });
+  }
+
+  /** The thread answers no more: its requests fail, and it is asked nothing new. */
+  private endRequests(thread: Thread): void {
+    thread.answering = false;
+    for (const [id, pending] of this.requests) {
+      if (pending.thread !== thread) continue;
+      this.requests.delete(id);
+      clearTimeout(pending.timer);
+      pending.reject(new ThreadUnavailable('gone', `stream thread ${thread.index}: it has closed`));
+    }
   }
 
   /** RUNNING once every thread runs, REBALANCING while one does not. */
