@@ -64,7 +64,7 @@ export interface StreamsConfig {
   clientLogLevel?: ClientLogLevel;
   /**
    * Which Kafka client library the app uses: kafkajs (patched, see docs/kafkajs-patch.md) or @platformatic/kafka
-   * (see docs/platformatic-kafka.md). Default 'kafkajs'.
+   * (see docs/platformatic-kafka.md). Default: the `EDDY_KAFKA_CLIENT` environment variable when set, else 'kafkajs'.
    */
   client?: KafkaClientName;
   /** Connect to the brokers over TLS: `true` with the system's trusted roots, or with these certificates. */
@@ -212,6 +212,19 @@ export const DEFAULT_FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 /** The Kafka client libraries the app can run on. */
 export type KafkaClientName = 'kafkajs' | 'platformatic';
 const KAFKA_CLIENTS: readonly string[] = ['kafkajs', 'platformatic'];
+
+/** The client of apps that choose none: `EDDY_KAFKA_CLIENT` when set (e.g. to run a test suite on each), else kafkajs. */
+function defaultClient(): KafkaClientName {
+  const fromEnv = process.env.EDDY_KAFKA_CLIENT;
+  if (fromEnv === undefined || fromEnv === '') return 'kafkajs';
+  if (!KAFKA_CLIENTS.includes(fromEnv)) {
+    throw new StreamsError(
+      'INVALID_CONFIG',
+      `EDDY_KAFKA_CLIENT must be 'kafkajs' or 'platformatic', got ${JSON.stringify(fromEnv)}`,
+    );
+  }
+  return fromEnv as KafkaClientName;
+}
 
 /** Kafka's default `message.max.bytes` (1 MiB and 12 bytes) less room for the record batch's framing. */
 export const DEFAULT_MAX_RECORD_BYTES = 1_048_576 - 1024;
@@ -537,7 +550,7 @@ export function resolveConfig(config: StreamsConfig): ResolvedConfig {
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new StreamsError('INVALID_CONFIG', 'heartbeatIntervalMs must be lower than sessionTimeoutMs');
   }
-  const client: KafkaClientName = config.client ?? 'kafkajs';
+  const client: KafkaClientName = config.client ?? defaultClient();
   if (!KAFKA_CLIENTS.includes(client)) {
     throw new StreamsError(
       'INVALID_CONFIG',

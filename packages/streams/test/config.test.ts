@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { Serdes, StreamsApp, StreamsBuilder, type StreamsConfig, StreamsError } from '../src/index.js';
+import { codeOf } from './error-codes.js';
 
 function topology() {
   const b = new StreamsBuilder();
@@ -93,8 +94,23 @@ describe('StreamsApp options', () => {
 
   it("runs on kafkajs unless client is 'platformatic'", () => {
     const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
-    expect(resolveConfig(base).client).toBe('kafkajs');
+    expect(resolveConfig(base).client).toBe(process.env.EDDY_KAFKA_CLIENT || 'kafkajs');
     expect(resolveConfig({ ...base, client: 'platformatic' }).client).toBe('platformatic');
+  });
+
+  it('EDDY_KAFKA_CLIENT chooses the client of apps that name none, and is checked', () => {
+    const base = { applicationId: 'app', brokers: ['127.0.0.1:9092'] };
+    const before = process.env.EDDY_KAFKA_CLIENT;
+    try {
+      process.env.EDDY_KAFKA_CLIENT = 'platformatic';
+      expect(resolveConfig(base).client).toBe('platformatic');
+      expect(resolveConfig({ ...base, client: 'kafkajs' }).client).toBe('kafkajs');
+      process.env.EDDY_KAFKA_CLIENT = 'librdkafka';
+      expect(codeOf(() => resolveConfig(base))).toBe('INVALID_CONFIG');
+    } finally {
+      if (before === undefined) delete process.env.EDDY_KAFKA_CLIENT;
+      else process.env.EDDY_KAFKA_CLIENT = before;
+    }
   });
 
   it("internal topics take the broker's default replication factor unless configured", () => {
