@@ -15,17 +15,21 @@ export function spawnThread(data: ThreadWorkerData): Worker {
   if (!here.endsWith('.ts')) {
     return new Worker(new URL('./thread-worker.js', here), { workerData: data });
   }
-  // tsx's ESM entry sits beside the CommonJS one that require.resolve finds.
-  const tsxApi = join(dirname(createRequire(here).resolve('tsx/esm/api')), 'index.mjs');
+  // tsx's hooks for import and for require, as `node --import tsx` installs them. The worker gets only the export
+  // condition, not the options of the thread that starts it: under vitest on Node 22 and 24 those options made tsx
+  // hand kafkajs's require()d package.json over as JavaScript ("is not valid JSON").
+  const tsxDist = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist');
+  const api = (kind: 'esm' | 'cjs') =>
+    JSON.stringify(pathToFileURL(join(tsxDist, kind, 'api', 'index.mjs')).href);
   const worker = new URL('./thread-worker.ts', here).href;
   const bootstrap = [
-    `const { register } = await import(${JSON.stringify(pathToFileURL(tsxApi).href)});`,
-    'register();',
+    `(await import(${api('cjs')})).register();`,
+    `(await import(${api('esm')})).register();`,
     `await import(${JSON.stringify(worker)});`,
   ].join('\n');
   return new Worker(bootstrap, {
     eval: true,
     workerData: data,
-    execArgv: [...process.execArgv, '--conditions=eddy-source'],
+    execArgv: ['--conditions=eddy-source'],
   });
 }
