@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -171,6 +171,35 @@ describe('CrashGuard', () => {
     expect(guard.recentRestarts).toBe(0);
     expect(guard.suspect).toBeUndefined();
     guard.close();
+  });
+
+  it('stream threads of one instance keep their own record and marker beside each other', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'crash-guard-'));
+    dirs.push(stateDir);
+    const openAs = (threadSuffix: string) =>
+      CrashGuard.open(options, { stateDir, applicationId: 'app', logger: jsonLogger('error'), threadSuffix });
+    // Thread 2 dies in a batch; thread 1 stops cleanly.
+    let one = openAs('');
+    let two = openAs('.t2');
+    two.forTask(id).enter([{ topic: 'in', from: '0', to: '9' }]);
+    two.close();
+    one.stoppedCleanly();
+    one.close();
+    expect(readdirSync(join(stateDir, 'app')).sort()).toEqual([
+      'crash-loop.json',
+      'crash-loop.t2.json',
+      'in-flight',
+      'in-flight.t2',
+    ]);
+    // Each finds its own run: thread 2 the batch it died in, thread 1 nothing.
+    one = openAs('');
+    two = openAs('.t2');
+    expect(one.recentRestarts).toBe(0);
+    expect(one.suspect).toBeUndefined();
+    expect(two.recentRestarts).toBe(1);
+    expect(two.suspect?.crashes).toBe(1);
+    one.close();
+    two.close();
   });
 
   it('a batch processed to its end leaves nothing in flight; the marker is overwritten in place', () => {

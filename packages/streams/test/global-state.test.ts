@@ -1,13 +1,22 @@
 // Global stores run by StreamsApp on the in-memory Kafka: every instance holds all partitions of the global topic,
 // restored before any task processes a record; a restart on the same state directory reads only the tail; updates
 // while running reach the join; a store failure stops the app; close releases every client.
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RestoreListener } from '@eddy/state';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Serdes, StreamsApp, StreamsBuilder, type StreamsError, type Topology } from '../src/index.js';
+import {
+  Serdes,
+  StreamsApp,
+  type StreamsAppOptions,
+  StreamsBuilder,
+  type StreamsError,
+  type Topology,
+} from '../src/index.js';
 import { MemoryKafkaCluster, memoryClientFactory } from '../src/internals.js';
+import { STREAM_THREAD } from '../src/runtime/streams-app.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -111,6 +120,38 @@ describe('global tables on the in-memory Kafka', () => {
     await b.close();
     await producer.close();
     expect(c.openClients()).toEqual([]);
+  });
+
+  it('two stream threads of one instance share its state directory and each keep the global stores', async () => {
+    const { cluster: c, factory, producer, products, orders, enriched } = await cluster();
+    await products(0, 10);
+    const dir = await stateDir();
+    const config = { applicationId: 'enrich', brokers: ['memory:9092'], stateDir: dir, logger: quiet };
+    // As a threaded app's workers build them: thread 1 under the instance's names, thread 2 under `.t2`.
+    const asThread = (index: number) =>
+      ({ clientFactory: factory, [STREAM_THREAD]: { index, count: 2 } }) as StreamsAppOptions;
+    const first = new StreamsApp(enrich(), config, asThread(1));
+    const second = new StreamsApp(enrich(), config, asThread(2));
+    // Each opens its own global stores at once: one directory for both would hold the second 15 s on its lock.
+    const started = Date.now();
+    await Promise.all([first.start(), second.start()]);
+    await c.settle();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(
+      readdirSync(join(dir, 'enrich'))
+        .filter((d) => d.startsWith('global'))
+        .sort(),
+    ).toEqual(['global', 'global.t2']);
+    expect(c.describeGroup('enrich').members.map((m) => m.assigned.length)).toEqual([1, 1]);
+    await orders([0, 1, 2, 3, 4, 5, 6, 7], 'o');
+    await vi.waitFor(
+      () =>
+        expect(new Set(enriched())).toEqual(new Set(Array.from({ length: 8 }, (_, i) => `p${i}:name${i}`))),
+      { timeout: 5_000, interval: 10 },
+    );
+    await first.close();
+    await second.close();
+    await producer.close();
   });
 
   it('a restart with the state directory intact restores only the records written since', async () => {
