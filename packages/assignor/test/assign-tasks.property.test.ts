@@ -10,6 +10,7 @@ import {
   converge,
   member,
   minimalMoves,
+  shuffled,
   spread,
   statefulTasks,
 } from './helpers.js';
@@ -77,17 +78,6 @@ const scenarioArb: fc.Arbitrary<Scenario> = tasksArb.chain((tasks) =>
       ),
   }),
 );
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 const runs = { numRuns: 300 };
 

@@ -160,3 +160,15 @@ export function minimalMoves(previousCounts: readonly number[], total: number): 
   });
   return total - kept;
 }
+
+/** `items` in an order that depends only on `seed`. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -3,21 +3,22 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AssignmentMember, AssignmentOptions, AssignmentTask } from '../src/index.js';
+import type { AssignmentTask } from '../src/index.js';
 import { assignTasks, compareTaskIds } from '../src/index.js';
-import { byIdentity, checkPlacement, spread, statefulTasks } from './helpers.js';
+import { byIdentity, checkPlacement, shuffled, spread, statefulTasks } from './helpers.js';
 import {
   activeMembers,
   activesPerProcess,
   afterSharedCatchUp,
   checkProcesses,
+  checkStandbyCounts,
   checkThreadBalance,
   checkWeightedQuota,
   convergeShared,
   instances,
   replicaProcesses,
-  shuffled,
   thread,
+  threadedScenario,
 } from './thread-helpers.js';
 
 const statelessTasks = (subtopology: number, partitions: number): AssignmentTask[] =>
@@ -180,56 +181,13 @@ describe('assignTasks balances processes by their threads, then threads within a
   });
 
   describe('properties', () => {
-    interface Scenario {
-      readonly members: AssignmentMember[];
-      readonly tasks: AssignmentTask[];
-      readonly options: AssignmentOptions;
-    }
-
-    /**
-     * 1–5 processes of 1–4 threads, each process with its lags (its threads report them give or take
-     * a few records) and rack; each thread with its previous actives.
-     */
-    const scenarioArb: fc.Arbitrary<Scenario> = fc
-      .record({
-        partitions: fc.integer({ min: 1, max: 16 }),
-        stateless: fc.integer({ min: 0, max: 6 }),
-        options: fc.record({
-          numStandbyReplicas: fc.integer({ min: 0, max: 3 }),
-          acceptableRecoveryLag: fc.integer({ min: 0, max: 100 }),
-          maxWarmupReplicas: fc.integer({ min: 1, max: 4 }),
-        }),
-      })
-      .chain(({ partitions, stateless, options }) => {
-        const tasks = [...statefulTasks(1, partitions), ...statelessTasks(1, stateless)];
-        const ids = tasks.map((t) => t.id);
-        const processArb = fc.record({
-          lags: fc.dictionary(fc.constantFrom(...ids), fc.oneof(fc.constant(0), fc.nat(200), fc.nat(1e6))),
-          rack: fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
-          threads: fc.array(fc.record({ previous: fc.subarray(ids), jitter: fc.nat(5) }), {
-            minLength: 1,
-            maxLength: 4,
-          }),
-        });
-        return fc.record({
-          tasks: fc.constant(tasks),
-          options: fc.constant(options),
-          members: fc
-            .array(processArb, { minLength: 1, maxLength: 5 })
-            .map((processes) =>
-              processes.flatMap((p, pod) =>
-                p.threads.map((t, i) =>
-                  thread(
-                    pod,
-                    i + 1,
-                    Object.fromEntries(Object.entries(p.lags).map(([id, lag]) => [id, lag + t.jitter])),
-                    { previousActive: t.previous, ...(p.rack === undefined ? {} : { rack: p.rack }) },
-                  ),
-                ),
-              ),
-            ),
-        });
-      });
+    const scenarioArb = threadedScenario({
+      processes: 5,
+      threads: 4,
+      partitions: 16,
+      stateless: 6,
+      racks: true,
+    });
 
     it('balances processes by their threads and threads within a process; replicas off the active process', () => {
       fc.assert(
@@ -251,12 +209,7 @@ describe('assignTasks balances processes by their threads, then threads within a
             expect(spread(own.map((m) => m.active.filter(isStateful).length))).toBeLessThanOrEqual(1);
             for (const m of own) expect(m.warmup).toEqual([]);
           }
-          const processes = new Set(members.map((m) => m.processId)).size;
-          const { standbys, warmup } = replicaProcesses(members, plan);
-          for (const task of tasks.filter((t) => t.stateful)) {
-            const eligible = processes - 1 - (warmup.has(task.id) ? 1 : 0);
-            expect(standbys.get(task.id) ?? []).toHaveLength(Math.min(options.numStandbyReplicas, eligible));
-          }
+          checkStandbyCounts({ members, tasks, options }, plan);
         }),
         { numRuns: 400 },
       );

@@ -1,8 +1,11 @@
 // Test helpers for members that are threads of one process (instance): building them, simulating
 // rounds in which the threads of a process share its state directory, checking where replicas land.
 
+import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { AssignmentMember, AssignmentOptions, AssignmentPlan, AssignmentTask } from '../src/index.js';
 import { assignTasks } from '../src/index.js';
+import { statefulTasks } from './helpers.js';
 
 /** Thread `thread` (1-based) of instance `app-<pod>`: its own member id and identity, the pod's process id. */
 export function thread(
@@ -77,17 +80,6 @@ export function afterSharedCatchUp(
     taskLags: { ...lagsOf.get(m.processId)! },
     previousActive: plan.members.get(m.memberId)!.active,
   }));
-}
-
-export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** processId → the number of its threads. */
@@ -211,4 +203,83 @@ function previousOwners(members: readonly AssignmentMember[]): Map<string, Assig
   const owners = new Map<string, AssignmentMember>();
   for (const m of members) for (const t of m.previousActive ?? []) if (!owners.has(t)) owners.set(t, m);
   return owners;
+}
+
+/** A group of threaded processes, its tasks and options, as the property tests draw them. */
+export interface ThreadedScenario {
+  readonly members: AssignmentMember[];
+  readonly tasks: AssignmentTask[];
+  readonly options: AssignmentOptions;
+}
+
+export interface ScenarioLimits {
+  readonly processes: number;
+  readonly threads: number;
+  readonly partitions: number;
+  readonly stateless: number;
+  /** Whether processes get a rack. */
+  readonly racks: boolean;
+}
+
+/**
+ * 1 to `processes` processes of 1 to `threads` threads, each process with its lags (its threads report them give
+ * or take a few records) and, with `racks`, a rack; each thread with its previous actives.
+ */
+export function threadedScenario(limits: ScenarioLimits): fc.Arbitrary<ThreadedScenario> {
+  return fc
+    .record({
+      partitions: fc.integer({ min: 1, max: limits.partitions }),
+      stateless: fc.integer({ min: 0, max: limits.stateless }),
+      options: fc.record({
+        numStandbyReplicas: fc.integer({ min: 0, max: 3 }),
+        acceptableRecoveryLag: fc.integer({ min: 0, max: 100 }),
+        maxWarmupReplicas: fc.integer({ min: 1, max: 4 }),
+      }),
+    })
+    .chain(({ partitions, stateless, options }) => {
+      const tasks = [
+        ...statefulTasks(1, partitions),
+        ...Array.from({ length: stateless }, (_, p) => ({ id: `1_${p}`, stateful: false })),
+      ];
+      const ids = tasks.map((t) => t.id);
+      const processArb = fc.record({
+        lags: fc.dictionary(fc.constantFrom(...ids), fc.oneof(fc.constant(0), fc.nat(200), fc.nat(1e6))),
+        rack: limits.racks
+          ? fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined })
+          : fc.constant(undefined),
+        threads: fc.array(fc.record({ previous: fc.subarray(ids), jitter: fc.nat(5) }), {
+          minLength: 1,
+          maxLength: limits.threads,
+        }),
+      });
+      return fc.record({
+        tasks: fc.constant(tasks),
+        options: fc.constant(options),
+        members: fc
+          .array(processArb, { minLength: 1, maxLength: limits.processes })
+          .map((processes) =>
+            processes.flatMap((p, pod) =>
+              p.threads.map((t, i) =>
+                thread(
+                  pod,
+                  i + 1,
+                  Object.fromEntries(Object.entries(p.lags).map(([id, lag]) => [id, lag + t.jitter])),
+                  { previousActive: t.previous, ...(p.rack === undefined ? {} : { rack: p.rack }) },
+                ),
+              ),
+            ),
+          ),
+      });
+    });
+}
+
+/** Every stateful task has as many standbys as asked, bounded by the processes other than its active's and warm-up's. */
+export function checkStandbyCounts(scenario: ThreadedScenario, plan: AssignmentPlan): void {
+  const { members, tasks, options } = scenario;
+  const processes = new Set(members.map((m) => m.processId)).size;
+  const { standbys, warmup } = replicaProcesses(members, plan);
+  for (const task of tasks.filter((t) => t.stateful)) {
+    const eligible = processes - 1 - (warmup.has(task.id) ? 1 : 0);
+    expect(standbys.get(task.id) ?? []).toHaveLength(Math.min(options.numStandbyReplicas, eligible));
+  }
 }

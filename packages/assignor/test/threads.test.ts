@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AssignmentMember, AssignmentOptions, AssignmentTask } from '../src/index.js';
 import { assignTasks } from '../src/index.js';
-import { byIdentity, checkPlacement, spread, statefulTasks } from './helpers.js';
+import { byIdentity, checkPlacement, shuffled, spread, statefulTasks } from './helpers.js';
 import {
   afterSharedCatchUp,
   checkProcesses,
+  checkStandbyCounts,
   instances,
   replicaProcesses,
-  shuffled,
   thread,
+  threadedScenario,
 } from './thread-helpers.js';
 
 const options = { numStandbyReplicas: 1, acceptableRecoveryLag: 100, maxWarmupReplicas: 2 };
@@ -199,55 +199,13 @@ describe('assignTasks with several threads per process', () => {
   });
 
   describe('properties', () => {
-    interface Scenario {
-      readonly members: AssignmentMember[];
-      readonly tasks: AssignmentTask[];
-      readonly options: AssignmentOptions;
-    }
-
-    /** 1–4 processes of 1–3 threads; threads of a process report its lags, give or take a few records. */
-    const scenarioArb: fc.Arbitrary<Scenario> = fc
-      .record({
-        partitions: fc.integer({ min: 1, max: 12 }),
-        stateless: fc.integer({ min: 0, max: 4 }),
-        options: fc.record({
-          numStandbyReplicas: fc.integer({ min: 0, max: 3 }),
-          acceptableRecoveryLag: fc.integer({ min: 0, max: 100 }),
-          maxWarmupReplicas: fc.integer({ min: 1, max: 4 }),
-        }),
-      })
-      .chain(({ partitions, stateless, options }) => {
-        const tasks = [
-          ...statefulTasks(1, partitions),
-          ...Array.from({ length: stateless }, (_, p) => ({ id: `1_${p}`, stateful: false })),
-        ];
-        const ids = tasks.map((t) => t.id);
-        const processArb = fc.record({
-          lags: fc.dictionary(fc.constantFrom(...ids), fc.oneof(fc.constant(0), fc.nat(200), fc.nat(1e6))),
-          threads: fc.array(fc.record({ previous: fc.subarray(ids), jitter: fc.nat(5) }), {
-            minLength: 1,
-            maxLength: 3,
-          }),
-        });
-        return fc.record({
-          tasks: fc.constant(tasks),
-          options: fc.constant(options),
-          members: fc
-            .array(processArb, { minLength: 1, maxLength: 4 })
-            .map((processes) =>
-              processes.flatMap((p, pod) =>
-                p.threads.map((t, i) =>
-                  thread(
-                    pod,
-                    i + 1,
-                    Object.fromEntries(Object.entries(p.lags).map(([id, lag]) => [id, lag + t.jitter])),
-                    { previousActive: t.previous },
-                  ),
-                ),
-              ),
-            ),
-        });
-      });
+    const scenarioArb = threadedScenario({
+      processes: 4,
+      threads: 3,
+      partitions: 12,
+      stateless: 4,
+      racks: false,
+    });
 
     it('never puts a replica on the process of its active, warm-up or another standby', () => {
       fc.assert(
@@ -255,12 +213,7 @@ describe('assignTasks with several threads per process', () => {
           const plan = assignTasks({ members, tasks, options });
           checkPlacement(members, tasks, plan);
           checkProcesses(members, plan);
-          const processes = new Set(members.map((m) => m.processId)).size;
-          const { standbys, warmup } = replicaProcesses(members, plan);
-          for (const task of tasks.filter((t) => t.stateful)) {
-            const eligible = processes - 1 - (warmup.has(task.id) ? 1 : 0);
-            expect(standbys.get(task.id) ?? []).toHaveLength(Math.min(options.numStandbyReplicas, eligible));
-          }
+          checkStandbyCounts({ members, tasks, options }, plan);
           if (!plan.probingRebalanceNeeded) {
             expect(spread([...plan.members.values()].map((m) => m.active.length))).toBeLessThanOrEqual(1);
           }
