@@ -3,9 +3,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Serdes, StreamsApp, StreamsBuilder, StreamsError, ThreadedStreamsApp } from '../src/index.js';
 import { codeOf } from './error-codes.js';
+import { threadsIn } from './thread-states.js';
 
 const MODULE = new URL('./fixtures/threads/apps.ts', import.meta.url);
 const stateDir = () => mkdtempSync(join(tmpdir(), 'eddy-threaded-'));
@@ -90,14 +91,7 @@ describe('ThreadedStreamsApp.start', () => {
     app.onError((e) => errors.push(e));
     const started = app.start().catch((e: unknown) => e);
     // Both threads are up and trying to reach the brokers.
-    await vi.waitFor(
-      () => {
-        const states = app.streamThreads.map((t) => t.state);
-        if (states.length !== 2 || states.some((s) => s !== 'REBALANCING'))
-          throw new Error(`threads ${states}`);
-      },
-      { timeout: 30_000, interval: 20 },
-    );
+    await threadsIn(app, 2, 'REBALANCING');
     await app.close();
     expect(((await started) as StreamsError).code).toBe('CLOSED_DURING_START');
     expect(app.state).toBe('NOT_RUNNING');

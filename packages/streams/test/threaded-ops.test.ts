@@ -11,6 +11,7 @@ import { AggregatedMetrics, type MetricsJson, MetricsUnavailable } from '../src/
 import { AppMetrics, type MetricsSource, RestoreProgress } from '../src/ops/app-metrics.js';
 import { resolveHttpOptions } from '../src/ops/ops-options.js';
 import { OpsServer } from '../src/ops/ops-server.js';
+import { threadsIn } from './thread-states.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const cleanups: (() => unknown)[] = [];
@@ -126,14 +127,7 @@ describe('a threaded app with http', () => {
     cleanups.push(() => app.close());
     expect(app.httpAddress).toBeUndefined();
     const started = app.start().catch((e: unknown) => e);
-    await vi.waitFor(
-      () => {
-        const states = app.streamThreads.map((t) => t.state);
-        if (states.length !== 2 || states.some((s) => s !== 'REBALANCING'))
-          throw new Error(`threads ${states}`);
-      },
-      { timeout: 30_000, interval: 20 },
-    );
+    await threadsIn(app, 2, 'REBALANCING');
     const port = app.httpAddress!.port;
     const get = async (path: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`);

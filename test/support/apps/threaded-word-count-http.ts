@@ -1,31 +1,19 @@
 // The word-count topology as a threaded app with the operations server (metrics on prom-client's default registry).
-// Args: input topic, output topic, application id, state directory, stream threads, brokers (comma-separated), HTTP
-// port, and the `applicationServer` (host:port) the group knows it by.
+// Args: those of threaded-word-count.ts (input topic, output topic, application id, state directory, stream
+// threads, brokers), then the HTTP port and the `applicationServer` (host:port) the group knows it by.
 import { defineStreamsApp } from '@eddy/streams';
-import { wordCountTopology } from '../../../examples/word-count/topology.js';
+import { threadedWordCount } from './threaded-word-count.js';
 
 export default defineStreamsApp(({ args }) => {
-  const [input, output, applicationId, stateDir, threads, brokers, port, endpoint] = args;
-  if (
-    input === undefined ||
-    output === undefined ||
-    applicationId === undefined ||
-    brokers === undefined ||
-    port === undefined
-  ) {
-    throw new Error(
-      'threaded-word-count-http needs input, output, application id, state dir, threads, brokers and port',
-    );
-  }
+  const app = threadedWordCount(args, 'threaded-word-count-http');
+  const [port, endpoint] = args.slice(6);
+  if (port === undefined) throw new Error('threaded-word-count-http needs an HTTP port after the brokers');
   return {
-    topology: wordCountTopology(input, output),
+    ...app,
     config: {
-      applicationId,
-      brokers: brokers.split(','),
-      numStreamThreads: Number(threads ?? 2),
+      ...app.config,
       commitIntervalMs: 100,
       clientLogLevel: 'nothing',
-      ...(stateDir ? { stateDir } : {}),
       ...(endpoint ? { applicationServer: endpoint } : {}),
       http: { port: Number(port), host: '127.0.0.1', forwardTimeoutMs: 5_000 },
     },
