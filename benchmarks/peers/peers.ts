@@ -38,11 +38,15 @@ export const KSTREAMS_APP = {
   classes: fileURLToPath(new URL('kstreams/dist/classes', import.meta.url)),
 };
 
-/** Node with tsx and the workspace's TypeScript sources, as the bench:* scripts run; the pid is the app's. */
+/**
+ * Node with tsx and the workspace's TypeScript sources, as the bench:* scripts run; the pid is the app's.
+ * `PEERS_NODE_ARGS` (space-separated) goes before them, e.g. a heap bound for the Node apps.
+ */
 function node(script: string, args: string[]): { command: string; args: string[] } {
   return {
     command: process.execPath,
     args: [
+      ...(process.env.PEERS_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       '--import',
       'tsx',
       '--conditions=eddy-source',

@@ -9,6 +9,7 @@ import { KafkajsConsumer } from './consumer.js';
 import { securityFailure } from './errors.js';
 import { groupProtocolAssigner } from './group-assigner.js';
 import { KafkajsPartitionFollower } from './partition-follower.js';
+import { eddyPartitioner } from './partitioner.js';
 import { KafkajsProducer } from './producer.js';
 import { checkTlsHandshake } from './tls-probe.js';
 import { KafkajsTransactionalProducer } from './transactional-producer.js';
@@ -42,7 +43,13 @@ export function kafkajsClientFactory(options: ClientOptions): KafkaClientFactory
     // its leader while `min.insync.replicas` hold it. One request in flight keeps retries in order.
     producer: () =>
       new KafkajsProducer(
-        kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry }),
+        kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+          retry,
+          createPartitioner: eddyPartitioner,
+        }),
       ),
     consumer: (o) =>
       new KafkajsConsumer(
@@ -74,6 +81,7 @@ export function kafkajsClientFactory(options: ClientOptions): KafkaClientFactory
           allowAutoTopicCreation: false,
           transactionTimeout: 60_000,
           retry,
+          createPartitioner: eddyPartitioner,
         }),
       ),
     changelogReader: (groupId) => new KafkajsChangelogReader(kafka, groupId, retry),
