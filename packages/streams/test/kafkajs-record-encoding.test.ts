@@ -17,6 +17,9 @@ const Decoder = require('kafkajs/src/protocol/decoder.js') as new (
 ) => { readVarInt(): number; readVarLong(): { toString(): string } };
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => Encoder;
+const RecordModule = Record as unknown as {
+  encodeInto(encoder: Encoder, fields: object, cache: Map<object, Buffer>): Encoder;
+};
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (
   d: unknown,
   context: object,
@@ -107,6 +110,115 @@ describe('patched kafkajs encoder', () => {
       }
       expect(r.headers).toEqual(expected);
     }
+  });
+});
+
+type Decoded = {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, unknown>;
+  timestamp: string;
+};
+const produceV3 = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (r: object) => {
+  encode(): Promise<Encoder>;
+};
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+  d: unknown,
+) => Promise<{ firstTimestamp: string; maxTimestamp: string; lastOffsetDelta: number; records: Decoded[] }>;
+const { Types: Compression } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  Types: { None: number; GZIP: number };
+};
+type FullDecoder = {
+  readString(): string;
+  readInt16(): number;
+  readInt32(): number;
+};
+
+/** Encodes one partition's messages as a produce request and decodes its record batch back. */
+async function roundTrip(messages: object[], compression: number) {
+  const request = produceV3({
+    acks: -1,
+    timeout: 30_000,
+    compression,
+    topicData: [{ topic: 't', partitions: [{ partition: 3, firstSequence: 0, messages }] }],
+  });
+  const decoder = new Decoder((await request.encode()).buffer) as unknown as FullDecoder;
+  decoder.readString(); // transactional id
+  decoder.readInt16(); // acks
+  decoder.readInt32(); // timeout
+  expect(decoder.readInt32()).toBe(1); // topics
+  expect(decoder.readString()).toBe('t');
+  expect(decoder.readInt32()).toBe(1); // partitions
+  expect(decoder.readInt32()).toBe(3);
+  decoder.readInt32(); // record set size
+  return decodeBatch(decoder);
+}
+
+describe('patched kafkajs produce request', () => {
+  const shared = { 'eddy.src': Buffer.from([9, 8, 7]) };
+  const messages = [
+    { key: Buffer.from('a'), value: Buffer.from('1'), timestamp: '1700000000500', headers: shared },
+    { key: 'b', value: 'two', timestamp: '1700000000100', headers: shared },
+    { key: null, value: null, timestamp: '1700000000900', headers: {} },
+    { key: 'd', value: Buffer.alloc(5_000, 1), timestamp: '999', headers: { x: [Buffer.from('1'), 'y'] } },
+    { key: 'e', value: 'v', headers: shared },
+  ];
+
+  for (const [name, compression] of [
+    ['uncompressed', Compression.None],
+    ['gzip', Compression.GZIP],
+  ] as const) {
+    it(`writes every record of a partition into one batch that decodes back (${name})`, async () => {
+      const before = Date.now();
+      const batch = await roundTrip(messages, compression);
+      expect(batch.lastOffsetDelta).toBe(messages.length - 1);
+      // The lowest and highest timestamps as numbers ('999' sorted as a string would come last).
+      expect(batch.firstTimestamp).toBe('999');
+      expect(batch.maxTimestamp).toBe('1700000000900');
+      expect(batch.records.map((r) => r.key?.toString() ?? null)).toEqual(['a', 'b', null, 'd', 'e']);
+      expect(batch.records.map((r) => r.value?.length ?? null)).toEqual([1, 3, null, 5_000, 1]);
+      expect(batch.records.slice(0, 4).map((r) => r.timestamp)).toEqual([
+        '1700000000500',
+        '1700000000100',
+        '1700000000900',
+        '999',
+      ]);
+      // A record without a timestamp gets the time of the send.
+      expect(Number(batch.records[4]!.timestamp)).toBeGreaterThanOrEqual(before);
+      expect(batch.records[0]!.headers).toEqual(shared);
+      expect(batch.records[1]!.headers).toEqual(shared);
+      expect(batch.records[2]!.headers).toEqual({});
+      expect(batch.records[3]!.headers).toEqual({ x: [Buffer.from('1'), Buffer.from('y')] });
+      expect(batch.records[4]!.headers).toEqual(shared);
+    });
+  }
+
+  it('encodes a headers object anew in the next request after it changed', async () => {
+    const headers: Record<string, Buffer> = { h: Buffer.from('first') };
+    const first = await roundTrip([{ key: 'k', value: 'v', headers }], Compression.None);
+    headers.h = Buffer.from('second');
+    headers.g = Buffer.from('more');
+    const second = await roundTrip([{ key: 'k', value: 'v', headers }], Compression.None);
+    expect(first.records[0]!.headers).toEqual({ h: Buffer.from('first') });
+    expect(second.records[0]!.headers).toEqual({ h: Buffer.from('second'), g: Buffer.from('more') });
+  });
+
+  it('writes the same record bytes as one encoder per record did', () => {
+    const records = new Encoder(1);
+    const cache = new Map();
+    const single: Buffer[] = [];
+    for (const [i, m] of messages.entries()) {
+      const fields = {
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        offsetDelta: i,
+        timestampDelta: 7 * i,
+      };
+      RecordModule.encodeInto(records, fields, cache);
+      single.push(Record(fields).buffer);
+    }
+    expect(records.buffer).toEqual(Buffer.concat(single));
   });
 });
 
