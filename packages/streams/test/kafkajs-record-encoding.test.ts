@@ -14,7 +14,12 @@ type EncoderClass = { new (size?: number): Encoder; sizeOfVarLong(v: unknown): n
 const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (
   b: Buffer,
-) => { readVarInt(): number; readVarLong(): { toString(): string } };
+) => {
+  readVarInt(): number;
+  readVarLong(): { toString(): string };
+  readVarLongNumber(): number | undefined;
+  offset: number;
+};
 const Long = require('kafkajs/src/utils/long.js') as { fromNumber(n: number): unknown };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => Encoder;
 const RecordModule = Record as unknown as {
@@ -73,6 +78,43 @@ describe('patched kafkajs encoder', () => {
       expect(Encoder.sizeOfVarLong(v), String(v)).toBe(fast.length);
       expect(Encoder.sizeOfVarLong(Long.fromNumber(v)), String(v)).toBe(fast.length);
       expect(new Decoder(fast).readVarLong().toString()).toBe(String(v));
+    }
+  });
+
+  it('reads a varlong as a number when it is small enough, and leaves longer ones to the Long path', () => {
+    for (const v of longs) {
+      const bytes = new Encoder().writeVarLong(v).buffer;
+      const decoder = new Decoder(bytes);
+      const n = decoder.readVarLongNumber();
+      if (Math.abs(v) < 2 ** 48) {
+        expect(n, String(v)).toBe(v);
+        expect(decoder.offset).toBe(bytes.length);
+      } else {
+        expect(n, String(v)).toBeUndefined();
+        expect(decoder.offset).toBe(0);
+        expect(decoder.readVarLong().toString()).toBe(String(v));
+      }
+    }
+  });
+
+  it('decodes offsets and timestamps past 2^53 with Long arithmetic', () => {
+    const cases = [
+      { firstOffset: '9007199254740990', firstTimestamp: '5000', delta: 5, ts: 2 ** 50 },
+      { firstOffset: '100', firstTimestamp: '9007199254740991', delta: 1, ts: 3 },
+      { firstOffset: '0', firstTimestamp: '-1', delta: 0, ts: 0 },
+    ];
+    const sum = (a: string, b: number) => (BigInt(a) + BigInt(b)).toString();
+    for (const c of cases) {
+      const bytes = Record({ key: 'k', value: 'v', offsetDelta: c.delta, timestampDelta: c.ts }).buffer;
+      const decoder = new Decoder(bytes);
+      decoder.readVarInt();
+      const r = decodeRecord(decoder, {
+        firstOffset: c.firstOffset,
+        firstTimestamp: c.firstTimestamp,
+        magicByte: 2,
+      });
+      expect(r.offset).toBe(sum(c.firstOffset, c.delta));
+      expect(r.timestamp).toBe(sum(c.firstTimestamp, c.ts));
     }
   });
 
@@ -162,6 +204,14 @@ describe('patched kafkajs produce request', () => {
     { key: null, value: null, timestamp: '1700000000900', headers: {} },
     { key: 'd', value: Buffer.alloc(5_000, 1), timestamp: '999', headers: { x: [Buffer.from('1'), 'y'] } },
     { key: 'e', value: 'v', headers: shared },
+    // The adapter hands its records over as they are, timestamps as numbers.
+    {
+      key: Buffer.from('f'),
+      value: Buffer.from('6'),
+      timestamp: 1_700_000_000_200,
+      partition: 3,
+      headers: shared,
+    },
   ];
 
   for (const [name, compression] of [
@@ -175,8 +225,9 @@ describe('patched kafkajs produce request', () => {
       // The lowest and highest timestamps as numbers ('999' sorted as a string would come last).
       expect(batch.firstTimestamp).toBe('999');
       expect(batch.maxTimestamp).toBe('1700000000900');
-      expect(batch.records.map((r) => r.key?.toString() ?? null)).toEqual(['a', 'b', null, 'd', 'e']);
-      expect(batch.records.map((r) => r.value?.length ?? null)).toEqual([1, 3, null, 5_000, 1]);
+      expect(batch.records.map((r) => r.key?.toString() ?? null)).toEqual(['a', 'b', null, 'd', 'e', 'f']);
+      expect(batch.records.map((r) => r.value?.length ?? null)).toEqual([1, 3, null, 5_000, 1, 1]);
+      expect(batch.records[5]!.timestamp).toBe('1700000000200');
       expect(batch.records.slice(0, 4).map((r) => r.timestamp)).toEqual([
         '1700000000500',
         '1700000000100',
