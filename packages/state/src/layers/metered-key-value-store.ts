@@ -5,7 +5,7 @@ import type { Serde } from '../api/serde.js';
 import { type KeyBounds, prefixBounds } from '../internal/bytes.js';
 import type { ReplayGuard } from '../task/replay-guard.js';
 import type { BytesStore } from './bytes-store.js';
-import { type CachingStore, NOT_DECODED } from './caching-store.js';
+import { type CacheEntry, type CachingStore, NOT_DECODED } from './caching-store.js';
 import type { StoreStatus } from './store-status.js';
 
 export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
@@ -13,6 +13,14 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   /** The last key serialized and its bytes: a get followed by a put of the same key serializes it once. */
   private lastKey: K | undefined;
   private lastKeyBytes: Uint8Array | undefined;
+
+  /**
+   * The cache entry the last `get` hit and its key (primitive keys only): a read-modify-write of one key (an
+   * aggregate, a count) finds its entry again without computing the cache id or looking it up. Used only while the
+   * entry is still `cached`.
+   */
+  private lastEntry: CacheEntry | undefined;
+  private lastEntryKey: K | undefined;
 
   /** Set when the cache is the top layer and the key serde gives cache ids: hits then skip key serialization. */
   private readonly cache: CachingStore | undefined;
@@ -49,6 +57,10 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
     if (cache !== undefined) {
       const id = this.keySerde.cacheKey!(key);
       const entry = cache.lookup(id);
+      if (entry !== undefined && typeof key !== 'object' && typeof key !== 'function') {
+        this.lastEntry = entry;
+        this.lastEntryKey = key;
+      }
       if (entry === undefined) {
         const bytes = cache.load(id, this.serializeKey(key));
         value = bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
@@ -76,6 +88,12 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
     const cache = this.cache;
     if (cache !== undefined && this.typedValues && isImmutable(value)) {
       // Kept typed in the cache and serialized once at flush, however often the key is written before it.
+      const last = this.lastEntry;
+      if (last !== undefined && last.cached && Object.is(key, this.lastEntryKey)) {
+        cache.putTypedAt(last, value);
+        if (this.timed) this.record('put', started);
+        return;
+      }
       const id = this.keySerde.cacheKey!(key);
       if (!cache.putTyped(id, value)) {
         cache.putNew(id, this.serializeKey(key), this.valueSerde.serialize(value), value);
@@ -136,6 +154,11 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   private write(key: K, value: Uint8Array | null): void {
     const cache = this.cache;
     if (cache !== undefined) {
+      const last = this.lastEntry;
+      if (last !== undefined && last.cached && Object.is(key, this.lastEntryKey)) {
+        cache.putBytesAt(last, value);
+        return;
+      }
       const id = this.keySerde.cacheKey!(key);
       if (!cache.putExisting(id, value)) cache.putNew(id, this.serializeKey(key), value);
     } else {
@@ -144,7 +167,7 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   private serializeKey(key: K): Uint8Array {
-    if (key === this.lastKey && this.lastKeyBytes !== undefined) return this.lastKeyBytes;
+    if (this.lastKeyBytes !== undefined && Object.is(key, this.lastKey)) return this.lastKeyBytes;
     const bytes = this.keySerde.serialize(key);
     // Objects may be mutated between calls; only primitive keys are remembered.
     if (typeof key !== 'object' && typeof key !== 'function') {
