@@ -89,7 +89,7 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
     if (cache !== undefined && this.typedValues && isImmutable(value)) {
       // Kept typed in the cache and serialized once at flush, however often the key is written before it.
       const last = this.lastEntry;
-      if (last !== undefined && last.cached && Object.is(key, this.lastEntryKey)) {
+      if (last?.cached && Object.is(key, this.lastEntryKey)) {
         cache.putTypedAt(last, value);
         if (this.timed) this.record('put', started);
         return;
@@ -155,7 +155,7 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V> {
     const cache = this.cache;
     if (cache !== undefined) {
       const last = this.lastEntry;
-      if (last !== undefined && last.cached && Object.is(key, this.lastEntryKey)) {
+      if (last?.cached && Object.is(key, this.lastEntryKey)) {
         cache.putBytesAt(last, value);
         return;
       }
