@@ -11,6 +11,13 @@ export interface CurrentSource {
 }
 
 export class ReplayGuard {
+  // The mark of the last partition asked about, while the marks have not changed: a task's writes come in runs of
+  // one input partition, and the marks change only at commits and restores.
+  private markTopic: string | undefined;
+  private markPartition = -1;
+  private markVersion = -1;
+  private mark: number | undefined;
+
   constructor(
     private readonly current: CurrentSource,
     readonly marks: SourcePositions,
@@ -20,7 +27,18 @@ export class ReplayGuard {
   isReplay(): boolean {
     const c = this.current;
     if (c.topic === undefined) return false;
-    const mark = this.marks.get(c.topic, c.partition);
+    const marks = this.marks;
+    if (
+      c.topic !== this.markTopic ||
+      c.partition !== this.markPartition ||
+      marks.version !== this.markVersion
+    ) {
+      this.mark = marks.get(c.topic, c.partition);
+      this.markTopic = c.topic;
+      this.markPartition = c.partition;
+      this.markVersion = marks.version;
+    }
+    const mark = this.mark;
     if (mark !== undefined && c.offset <= mark) return true;
     c.wrote = true;
     return false;

@@ -68,6 +68,8 @@ export function decodeSourceMarks(bytes: Uint8Array): SourceMark[] {
 /** A mutable set of marks, looked up by topic and partition without allocating. */
 export class SourcePositions {
   private readonly byTopic = new Map<string, Map<number, number>>();
+  /** Counts the changes so far: a reader that remembered a mark knows it is still current while this stays. */
+  version = 0;
 
   get(topic: string, partition: number): number | undefined {
     return this.byTopic.get(topic)?.get(partition);
@@ -80,6 +82,7 @@ export class SourcePositions {
       this.byTopic.set(topic, partitions);
     }
     partitions.set(partition, offset);
+    this.version++;
   }
 
   /** Raises the mark to `offset` if it is higher. */
@@ -108,5 +111,6 @@ export class SourcePositions {
 
   clear(): void {
     this.byTopic.clear();
+    this.version++;
   }
 }

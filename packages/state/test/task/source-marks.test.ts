@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSourceMarks, encodeSourceMarks, type SourceMark, StateStoreError } from '../../src/index.js';
+import { type CurrentSource, ReplayGuard } from '../../src/task/replay-guard.js';
+import { SourcePositions } from '../../src/task/source-marks.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -50,5 +52,34 @@ describe('source marks header', () => {
     expect(codeOf(() => encodeSourceMarks([{ topic: 't', partition: 0, offset: -2 }]))).toBe(
       'INVALID_ARGUMENT',
     );
+  });
+});
+
+describe('ReplayGuard', () => {
+  it('drops writes at or below the mark of the current partition, and sees marks that change between writes', () => {
+    const current: CurrentSource = { topic: 'in', partition: 0, offset: 5, wrote: false };
+    const marks = new SourcePositions();
+    const guard = new ReplayGuard(current, marks);
+    expect(guard.isReplay()).toBe(false);
+    expect(current.wrote).toBe(true);
+    marks.advance('in', 0, 5);
+    expect(guard.isReplay()).toBe(true);
+    current.offset = 6;
+    expect(guard.isReplay()).toBe(false);
+    // Another partition has no mark; going back finds partition 0's mark again.
+    current.partition = 1;
+    current.offset = 0;
+    expect(guard.isReplay()).toBe(false);
+    current.partition = 0;
+    current.offset = 3;
+    expect(guard.isReplay()).toBe(true);
+    marks.clear();
+    expect(guard.isReplay()).toBe(false);
+    marks.set('in', 0, 10);
+    expect(guard.isReplay()).toBe(true);
+    current.topic = 'other';
+    expect(guard.isReplay()).toBe(false);
+    current.topic = undefined;
+    expect(guard.isReplay()).toBe(false);
   });
 });
