@@ -39,7 +39,10 @@ try {
 } catch (err) {
   post({ type: 'created', error: serializeError(err) });
   port.close();
-  throw err;
+  // Not rethrown: an uncaught error reaches the main thread on another channel than the message above, and could
+  // arrive first (it did on Node 24), turning the reported error into a bare "worker failed". The main thread
+  // handles the messages of a worker before its exit.
+  process.exit(1);
 }
 
 const sendMetrics = () =>

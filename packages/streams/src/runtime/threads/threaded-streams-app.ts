@@ -383,6 +383,11 @@ export class ThreadedStreamsApp {
         thread.replies.delete(message.type);
         if (message.type === 'created') thread.answering = message.error === undefined;
         if (message.type === 'closed') this.endRequests(thread);
+        // The thread's own error is the app's failure, before whatever its worker's end reports next.
+        if (message.type !== 'closed' && message.error !== undefined) {
+          const stoppedByClose = this.closing !== undefined && message.error.code === 'CLOSED_DURING_START';
+          if (!stoppedByClose) this.fail(deserializeError(message.error, thread.index));
+        }
         reply?.(message.error);
         // A thread that failed stays in ERROR, though its close went well.
         if (message.type === 'closed' && thread.state !== 'ERROR') {
