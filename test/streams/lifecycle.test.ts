@@ -1,5 +1,5 @@
-// The app's lifecycle against the broker: close during start, a start that times out, failed starts told to onError,
-// close options, and a rebalance that arrives during the shutdown commit.
+// The app's lifecycle against the broker: close during start, a start that times out, a join the coordinator holds,
+// failed starts told to onError, close options, and a rebalance that arrives during the shutdown commit.
 import { type KeyValueStore, keyValueStore } from '@eddy/state';
 import {
   type Processor,
@@ -205,6 +205,34 @@ describe('app lifecycle against the broker', () => {
     // Still gone a heartbeat interval later: nothing rejoins in the background.
     await new Promise((r) => setTimeout(r, 3_500));
     expect(await members(applicationId)).toBe(0);
+  });
+
+  it('a join the coordinator holds past startTimeoutMs (a member that is gone must time out first) is waited for', async () => {
+    const [input, output] = await topicsPair();
+    const applicationId = uniqueName('app');
+    const config = { applicationId, brokers: brokerList(), stateDir: apps.stateDir() };
+    // A member that goes without leaving: the coordinator holds the next join until its session expires.
+    const gone = apps.track(
+      new StreamsApp(copyTopology(input, output), { ...config, sessionTimeoutMs: 15_000 }),
+    );
+    await gone.start();
+    await gone.close({ leaveGroup: false });
+    expect(await members(applicationId)).toBe(1);
+    const startTimeoutMs = 2_000;
+    const next = apps.track(
+      new StreamsApp(copyTopology(input, output), {
+        ...config,
+        stateDir: apps.stateDir(),
+        startTimeoutMs,
+        retryBackoff: false,
+      }),
+    );
+    const started = Date.now();
+    await next.start();
+    // Longer than an attempt without a held join may take (startTimeoutMs + 5 s): the join was held, and waited for.
+    expect(Date.now() - started).toBeGreaterThan(startTimeoutMs + 5_000);
+    expect(next.state).toBe('RUNNING');
+    expect(await members(applicationId)).toBe(1);
   });
 
   it('onError hears every failed start: a missing topic and an unreachable broker', async () => {

@@ -50,8 +50,10 @@ export interface StreamsConfig {
   autoOffsetReset?: 'earliest' | 'latest';
   /**
    * How long one attempt of start() may take to reach the cluster before it fails with BROKER_UNREACHABLE (ms):
-   * connecting retries at least this long, even when connections are refused at once. With `retryBackoff` (the
-   * default) that failure is retried; with `retryBackoff: false` start() fails with it. Default 30000.
+   * connecting retries at least this long, even when connections are refused at once. Once the group coordinator
+   * has the attempt's join request, the attempt also gets the rebalance timeout (60 s) for the coordinator to answer
+   * it. With `retryBackoff` (the default) that failure is retried; with `retryBackoff: false` start() fails with it.
+   * Default 30000.
    */
   startTimeoutMs?: number;
   /** Default bound for close() (ms). Default 30000. */

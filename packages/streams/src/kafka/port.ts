@@ -212,6 +212,12 @@ export interface ConsumerOptions {
    * started) and will try again in `retryInMs`, within the client's retry budget.
    */
   onCoordinatorWait?: (wait: { reason: string; attempt: number; retryInMs: number }) => void;
+  /**
+   * Called when a join request goes to the group coordinator the client found: the broker answers, and the
+   * coordinator may hold the request until the group's rebalance completes, up to `rebalanceTimeoutMs` (e.g. while
+   * it waits for the session of a member that is gone to expire).
+   */
+  onJoinRequest?: (request: { rebalanceTimeoutMs: number }) => void;
   /** Called when the client crashes on its own (outside the batch handler) and will not retry. */
   onCrash?: (error: unknown) => void;
 }

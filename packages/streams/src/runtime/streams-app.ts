@@ -780,6 +780,8 @@ export class StreamsApp {
           retryInMs,
           startTimeoutMs: config.startTimeoutMs,
         }),
+      // The cluster answers: the join the coordinator may hold until the rebalance completes is not unreachability.
+      onJoinRequest: ({ rebalanceTimeoutMs }) => this.startProgress?.(rebalanceTimeoutMs),
       ...(config.instanceId === undefined ? {} : { groupInstanceId: config.instanceId }),
       onCrash: (error) =>
         this.fail(

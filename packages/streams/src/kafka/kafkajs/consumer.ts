@@ -30,7 +30,7 @@ export class KafkajsConsumer implements ConsumerPort {
   ) {
     const { groupId, groupInstanceId } = options;
     this.group = { groupId, generationId: -1, memberId: '', ...(groupInstanceId ? { groupInstanceId } : {}) };
-    const { GROUP_JOIN, CRASH, COORDINATOR_WAIT } = consumer.events;
+    const { GROUP_JOIN, CRASH, COORDINATOR_WAIT, JOIN_REQUEST } = consumer.events;
     // Emitted by the patched kafkajs while a join waits for a loading or unavailable coordinator.
     consumer.on(COORDINATOR_WAIT, ({ payload }) =>
       options.onCoordinatorWait?.({
@@ -38,6 +38,10 @@ export class KafkajsConsumer implements ConsumerPort {
         attempt: payload.retryCount + 1,
         retryInMs: payload.retryTime,
       }),
+    );
+    // Emitted by the patched kafkajs once it found the coordinator, before each JoinGroup.
+    consumer.on(JOIN_REQUEST, ({ payload }) =>
+      options.onJoinRequest?.({ rebalanceTimeoutMs: payload.rebalanceTimeout }),
     );
     consumer.on(GROUP_JOIN, (event) => {
       const { generationId, memberId } = event.payload;

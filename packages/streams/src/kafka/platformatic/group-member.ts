@@ -52,6 +52,8 @@ export class GroupMember {
   /** Set by `requestRejoin()`: join again after the running batch. */
   rejoinRequested = false;
   private coordinator: number | undefined;
+  /** Set by `leave()`: a join in progress gives up, and leaves again if the coordinator let it in meanwhile. */
+  private left = false;
   private heartbeats: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
 
@@ -84,12 +86,15 @@ export class GroupMember {
     const instanceId = this.options.groupInstanceId ?? null;
     const deadline = Date.now() + this.retryBudgetMs;
     for (let attempt = 1; ; attempt++) {
+      if (this.left) throw new Error('the member left the group during its join');
       try {
         this.rejoinRequested = false;
         const metadata = encodeSubscription({
           topics,
           userData: protocol?.subscription() ?? Buffer.alloc(0),
         });
+        this.coordinator ??= await findCoordinator(this.lib, this.client, 0, groupId);
+        this.options.onJoinRequest?.({ rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS });
         const joined = await this.call<JoinResponse>('JoinGroup', [
           groupId,
           sessionTimeoutMs,
@@ -102,6 +107,11 @@ export class GroupMember {
         ]);
         this.memberId = joined.memberId ?? this.memberId;
         this.generationId = joined.generationId;
+        if (this.left) {
+          // Left while the coordinator held the request: the generation it answered with goes on without this member.
+          await this.leave();
+          continue;
+        }
         const plans = joined.leader === this.memberId ? await this.plan(joined.members) : [];
         const synced = await this.call<{ assignment: Buffer }>('SyncGroup', [
           groupId,
@@ -290,6 +300,7 @@ export class GroupMember {
 
   /** Leaves the group (LeaveGroup with the instance id of a static member); a member that is gone already is fine. */
   async leave(): Promise<void> {
+    this.left = true;
     this.stopHeartbeats();
     if (this.memberId === '') return;
     const member = { memberId: this.memberId, groupInstanceId: this.options.groupInstanceId ?? null };
