@@ -769,7 +769,11 @@ export class StreamsApp {
       emptyBatches: true,
       fetchMaxBytes: config.fetchMaxBytes,
       fetchMaxBytesPerPartition: config.fetchMaxBytesPerPartition,
-      onGroupJoin: (join) => rebalance.onGroupJoin(join),
+      onGroupJoin: (join) => {
+        // Answered: the guard no longer waits for the coordinator's rebalance (onJoinRequest below).
+        this.startProgress?.();
+        rebalance.onGroupJoin(join);
+      },
       // At-least-once output still in flight lands before the partitions may move to another member.
       beforeRejoin: () => collector.quiesce(),
       onCoordinatorWait: ({ reason, attempt, retryInMs }) =>
