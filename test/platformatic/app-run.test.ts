@@ -1,11 +1,12 @@
 // A StreamsApp on the @platformatic/kafka adapter (`client: 'platformatic'`): a word count under exactly-once, from
 // input to exact output, its offsets committed in the tasks' transactions, and a second run that restores the
-// counts from the changelog and goes on counting.
+// counts from the changelog and goes on counting; a start while a transaction of an earlier run holds the group's
+// offsets.
 import { channel } from 'node:diagnostics_channel';
 import { Serdes, StreamsApp, StreamsBuilder, type StreamsError } from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { inProcessApps } from '../support/in-process.js';
-import { brokerList, createTopics, testProducer, uniqueName, waitFor } from '../support/kafka.js';
+import { brokerList, createTopics, testKafka, testProducer, uniqueName, waitFor } from '../support/kafka.js';
 import { followTopic } from '../support/read.js';
 
 const apps = inProcessApps();
@@ -101,6 +102,66 @@ describe("a StreamsApp with client: 'platformatic'", () => {
     } finally {
       await follower.stop();
       await producer.disconnect();
+    }
+  });
+
+  it("starts while a transaction of its task from an earlier run still holds the group's offsets", async () => {
+    const input = uniqueName('plt-pending-in');
+    const output = uniqueName('plt-pending-out');
+    await createTopics([
+      { topic: input, numPartitions: 1 },
+      { topic: output, numPartitions: 1 },
+    ]);
+    const applicationId = uniqueName('plt-pending');
+    const producer = testProducer();
+    await producer.connect();
+    await producer.send({
+      topic: input,
+      messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: 'x' })),
+    });
+    await producer.disconnect();
+    // What a run that died mid-commit leaves: its task's transaction open, with output and the group's offsets in it.
+    // The broker keeps it open for the transaction timeout (60 s) unless a producer of the same id starts.
+    const earlier = testKafka().producer({
+      transactionalId: `${applicationId}-0_0`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await earlier.connect();
+    const open = await earlier.transaction();
+    await open.send({ topic: output, messages: [{ key: 'k0', value: 'from the earlier run' }] });
+    await open.sendOffsets({
+      consumerGroupId: applicationId,
+      topics: [{ topic: input, partitions: [{ partition: 0, offset: '5' }] }],
+    });
+    await earlier.disconnect();
+
+    const outputs: string[] = [];
+    const follower = await followTopic(output, (r) => outputs.push(`${r.key}=${r.value}`), {
+      readCommitted: true,
+    });
+    try {
+      const b = new StreamsBuilder();
+      b.stream(input, { keySerde: str, valueSerde: str }).to(output, { keySerde: str, valueSerde: str });
+      const app = apps.track(
+        new StreamsApp(b.build(), {
+          applicationId,
+          brokers: brokerList(),
+          client: 'platformatic',
+          processingGuarantee: 'exactly-once',
+          startTimeoutMs: 3_000,
+          retryBackoff: false,
+          stateDir: apps.stateDir(),
+        }),
+      );
+      // The join does not wait for the pending offsets: the task's producer aborts that transaction once it starts,
+      // and the task reads the offsets again after that.
+      await app.start();
+      await waitFor(() => outputs.length >= 10, { what: 'every input copied', timeoutMs: 60_000 });
+      expect(outputs.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}=x`).sort());
+      expect(app.metrics.processed).toBe(10);
+    } finally {
+      await follower.stop();
     }
   });
 });

@@ -451,13 +451,18 @@ export class StreamsApp {
    */
   private retryDelay(failure: unknown, failures: number, since: number): number | undefined {
     const retry = this.config.retryBackoff;
-    if (retry === undefined || !isTransient(failure)) return undefined;
-    const delayMs = restartDelayMs(failures, retry);
+    if (retry === undefined) return undefined;
     const fields = {
       failures,
       code: failure instanceof StreamsError ? failure.code : undefined,
       error: errorMessage(failure),
     };
+    if (!isTransient(failure)) {
+      // Said here too: after a reconnect nobody awaits start(), and onError may have no listener.
+      this.config.logger.error('a failure that trying again cannot fix: stopping', fields);
+      return undefined;
+    }
+    const delayMs = restartDelayMs(failures, retry);
     const serde = failure instanceof StreamsError && failure.code === 'SERDE_PREPARE_FAILED';
     if (Date.now() + delayMs - since > retry.giveUpAfterMs) {
       this.config.logger.error(
