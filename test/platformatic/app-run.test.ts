@@ -3,7 +3,14 @@
 // counts from the changelog and goes on counting; a start while a transaction of an earlier run holds the group's
 // offsets.
 import { channel } from 'node:diagnostics_channel';
-import { Serdes, StreamsApp, StreamsBuilder, type StreamsError } from '@eddy/streams';
+import {
+  Serdes,
+  StreamsApp,
+  StreamsBuilder,
+  type StreamsConfig,
+  type StreamsError,
+  type Topology,
+} from '@eddy/streams';
 import { describe, expect, it } from 'vitest';
 import { inProcessApps } from '../support/in-process.js';
 import { brokerList, createTopics, testKafka, testProducer, uniqueName, waitFor } from '../support/kafka.js';
@@ -18,12 +25,7 @@ const str = Serdes.string();
 
 describe("a StreamsApp with client: 'platformatic'", () => {
   it('counts words exactly once, and a second run continues from the restored counts', async () => {
-    const input = uniqueName('plt-words');
-    const output = uniqueName('plt-counts');
-    await createTopics([
-      { topic: input, numPartitions: 3 },
-      { topic: output, numPartitions: 3 },
-    ]);
+    const [input, output] = await topicPair('plt-words', 3);
     const applicationId = uniqueName('plt-app');
     const words = ['apple', 'banana', 'cherry', 'date', 'elder', 'fig', 'grape'];
     const producer = testProducer();
@@ -63,16 +65,7 @@ describe("a StreamsApp with client: 'platformatic'", () => {
         .toStream()
         .mapValues((n) => String(n))
         .to(output, { keySerde: str, valueSerde: str });
-      const app = apps.track(
-        new StreamsApp(b.build(), {
-          applicationId,
-          brokers: brokerList(),
-          client: 'platformatic',
-          processingGuarantee: 'exactly-once',
-          sessionTimeoutMs: 10_000,
-          stateDir: apps.stateDir(),
-        }),
-      );
+      const app = exactlyOnceApp(b.build(), applicationId, { sessionTimeoutMs: 10_000 });
       const errors: StreamsError[] = [];
       app.onError((e) => errors.push(e));
       await app.start();
@@ -106,12 +99,7 @@ describe("a StreamsApp with client: 'platformatic'", () => {
   });
 
   it("starts while a transaction of its task from an earlier run still holds the group's offsets", async () => {
-    const input = uniqueName('plt-pending-in');
-    const output = uniqueName('plt-pending-out');
-    await createTopics([
-      { topic: input, numPartitions: 1 },
-      { topic: output, numPartitions: 1 },
-    ]);
+    const [input, output] = await topicPair('plt-pending', 1);
     const applicationId = uniqueName('plt-pending');
     const producer = testProducer();
     await producer.connect();
@@ -143,17 +131,7 @@ describe("a StreamsApp with client: 'platformatic'", () => {
     try {
       const b = new StreamsBuilder();
       b.stream(input, { keySerde: str, valueSerde: str }).to(output, { keySerde: str, valueSerde: str });
-      const app = apps.track(
-        new StreamsApp(b.build(), {
-          applicationId,
-          brokers: brokerList(),
-          client: 'platformatic',
-          processingGuarantee: 'exactly-once',
-          startTimeoutMs: 3_000,
-          retryBackoff: false,
-          stateDir: apps.stateDir(),
-        }),
-      );
+      const app = exactlyOnceApp(b.build(), applicationId, { startTimeoutMs: 3_000, retryBackoff: false });
       // The join does not wait for the pending offsets: the task's producer aborts that transaction once it starts,
       // and the task reads the offsets again after that.
       await app.start();
@@ -165,6 +143,31 @@ describe("a StreamsApp with client: 'platformatic'", () => {
     }
   });
 });
+
+/** A tracked exactly-once app on @platformatic/kafka. */
+function exactlyOnceApp(
+  topology: Topology,
+  applicationId: string,
+  config: Partial<StreamsConfig>,
+): StreamsApp {
+  return apps.track(
+    new StreamsApp(topology, {
+      applicationId,
+      brokers: brokerList(),
+      client: 'platformatic',
+      processingGuarantee: 'exactly-once',
+      stateDir: apps.stateDir(),
+      ...config,
+    }),
+  );
+}
+
+/** An input and an output topic of `partitions` partitions each. */
+async function topicPair(prefix: string, partitions: number): Promise<[string, string]> {
+  const names: [string, string] = [uniqueName(`${prefix}-in`), uniqueName(`${prefix}-out`)];
+  await createTopics(names.map((topic) => ({ topic, numPartitions: partitions })));
+  return names;
+}
 
 function sameCounts(got: Map<string, string>, want: Map<string, string>): boolean {
   return got.size === want.size && [...want].every(([k, v]) => got.get(k) === v);
