@@ -1,6 +1,6 @@
 // The @platformatic/kafka adapter's group consumer under the runtime's controls: a static member's restart without
-// leaving the group, a requested rejoin with a fresh subscription, paused partitions and empty fetches; and the
-// partition follower.
+// leaving the group, a requested rejoin with a fresh subscription, paused partitions and empty fetches, a member
+// closed during a held join; and the partition follower.
 import type {
   ConsumedRecord,
   FetchedBatch,
@@ -9,7 +9,7 @@ import type {
   MemberPlan,
 } from '@eddy/streams/internals';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTopics, uniqueName, waitFor } from '../support/kafka.js';
+import { createTopics, uniqueName, waitFor, withAdmin } from '../support/kafka.js';
 import { Clients } from './clients.js';
 
 let clients: Clients;
@@ -223,5 +223,52 @@ describe('@platformatic/kafka adapter: consumer controls', () => {
       '18',
     ]);
     expect(got.filter((g) => g.startsWith('1@'))).toHaveLength(10);
+  });
+
+  it('a member closed while the coordinator holds its join leaves once it is answered, without planning or syncing', async () => {
+    clients = new Clients();
+    const topic = uniqueName('plt-held');
+    await createTopics([{ topic, numPartitions: 2 }]);
+    const groupId = uniqueName('plt-held-group');
+    // A member that goes without leaving: the coordinator holds the next join until its session expires.
+    const gone = consumer(groupId, { sessionTimeoutMs: 8_000 });
+    await gone.connect();
+    await gone.subscribe([topic]);
+    await gone.run(async () => {});
+    await waitFor(() => gone.groupMetadata().generationId >= 1, { what: 'the first member to join' });
+    await gone.close({ leaveGroup: false });
+
+    let requests = 0;
+    const joins: GroupJoin[] = [];
+    const held = consumer(groupId, {
+      sessionTimeoutMs: 45_000,
+      onJoinRequest: () => requests++,
+      onGroupJoin: (join: GroupJoin) => joins.push(join),
+    });
+    await held.connect();
+    await held.subscribe([topic]);
+    const running = held.run(async () => {});
+    running.catch(() => undefined);
+    // The second request carries the member id the coordinator asked for (MEMBER_ID_REQUIRED): that one is held.
+    await waitFor(() => requests >= 2, { what: 'the held join request' });
+    const closing = Date.now();
+    await held.close();
+    await running.catch(() => undefined);
+    // close() waits for the held join to be answered, when the first member's 8 s session expires, and then leaves.
+    // A member that went on planning and syncing on its closed client spent the client's retry budget (10 s) more.
+    expect(Date.now() - closing).toBeLessThan(8_000 + 5_000);
+
+    // Once the first member's session expires the held join is answered; the closed member leaves that generation.
+    await waitFor(
+      async () => {
+        const { groups } = await withAdmin((a) => a.describeGroups([groupId]));
+        return groups[0]?.state === 'Empty' && groups[0].members.length === 0;
+      },
+      { what: 'the group to be empty', timeoutMs: 20_000 },
+    );
+    const { groups } = await withAdmin((a) => a.describeGroups([groupId]));
+    expect(groups[0]?.members).toEqual([]);
+    // The closed consumer took no part in the generation its held join was answered with.
+    expect(joins).toEqual([]);
   });
 });

@@ -239,16 +239,30 @@ describe('app lifecycle against the broker', () => {
 
   it('onError hears every failed start: a missing topic and an unreachable broker', async () => {
     const [input] = await topicsPair();
+    const logged: { message: string; fields?: Record<string, unknown> }[] = [];
     const missing = new StreamsApp(copyTopology(input, uniqueName('nope')), {
       applicationId: uniqueName('app'),
       brokers: brokerList(),
       stateDir: apps.stateDir(),
+      logger: {
+        debug: () => {},
+        info: () => {},
+        warn: () => {},
+        error: (message, fields) => logged.push({ message, fields }),
+      },
     });
     apps.track(missing);
     const heard: string[] = [];
     missing.onError((e) => heard.push(e.code));
     await expect(missing.start()).rejects.toMatchObject({ code: 'TOPIC_MISSING' });
     expect(heard).toEqual(['TOPIC_MISSING']);
+    // With retryBackoff (the default) the log says why start stops instead of trying again.
+    expect(logged).toEqual([
+      {
+        message: 'a failure that trying again cannot fix: stopping',
+        fields: expect.objectContaining({ code: 'TOPIC_MISSING' }),
+      },
+    ]);
 
     const unreachable = new StreamsApp(copyTopology(input, 'out'), {
       applicationId: uniqueName('app'),

@@ -93,7 +93,7 @@ export class GroupMember {
           topics,
           userData: protocol?.subscription() ?? Buffer.alloc(0),
         });
-        this.coordinator ??= await findCoordinator(this.lib, this.client, 0, groupId);
+        await this.coordinatorId();
         this.options.onJoinRequest?.({ rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS });
         const joined = await this.call<JoinResponse>('JoinGroup', [
           groupId,
@@ -323,9 +323,14 @@ export class GroupMember {
     return false;
   }
 
-  private async call<T>(api: string, args: unknown[]): Promise<T> {
+  /** The group coordinator's node id, looked up again after `passing` forgot it. */
+  private async coordinatorId(): Promise<number> {
     this.coordinator ??= await findCoordinator(this.lib, this.client, 0, this.options.groupId);
-    return request<T>(this.lib, this.client, api, this.coordinator, args);
+    return this.coordinator;
+  }
+
+  private async call<T>(api: string, args: unknown[]): Promise<T> {
+    return request<T>(this.lib, this.client, api, await this.coordinatorId(), args);
   }
 }
 
