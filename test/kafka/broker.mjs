@@ -20,7 +20,12 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, wri
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readPid as readPidOf, stopDaemon, waitUntilAnswers as waitForDaemon } from '../support/daemon.mjs';
+import {
+  readPid as readPidOf,
+  startOnFixedPorts,
+  stopDaemon,
+  waitUntilAnswers as waitForDaemon,
+} from '../support/daemon.mjs';
 import { brokerStores, generateCertificates, STORE_PASSWORD } from './certs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +38,7 @@ const host = '127.0.0.1';
 const dataDir = join(repoRoot, '.data', `kafka-${brokerPort}`);
 const pidFile = join(dataDir, 'broker.pid');
 const logFile = join(dataDir, 'broker.out');
+const serverLogFile = join(dataDir, 'server.log');
 const secureFile = join(dataDir, 'secure.json');
 
 /**
@@ -248,8 +254,8 @@ export async function startBroker({
   fetchJars();
   configure();
   await format();
-  spawnBroker();
-  await waitUntilAnswers(readPid(), timeoutMs);
+  const direct = process.env.KAFKA_DIRECT_PORT ? [Number(process.env.KAFKA_DIRECT_PORT)] : [];
+  await spawnWhenPortsFree([brokerPort, brokerPort + 1, ...direct], timeoutMs);
   log('broker answers');
   return { brokers: brokers(), started: true };
 }
@@ -278,7 +284,6 @@ async function startSecure(timeoutMs) {
     generateCertificates(pkiDir, { host, clientCn: clientPrincipal }),
     format(scram),
   ]);
-  spawnBroker();
   const security = {
     listeners: secureListeners(),
     ca: pki.ca,
@@ -289,7 +294,7 @@ async function startSecure(timeoutMs) {
     principal: `User:${clientPrincipal}`,
   };
   writeFileSync(secureFile, JSON.stringify(security, null, 2));
-  await waitUntilAnswers(readPid(), timeoutMs);
+  await spawnWhenPortsFree([brokerPort, brokerPort + 1, brokerPort + 2, brokerPort + 3], timeoutMs);
   log(`secure broker answers; SSL on ${security.listeners.ssl}, SASL_SSL on ${security.listeners.saslSsl}`);
   return { brokers: brokers(), started: true, security };
 }
@@ -298,7 +303,7 @@ async function startSecure(timeoutMs) {
 function configure(stores) {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'server.properties'), serverProperties(stores));
-  writeFileSync(join(dataDir, 'log4j2.properties'), log4jProperties(join(dataDir, 'server.log')));
+  writeFileSync(join(dataDir, 'log4j2.properties'), log4jProperties(serverLogFile));
 }
 
 /** Formats the KRaft storage unless it already is, passing `formatArgs` (e.g. SCRAM users) to the storage tool. */
@@ -324,7 +329,21 @@ function format(formatArgs = []) {
   });
 }
 
-/** Spawns the broker process in the background and records its pid. */
+/** Spawns the broker once its `ports` are free and waits until it answers (`startOnFixedPorts`). */
+function spawnWhenPortsFree(ports, timeoutMs) {
+  return startOnFixedPorts({
+    host,
+    ports,
+    logFiles: [logFile, serverLogFile],
+    spawnServer: spawnBroker,
+    waitReady: waitUntilAnswers,
+    timeoutMs,
+    what: 'Kafka broker',
+    log,
+  });
+}
+
+/** Spawns the broker process in the background, records its pid and returns it. */
 function spawnBroker() {
   const out = openSync(logFile, 'a');
   const heap = process.env.KAFKA_HEAP ?? '1g';
@@ -342,6 +361,7 @@ function spawnBroker() {
   child.unref();
   writeFileSync(pidFile, String(child.pid));
   log(`starting Kafka ${kafkaVersion()} (pid ${child.pid}) on ${host}:${brokerPort}; logs in ${dataDir}`);
+  return child.pid;
 }
 
 function waitUntilAnswers(pid, timeoutMs) {
@@ -350,6 +370,7 @@ function waitUntilAnswers(pid, timeoutMs) {
     answers: () => brokerAnswers(),
     timeoutMs,
     logFile,
+    serverLog: serverLogFile,
     what: 'Kafka broker',
     where: `${host}:${brokerPort}, ${dataDir}`,
   });

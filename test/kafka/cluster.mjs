@@ -10,22 +10,11 @@
 // .data/kafka-cluster-<port>/node-<i>/. `start` is idempotent: nodes that answer are kept, the others are started.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pidAlive, readPid, stopDaemon, waitUntilAnswers } from '../support/daemon.mjs';
+import { pidAlive, readPid, startOnFixedPorts, stopDaemon, waitUntilAnswers } from '../support/daemon.mjs';
 import { brokerAnswers, fetchJars } from './broker.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -191,6 +180,7 @@ function spawnNode(n) {
   child.unref();
   writeFileSync(n.pidFile, String(child.pid));
   log(`node ${n.id} (pid ${child.pid}) starting on ${n.address}; logs in ${n.dir}`);
+  return child.pid;
 }
 
 /**
@@ -240,6 +230,7 @@ export async function waitUntilReady(ids, timeoutMs = 120_000) {
         answers: () => brokerAnswers(n.address),
         timeoutMs: Math.max(1, deadline - Date.now()),
         logFile: n.logFile,
+        serverLog: join(n.dir, 'server.log'),
         what: `Kafka node ${id}`,
         where: `${n.address}, ${n.dir}`,
       });
@@ -306,66 +297,24 @@ export async function killNode(id) {
   log(`node ${id} killed`);
 }
 
-/** Resolves true when nothing holds `port` on loopback (a listen on it succeeds). */
-function portFree(port) {
-  return new Promise((done) => {
-    const server = net.createServer();
-    server.once('error', () => done(false));
-    server.listen(port, host, () => server.close(() => done(true)));
-  });
-}
-
 /**
- * Starts node `id` again on its data and waits until it answers and the cluster lists it. Idempotent. The ports lie
- * in Linux's ephemeral range, so a client's socket can hold one while the node is down (a connection to the closed
- * port may even connect to itself): the start waits for both ports to be free and starts again when the node still
- * failed to bind.
+ * Starts node `id` again on its data and waits until it answers and the cluster lists it. Idempotent. Its ports lie
+ * in Linux's ephemeral range: the start waits for them to be free and starts again when the node still failed to bind
+ * (`startOnFixedPorts`).
  */
 export async function restartNode(id, { timeoutMs = 120_000 } = {}) {
   const n = node(id);
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    if (readPid(n.pidFile)) return waitUntilReady([id], Math.max(1, deadline - Date.now()));
-    while (!((await portFree(n.port)) && (await portFree(n.controllerPort)))) {
-      if (Date.now() > deadline) throw new Error(`the ports of node ${id} stayed in use for ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const logStart = existsSync(n.logFile) ? statSync(n.logFile).size : 0;
-    const serverLog = join(n.dir, 'server.log');
-    const serverLogStart = existsSync(serverLog) ? statSync(serverLog).size : 0;
-    const bindFailed = () =>
-      /failed to bind|Address already in use/.test(
-        readFrom(n.logFile, logStart) + readFrom(serverLog, serverLogStart),
-      );
-    spawnNode(n);
-    // A node that failed to bind can take minutes to shut down: it is killed at once, and started again below.
-    const watch = setInterval(() => {
-      const pid = readPid(n.pidFile);
-      if (pid && bindFailed()) process.kill(pid, 'SIGKILL');
-    }, 500);
-    try {
-      // A start again after a failed bind gets at least a minute: a loaded machine takes that long to start a node.
-      return await waitUntilReady([id], Math.max(attempt > 1 ? 60_000 : 1, deadline - Date.now()));
-    } catch (err) {
-      if (readPid(n.pidFile) || !bindFailed() || attempt >= 5 || Date.now() > deadline) throw err;
-      log(`node ${id} could not bind its port (held by another socket); starting it again`);
-    } finally {
-      clearInterval(watch);
-    }
-  }
-}
-
-/** What `file` holds from byte `start` on ('' when it does not exist). */
-function readFrom(file, start) {
-  if (!existsSync(file)) return '';
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - start));
-    readSync(fd, buf, 0, buf.length, start);
-    return buf.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  if (readPid(n.pidFile)) return waitUntilReady([id], timeoutMs);
+  return startOnFixedPorts({
+    host,
+    ports: [n.port, n.controllerPort],
+    logFiles: [n.logFile, join(n.dir, 'server.log')],
+    spawnServer: () => spawnNode(n),
+    waitReady: (_pid, ms) => waitUntilReady([id], ms),
+    timeoutMs,
+    what: `Kafka node ${id}`,
+    log,
+  });
 }
 
 /** Ids of the nodes whose process runs. */

@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readPid as readPidOf, stopDaemon, waitUntilAnswers } from '../support/daemon.mjs';
+import { readPid as readPidOf, startOnFixedPorts, stopDaemon, waitUntilAnswers } from '../support/daemon.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -144,11 +144,11 @@ export async function startRegistry({
     return { url: process.env.SCHEMA_REGISTRY_URL, started: false };
   }
   const url = registryUrl();
-  const wait = (pid) =>
+  const wait = (pid, ms = timeoutMs) =>
     waitUntilAnswers({
       pid,
       answers: () => registryAnswers(url),
-      timeoutMs,
+      timeoutMs: ms,
       logFile,
       what: 'schema registry',
       where: `${url}, ${dataDir}`,
@@ -167,31 +167,43 @@ export async function startRegistry({
   const { version } = pick(java.major);
   const dir = fetchRegistry(version);
   mkdirSync(dataDir, { recursive: true });
-  const out = openSync(logFile, 'a');
-  const heap = process.env.REGISTRY_HEAP ?? '512m';
-  const child = spawn(
-    java.bin,
-    [
-      `-Xmx${heap}`,
-      '-XX:+UseSerialGC',
-      `-Dquarkus.http.port=${registryPort}`,
-      `-Dquarkus.http.host=${host}`,
-      `-Dquarkus.management.port=${registryPort + 1}`,
-      `-Dquarkus.management.host=${host}`,
-      '-Dapicurio.storage.kind=sql',
-      '-Dapicurio.storage.sql.kind=h2',
-      '-Dapicurio.datasource.url=jdbc:h2:mem:registry',
-      '-jar',
-      runnerJar(dir),
-    ],
-    { detached: true, stdio: ['ignore', out, out], cwd: dataDir },
-  );
-  child.unref();
-  writeFileSync(pidFile, String(child.pid));
-  log(
-    `starting Apicurio Registry ${version} on Java ${java.major} (pid ${child.pid}) at ${url}; logs in ${dataDir}`,
-  );
-  await wait(child.pid);
+  const spawnRegistry = () => {
+    const out = openSync(logFile, 'a');
+    const heap = process.env.REGISTRY_HEAP ?? '512m';
+    const child = spawn(
+      java.bin,
+      [
+        `-Xmx${heap}`,
+        '-XX:+UseSerialGC',
+        `-Dquarkus.http.port=${registryPort}`,
+        `-Dquarkus.http.host=${host}`,
+        `-Dquarkus.management.port=${registryPort + 1}`,
+        `-Dquarkus.management.host=${host}`,
+        '-Dapicurio.storage.kind=sql',
+        '-Dapicurio.storage.sql.kind=h2',
+        '-Dapicurio.datasource.url=jdbc:h2:mem:registry',
+        '-jar',
+        runnerJar(dir),
+      ],
+      { detached: true, stdio: ['ignore', out, out], cwd: dataDir },
+    );
+    child.unref();
+    writeFileSync(pidFile, String(child.pid));
+    log(
+      `starting Apicurio Registry ${version} on Java ${java.major} (pid ${child.pid}) at ${url}; logs in ${dataDir}`,
+    );
+    return child.pid;
+  };
+  await startOnFixedPorts({
+    host,
+    ports: [registryPort, registryPort + 1],
+    logFiles: [logFile],
+    spawnServer: spawnRegistry,
+    waitReady: wait,
+    timeoutMs,
+    what: 'schema registry',
+    log,
+  });
   log('registry answers');
   return { url, started: true };
 }

@@ -6,9 +6,22 @@ export declare function waitUntilAnswers(options: {
   answers: () => Promise<boolean>;
   timeoutMs: number;
   logFile: string;
+  serverLog?: string;
   what: string;
   where: string;
 }): Promise<void>;
+export declare function readFrom(file: string, start: number): string;
+export declare function portFree(host: string, port: number): Promise<boolean>;
+export declare function startOnFixedPorts<T>(options: {
+  host: string;
+  ports: number[];
+  logFiles: string[];
+  spawnServer: () => number;
+  waitReady: (pid: number, timeoutMs: number) => Promise<T>;
+  timeoutMs: number;
+  what: string;
+  log: (msg: string) => void;
+}): Promise<T>;
 export declare function stopDaemon(options: {
   pidFile: string;
   timeoutMs: number;
