@@ -116,10 +116,20 @@ const rawKafkajs: Peer = {
   command: (run) => node('raw-app.ts', [run.brokers, run.applicationId, run.input, run.output]),
 };
 
+/** The hand-written kafkajs count with a LevelDB store and a changelog (support/raw-store-count.ts). */
+const rawKafkajsStore: Peer = {
+  id: 'raw-kafkajs-store',
+  label: 'kafkajs by hand (LevelDB store, changelog)',
+  client: 'kafkajs by hand',
+  guarantee: 'at-least-once',
+  command: (run) => node('raw-app.ts', [run.brokers, run.applicationId, run.input, run.output, run.stateDir]),
+};
+
 /** In the order they run. */
 export const PEERS: Peer[] = [
   kafkaStreams('at-least-once', 1),
   rawKafkajs,
+  rawKafkajsStore,
   eddy('at-least-once'),
   eddy('at-least-once', 'kafkajs', 2),
   eddy('at-least-once', 'platformatic'),
@@ -143,6 +153,12 @@ export const RATIOS: Ratio[] = [
   { name: 'e2e.count.alos.ratio-vs-kafka-streams', of: 'eddy-alos', against: 'kafka-streams-alos' },
   { name: 'e2e.count.eos.ratio-vs-kafka-streams', of: 'eddy-eos', against: 'kafka-streams-eos' },
   { name: 'e2e.count.alos.ratio-vs-raw-same-client', of: 'eddy-alos', against: 'raw-kafkajs' },
+  // The same with the baseline doing the state work Eddy's count does: what the library costs beyond it.
+  {
+    name: 'e2e.count.alos.ratio-vs-raw-with-store-same-client',
+    of: 'eddy-alos',
+    against: 'raw-kafkajs-store',
+  },
   {
     name: 'e2e.count.alos.platformatic.ratio-vs-kafkajs',
     of: 'eddy-alos-platformatic',

@@ -1,23 +1,26 @@
 // The end-to-end baseline: the same count written directly on kafkajs, with no store and no changelog.
-import type { Kafka, Message } from 'kafkajs';
+import type { Consumer, Kafka, Message, Producer } from 'kafkajs';
 
 /**
  * eachBatch → count in a Map → one sendBatch per fetched batch (acks all, idempotent, like the app's producer) →
  * offsets resolved and committed on the same 1 s interval as the app's default. Resolves once `untilCommitted`
  * (the caller's wait for the group to commit all input) does, with the milliseconds taken.
  */
+/** The producer (acks all, idempotent, like the app's) and the consumer both hand-written baselines use. */
+export function baselineClients(kafka: Kafka, groupId: string): { producer: Producer; consumer: Consumer } {
+  return {
+    producer: kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    consumer: kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false }),
+  };
+}
+
 export async function rawKafkajsCount(
   kafka: Kafka,
   { input, output, groupId }: { input: string; output: string; groupId: string },
   untilCommitted: (started: number) => Promise<void>,
 ): Promise<number> {
   const started = performance.now();
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+  const { producer, consumer } = baselineClients(kafka, groupId);
   const counts = new Map<string, number>();
   try {
     await producer.connect();
