@@ -6,10 +6,11 @@ import { baselineClients } from './raw-count.js';
 
 /**
  * eachBatch → the count of each key from the writes since the last flush, else from LevelDB (`getSync`) → one
- * idempotent sendBatch per fetched batch with each new count twice: to `output` (partitioned by key) and to the
- * compacted `<output>-changelog` (the input's partition) → every 1 s the new counts written to LevelDB in one batch,
- * then the offsets of the batches sent before it committed. One LevelDB for all partitions. Resolves once
- * `untilCommitted` (the caller's wait for the group to commit all input) does, with the milliseconds taken.
+ * idempotent sendBatch per fetched batch with each new count to `output` (partitioned by key) → every 1 s each key
+ * counted since the last flush sent once with its latest count to the compacted `<output>-changelog` (the input's
+ * partition), the new counts written to LevelDB in one batch, then the offsets of the batches sent before it
+ * committed. One LevelDB for all partitions. Resolves once `untilCommitted` (the caller's wait for the group to
+ * commit all input) does, with the milliseconds taken.
  */
 export async function rawKafkajsStoreCount(
   kafka: Kafka,
@@ -43,6 +44,8 @@ export async function rawKafkajsStoreCount(
   let flushing = new Map<string, number>();
   /** Partition → the offset after the last batch whose records were sent. */
   const sent = new Map<number, string>();
+  /** Key → its input partition (the changelog partition of its count). */
+  const partitionOf = new Map<string, number>();
   const countOf = (key: string): number =>
     pending.get(key) ?? flushing.get(key) ?? Number(db.getSync(key) ?? 0);
   const commit = async (): Promise<void> => {
@@ -50,6 +53,10 @@ export async function rawKafkajsStoreCount(
     flushing = pending;
     pending = new Map();
     if (flushing.size > 0) {
+      const changes: Message[] = [];
+      for (const [key, n] of flushing)
+        changes.push({ key, value: String(n), partition: partitionOf.get(key)! });
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: changelog, messages: changes }] });
       const batch = db.batch();
       for (const [key, n] of flushing) batch.put(key, String(n));
       await batch.write();
@@ -74,23 +81,15 @@ export async function rawKafkajsStoreCount(
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         if (batch.messages.length === 0) return;
         const outputs: Message[] = [];
-        const changes: Message[] = [];
         for (const m of batch.messages) {
           const key = m.key!.toString('utf8');
           m.value?.toString('utf8');
           const n = countOf(key) + 1;
+          if (!pending.has(key)) partitionOf.set(key, batch.partition);
           pending.set(key, n);
-          const value = String(n);
-          outputs.push({ key, value, timestamp: m.timestamp });
-          changes.push({ key, value, partition: batch.partition, timestamp: m.timestamp });
+          outputs.push({ key, value: String(n), timestamp: m.timestamp });
         }
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [
-            { topic: output, messages: outputs },
-            { topic: changelog, messages: changes },
-          ],
-        });
+        await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: outputs }] });
         const last = batch.messages[batch.messages.length - 1]!.offset;
         // Moves kafkajs's fetch position on (with autoCommit off it commits nothing).
         resolveOffset(last);

@@ -77,20 +77,25 @@ describe('DSL Materialized options on the broker', () => {
         `${applicationId}-in-memory-changelog`,
         `${applicationId}-logged-changelog`,
       ]);
-      expect((await readAll(`${applicationId}-in-memory-changelog`, 6)).length).toBe(6);
+      // Each key written since the last commit is logged once with its latest count: at most one record per word,
+      // at least one per key.
+      const changelog = await readAll(`${applicationId}-in-memory-changelog`, 3, { settleMs: 2_000 });
+      const logged = changelog.length;
+      expect(logged).toBeLessThanOrEqual(6);
+      expect(new Set(changelog.map((r) => r.key))).toEqual(new Set(['a', 'b', 'c']));
       const taskDir = join(stateDir, applicationId, '0_0');
       expect(existsSync(join(taskDir, 'logged'))).toBe(true);
       expect(existsSync(join(taskDir, 'unlogged'))).toBe(true);
       expect(existsSync(join(taskDir, 'in-memory'))).toBe(false);
 
       // A restart on the same state directory: the LevelDB stores resume from disk, the in-memory one from its
-      // changelog (one record per update, caching off), and every count goes on from where it was.
+      // changelog (every record of it), and every count goes on from where it was.
       const restored = new Map<string, number>();
       await send(['a']);
       const second = await run(restored);
       await waitFor(() => second.metrics.processed >= 1, { what: 'the new word processed' });
       await second.close();
-      expect(restored.get('in-memory')).toBe(6);
+      expect(restored.get('in-memory')).toBe(logged);
       expect(restored.get('logged') ?? 0).toBe(0);
       expect(restored.has('unlogged')).toBe(false);
       for (const m of stores) expect(await lastCount(m.name!, 'a', 7)).toBe('4');

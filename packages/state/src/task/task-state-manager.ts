@@ -260,8 +260,8 @@ export class TaskStateManager {
       ) {
         return true;
       }
-      // Without a cache every write is logged, however often its key is written: the changelog buffer grows with
-      // the input, not with the keys.
+      // Without a cache each written key is logged (once per commit, with its latest value): the changelog buffer
+      // grows with the keys written since the last commit.
       if ((store.logging?.pendingBytes() ?? 0) > store.cacheMaxBytes) return true;
     }
     return false;

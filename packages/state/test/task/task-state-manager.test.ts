@@ -99,13 +99,26 @@ describe('TaskStateManager commit contract', () => {
     }
   });
 
-  it('without caching, every write is a changelog record', async () => {
+  it('without caching, each written key is one changelog record with its latest value', async () => {
     const { manager, counts } = await counter(stateDir(), { caching: false });
     manager.setSourcePosition('in', 0, 1);
     counts.put('a', 1);
+    counts.put('b', 1);
     counts.put('a', 2);
-    counts.delete('a');
-    expect(manager.prepareCommit().map((r) => r.value && int.deserialize(r.value))).toEqual([1, 2, null]);
+    counts.delete('b');
+    counts.put('c', 5);
+    const records = manager.prepareCommit();
+    expect(records.map((r) => [r.key.toString(), r.value && int.deserialize(r.value)])).toEqual([
+      ['a', 2],
+      ['b', null],
+      ['c', 5],
+    ]);
+    await manager.completeCommit(new Map([['app-counts-changelog:1', '3']]));
+    // The next commit logs only what was written after this one.
+    counts.put('a', 3);
+    expect(
+      manager.prepareCommit().map((r) => [r.key.toString(), r.value && int.deserialize(r.value)]),
+    ).toEqual([['a', 3]]);
   });
 
   it('completeCommit persists data, changelog offset and source marks together', async () => {
@@ -226,13 +239,18 @@ describe('TaskStateManager commit contract', () => {
     expect(own.manager.needsCommit()).toBe(false);
   });
 
-  it('without caching, logged writes of one key over the bound ask for a commit', async () => {
-    const { manager, counts } = await counter(stateDir(), { caching: false, cacheMaxBytes: 1024 });
-    // The staged write of the key stays one entry; its changelog records are one per write.
-    for (let i = 0; i < 20; i++) count(manager, counts, 'in', i, 'same');
-    expect(manager.needsCommit()).toBe(true);
-    await commit(manager, new ImmediateAcks());
-    expect(manager.needsCommit()).toBe(false);
+  it('without caching, the logged writes of many keys over the bound ask for a commit, of one key do not', async () => {
+    const many = await counter(stateDir(), { caching: false, cacheMaxBytes: 1024 });
+    const one = await counter(stateDir(), { caching: false, cacheMaxBytes: 1024 });
+    // 20 staged writes of about 10 bytes stay below the bound; 20 logged entries with their overhead pass it.
+    for (let i = 0; i < 20; i++) {
+      count(many.manager, many.counts, 'in', i, `key-${i}`);
+      count(one.manager, one.counts, 'in', i, 'same');
+    }
+    expect(many.manager.needsCommit()).toBe(true);
+    expect(one.manager.needsCommit()).toBe(false);
+    await commit(many.manager, new ImmediateAcks());
+    expect(many.manager.needsCommit()).toBe(false);
   });
 
   it('without caching, staged writes over the bound ask for a commit', async () => {
