@@ -13,12 +13,16 @@ import { effectiveLag, kafkaLag } from './lag-signals.js';
 const apps = appProcesses();
 
 const spec: ScalerSpec = { lagThreshold: 5_000, partitions: TASKS, minReplicas: 1, maxReplicas: 3 };
-/** Records of the burst: well past partitions × lagThreshold, so the capped metric asks for the maximum. */
-// Large enough that one pod needs well over the scale-up window to drain it even on a fast machine: an idle machine
-// drained 60,000 in 2.9 s, before the window let the effective-lag run scale up at all, and 200,000 in 5.6–6.5 s,
-// scaling up at 3.1–3.4 s (a first reading or two is held while a pod is not listening yet) — too close: one CI run
-// never scaled. A burst that drains within the window rightly scales nothing.
+/**
+ * Records of the burst at least; past that, the burst goes on until the set scaled up (or `BURST_MAX`). A fixed burst
+ * made the test depend on the machine's speed: an idle machine drained 60,000 in 2.9 s, 200,000 in 5.6–6.5 s, and on
+ * a faster day one pod drained 400,000 before the effective-lag run's up window (3 s) had held, so nothing scaled —
+ * rightly, for a burst that drains within the window. Input that keeps coming while one pod runs keeps its lag up
+ * however fast the machine is: the producer sends 1-byte values in batches of 10,000, which one pod that counts,
+ * writes its output and logs its changes does not keep up with.
+ */
 const BURST = 400_000;
+const BURST_MAX = 4_000_000;
 const SESSION_TIMEOUT_MS = 30_000;
 
 describe('the autoscaler arithmetic', () => {
@@ -138,16 +142,19 @@ class ScaledSet {
   }
 }
 
-async function produceBurst(topic: string, records: number): Promise<Map<string, number>> {
+/** Sends at least `min` records, then more until `enough()` or `max`, in batches of 10,000; the counts sent per key. */
+async function produceBurst(
+  topic: string,
+  min: number,
+  max: number,
+  enough: () => boolean,
+): Promise<Map<string, number>> {
   const sent = new Map<string, number>();
   const producer = testProducer();
   await producer.connect();
   try {
-    for (let i = 0; i < records; ) {
-      const messages = Array.from({ length: Math.min(10_000, records - i) }, () => ({
-        key: `b${i++ % 89}`,
-        value: 'x',
-      }));
+    for (let i = 0; i < min || (i < max && !enough()); ) {
+      const messages = Array.from({ length: 10_000 }, () => ({ key: `b${i++ % 89}`, value: 'x' }));
       await producer.send({ topic, messages });
       for (const m of messages) sent.set(m.key, (sent.get(m.key) ?? 0) + 1);
     }
@@ -156,6 +163,8 @@ async function produceBurst(topic: string, records: number): Promise<Map<string,
   }
   return sent;
 }
+
+const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
 
 const plus = (a: Map<string, number>, b: Map<string, number>) =>
   new Map([...new Set([...a.keys(), ...b.keys()])].map((k) => [k, (a.get(k) ?? 0) + (b.get(k) ?? 0)]));
@@ -202,9 +211,10 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
     upWindowMs: 3_000,
     downWindowMs: 10_000,
   });
+  const maxReplicas = () => Math.max(...set.timeline.map((t) => t.replicas));
   try {
     const burstAt = Date.now();
-    const burst = await produceBurst(sts.input, BURST);
+    const burst = await produceBurst(sts.input, BURST, BURST_MAX, () => maxReplicas() > 1);
     const sentSeconds = (Date.now() - burstAt) / 1000;
     const ends = new Map(
       (await withAdmin((a) => a.fetchTopicOffsets(sts.input))).map((o) => [o.partition, Number(o.high)]),
@@ -215,7 +225,6 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
       what: 'the group to commit the whole burst',
     });
     const drainSeconds = (Date.now() - burstAt) / 1000;
-    const maxReplicas = () => Math.max(...set.timeline.map((t) => t.replicas));
     await waitFor(() => scaler.error ?? (maxReplicas() > 1 && set.replicas === 1), {
       timeoutMs: 120_000,
       what: 'the autoscaler to scale up and back down to one pod',
@@ -256,7 +265,7 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
       .join(' ');
     console.log(
       `[autoscale] ${name}: replicas ${timeline}; max ${maxReplicas()}; rebalances (generations seen) ${generations.size}; ` +
-        `burst of ${BURST} sent in ${sentSeconds.toFixed(1)} s, drained in ${drainSeconds.toFixed(1)} s; removed ${set.removals.map((r) => r.map((o) => `app-${o}`).join(', ')).join(' / ')}; ` +
+        `burst of ${total(burst)} sent in ${sentSeconds.toFixed(1)} s, drained in ${drainSeconds.toFixed(1)} s; removed ${set.removals.map((r) => r.map((o) => `app-${o}`).join(', ')).join(' / ')}; ` +
         `peak lag read ${peak('driving')} (the other signal: ${peak('other')}); ${scaler.polls.length} polls, ` +
         `${scaler.holds} held${why ? ` (${why})` : ''}\n[autoscale] ${name}: lag every 4th poll, this signal/the other: ${series}`,
     );
