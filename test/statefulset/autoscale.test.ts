@@ -142,18 +142,22 @@ class ScaledSet {
   }
 }
 
-/** Sends at least `min` records, then more until `enough()` or `max`, in batches of 10,000; the counts sent per key. */
+/**
+ * Sends at least `min` records, then more until `enough()` or `max`, in batches of 10,000; the counts sent per key and
+ * the number of records.
+ */
 async function produceBurst(
   topic: string,
   min: number,
   max: number,
   enough: () => boolean,
-): Promise<Map<string, number>> {
+): Promise<{ sent: Map<string, number>; records: number }> {
   const sent = new Map<string, number>();
   const producer = testProducer();
   await producer.connect();
+  let i = 0;
   try {
-    for (let i = 0; i < min || (i < max && !enough()); ) {
+    while (i < min || (i < max && !enough())) {
       const messages = Array.from({ length: 10_000 }, () => ({ key: `b${i++ % 89}`, value: 'x' }));
       await producer.send({ topic, messages });
       for (const m of messages) sent.set(m.key, (sent.get(m.key) ?? 0) + 1);
@@ -161,10 +165,8 @@ async function produceBurst(
   } finally {
     await producer.disconnect();
   }
-  return sent;
+  return { sent, records: i };
 }
-
-const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
 
 const plus = (a: Map<string, number>, b: Map<string, number>) =>
   new Map([...new Set([...a.keys(), ...b.keys()])].map((k) => [k, (a.get(k) ?? 0) + (b.get(k) ?? 0)]));
@@ -214,7 +216,12 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
   const maxReplicas = () => Math.max(...set.timeline.map((t) => t.replicas));
   try {
     const burstAt = Date.now();
-    const burst = await produceBurst(sts.input, BURST, BURST_MAX, () => maxReplicas() > 1);
+    const { sent: burst, records: burstRecords } = await produceBurst(
+      sts.input,
+      BURST,
+      BURST_MAX,
+      () => maxReplicas() > 1,
+    );
     const sentSeconds = (Date.now() - burstAt) / 1000;
     const ends = new Map(
       (await withAdmin((a) => a.fetchTopicOffsets(sts.input))).map((o) => [o.partition, Number(o.high)]),
@@ -265,7 +272,7 @@ async function scaleRun(driver: 'kafka' | 'effective'): Promise<void> {
       .join(' ');
     console.log(
       `[autoscale] ${name}: replicas ${timeline}; max ${maxReplicas()}; rebalances (generations seen) ${generations.size}; ` +
-        `burst of ${total(burst)} sent in ${sentSeconds.toFixed(1)} s, drained in ${drainSeconds.toFixed(1)} s; removed ${set.removals.map((r) => r.map((o) => `app-${o}`).join(', ')).join(' / ')}; ` +
+        `burst of ${burstRecords} sent in ${sentSeconds.toFixed(1)} s, drained in ${drainSeconds.toFixed(1)} s; removed ${set.removals.map((r) => r.map((o) => `app-${o}`).join(', ')).join(' / ')}; ` +
         `peak lag read ${peak('driving')} (the other signal: ${peak('other')}); ${scaler.polls.length} polls, ` +
         `${scaler.holds} held${why ? ` (${why})` : ''}\n[autoscale] ${name}: lag every 4th poll, this signal/the other: ${series}`,
     );
